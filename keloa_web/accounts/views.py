@@ -1,0 +1,144 @@
+"""Setup of the first account, sign in and out, invitation acceptance, own settings."""
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, select
+
+from keloa_web.accounts.forms import AcceptInviteForm, ChangePasswordForm, LoginForm, SetupForm
+from keloa_web.accounts.passwords import (
+    clear_failures, hash_password, record_failure, too_many_attempts, verify_password,
+)
+from keloa_web.auth import public
+from keloa_web.db import db, utcnow
+from keloa_web.models import Invite, User
+
+bp = Blueprint("accounts", __name__)
+
+
+def _has_users() -> bool:
+    return bool(db.session.scalar(select(func.count()).select_from(User)))
+
+
+def _safe_next(target: str | None) -> str:
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("inbox.index") if "inbox.index" in current_app.view_functions else "/"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+@public
+def setup():
+    if _has_users():
+        abort(404)
+    form = SetupForm()
+    if form.validate_on_submit():
+        user = User(
+            email=form.email.data.strip().lower(), name=form.name.data.strip(),
+            password_hash=hash_password(form.password.data), role="admin",
+        )
+        db.session.add(user)
+        db.session.commit()
+        login_user(user)
+        flash("Welcome to Keloa. Connect an Instagram account to start.", "success")
+        return redirect(url_for("integrations.index") if "integrations.index" in current_app.view_functions else "/")
+    return render_template("accounts/setup.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if not _has_users():
+        return redirect(url_for("accounts.setup"))
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        ip = request.remote_addr or "?"
+        if too_many_attempts(db.session, ip, email, current_app.config["LOGIN_RATE_LIMIT"]):
+            form.form_errors.append("Too many failed attempts. Wait 15 minutes and try again.")
+            status = 429
+        else:
+            user = db.session.scalar(select(User).where(User.email == email))
+            if user and verify_password(user.password_hash, form.password.data) and user.active:
+                clear_failures(db.session, ip, email)
+                db.session.commit()
+                login_user(user)
+                return redirect(_safe_next(request.args.get("next")))
+            record_failure(db.session, ip, email)
+            db.session.commit()
+            if user and not user.active:
+                form.form_errors.append("This account was deactivated. Ask an admin of your team.")
+            else:
+                form.form_errors.append("Wrong email or password.")
+            status = 401
+    elif form.errors:
+        status = 400
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+@public
+def accept_invite(token: str):
+    invite = db.session.scalar(select(Invite).where(Invite.token_hash == token_hash(token)))
+    problem = None
+    if invite is None or invite.revoked:
+        problem = "This invitation link is not valid. Ask an admin for a new one."
+    elif invite.used_at is not None:
+        problem = "This invitation link was already used. Sign in, or ask an admin for a new link."
+    elif invite.expires_at < utcnow():
+        problem = "This invitation link has expired. Ask an admin for a new one."
+    if problem:
+        return render_template("accounts/invite_invalid.html", problem=problem), 410
+    form = AcceptInviteForm()
+    if form.validate_on_submit():
+        if db.session.scalar(select(User).where(User.email == invite.email)):
+            return render_template(
+                "accounts/invite_invalid.html", problem="An account with this email already exists. Sign in instead."
+            ), 409
+        user = User(email=invite.email, name=form.name.data.strip(),
+                    password_hash=hash_password(form.password.data), role=invite.role)
+        invite.used_at = utcnow()
+        db.session.add(user)
+        db.session.commit()
+        login_user(user)
+        flash("Welcome to the team.", "success")
+        return redirect(_safe_next(None))
+    return render_template("accounts/invite_accept.html", form=form, invite=invite), 400 if form.errors else 200
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not verify_password(current_user.password_hash, form.current.data):
+            form.current.errors.append("This is not your current password.")
+        else:
+            current_user.password_hash = hash_password(form.password.data)
+            current_user.session_version += 1  # sign out other sessions
+            db.session.commit()
+            login_user(current_user)
+            flash("Password changed. Your other sessions were signed out.", "success")
+            return redirect(url_for("accounts.settings"))
+    cfg = current_app.config
+    return render_template("accounts/settings.html", form=form, cfg=cfg), 400 if form.errors else 200

@@ -1,0 +1,77 @@
+"""Sign-in plumbing: Flask-Login, "public" endpoints, and the admin-only guard."""
+from __future__ import annotations
+
+import functools
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import LoginManager, current_user
+from sqlalchemy import select
+
+from keloa_web.db import db
+from keloa_web.htmx import hx_redirect, is_htmx
+
+login_manager = LoginManager()
+_PUBLIC_ATTR = "_keloa_public"
+
+
+def public(view):
+    """Allow a view without a signed-in user (login, setup, invites, health, webhooks)."""
+    setattr(view, _PUBLIC_ATTR, True)
+    return view
+
+
+def admin_required(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_admin:
+            abort(403, description="Only admins can do this. Ask an admin of your team.")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@login_manager.user_loader
+def _load_user(session_id: str):
+    from keloa_web.models import User
+
+    try:
+        user_id, version = (int(part) for part in session_id.split(":", 1))
+    except ValueError:
+        return None
+    user = db.session.scalar(select(User).where(User.id == user_id))
+    if user is None or not user.active or user.session_version != version:
+        return None  # deactivated or password changed: the session ends now
+    return user
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    if is_htmx():
+        return hx_redirect("accounts.login", next=request.headers.get("HX-Current-URL", ""))
+    flash("Please sign in to continue.", "info")
+    return redirect(url_for("accounts.login", next=request.full_path if request.method == "GET" else None))
+
+
+def _require_login():
+    view = None
+    if request.endpoint:
+        from flask import current_app
+
+        view = current_app.view_functions.get(request.endpoint)
+    if request.endpoint in (None, "static") or getattr(view, _PUBLIC_ATTR, False):
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def init_app(app) -> None:
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+    app.before_request(_require_login)
+
+    @app.context_processor
+    def _nav():
+        return {"view_endpoints": app.view_functions}

@@ -1,0 +1,113 @@
+"""Database engine and sessions (SQLAlchemy 2). Schema changes go through Alembic only."""
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def utcnow() -> datetime:
+    """Naive UTC now: every datetime Keloa stores is naive UTC."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        _sqlite_pragmas(engine)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # pragma: no cover - exercised by every test
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # Writers (jobs, non-GET requests) take the write lock up front with IMMEDIATE, so a
+        # read-then-write transaction waits for its turn instead of failing with SQLITE_BUSY
+        # halfway. Readers use a plain deferred BEGIN: in WAL mode they never block anyone.
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _app_ctx_id() -> int:
+    from flask.globals import _cv_app
+
+    return id(_cv_app.get(None))
+
+
+class Database:
+    """Engine plus a request-scoped session; jobs use `session_scope()`."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self.factory: sessionmaker[Session] | None = None
+        self.session: scoped_session[Session] | None = None
+
+    def configure(self, url: str) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+        self.engine = make_engine(url)
+        self.writer = self.engine.execution_options(sqlite_immediate=True)
+        self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        # One session per app context (each request, each job), like Flask-SQLAlchemy; a request
+        # that may change data (anything but GET/HEAD) gets a writer session.
+        self.session = scoped_session(self._request_session, scopefunc=_app_ctx_id)
+
+    def init_app(self, app) -> None:
+        self.configure(app.config["DATABASE_URL"])
+        app.teardown_appcontext(lambda _exc: self.session.remove())
+
+    def _request_session(self) -> Session:
+        from flask import has_request_context, request
+
+        writes = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        return self.factory(bind=self.writer if writes else self.engine)
+
+    @contextlib.contextmanager
+    def session_scope(self, write: bool = True) -> Iterator[Session]:
+        """A session for one unit of work: commit on success, roll back on error."""
+        session = self.factory(bind=self.writer if write else self.engine)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+db = Database()

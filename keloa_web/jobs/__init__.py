@@ -1,0 +1,10 @@
+"""Every RQ job module, imported by worker.py so that jobs and periodic tasks are registered.
+
+Jobs live beside their area (e.g. keloa_web/webhooks/ingest.py); list each module here.
+"""
+from importlib import import_module
+
+JOB_MODULES = ("keloa_web.accounts.jobs",)
+
+for _name in JOB_MODULES:
+    import_module(_name)

@@ -1,0 +1,46 @@
+"""A channel is one connected Instagram professional account (through its Facebook Page)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from keloa_web.db import Base, utcnow
+
+STATUSES = ("active", "needs_reconnect", "disconnected")
+
+
+class Channel(Base):
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ig_account_id: Mapped[str] = mapped_column(String(64), unique=True)
+    ig_username: Mapped[str] = mapped_column(String(120), default="")
+    ig_name: Mapped[str | None] = mapped_column(String(200))
+    ig_picture_url: Mapped[str | None] = mapped_column(Text)
+    page_id: Mapped[str] = mapped_column(String(64), index=True)
+    page_name: Mapped[str] = mapped_column(String(200), default="")
+    page_token_enc: Mapped[str | None] = mapped_column(Text)  # Fernet, see keloa_web/crypto.py
+    meta_user_id: Mapped[str | None] = mapped_column(String(64))
+    meta_user_token_enc: Mapped[str | None] = mapped_column(Text)
+    display_name: Mapped[str | None] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(24), default="active")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    read_receipts: Mapped[bool] = mapped_column(Boolean, default=True)
+    ai_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    last_webhook_at: Mapped[datetime | None] = mapped_column(DateTime)
+    backfill_state: Mapped[str | None] = mapped_column(String(24))  # None, running, done, failed
+    backfill_total: Mapped[int] = mapped_column(Integer, default=0)
+    backfill_done: Mapped[int] = mapped_column(Integer, default=0)
+    connected_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def label(self) -> str:
+        return self.display_name or (f"@{self.ig_username}" if self.ig_username else self.page_name)
+
+    @property
+    def can_send(self) -> bool:
+        return self.status == "active"

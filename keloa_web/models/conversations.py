@@ -1,0 +1,161 @@
+"""Customers, their conversations, messages, attachments, reactions and the change feed."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from keloa_web.db import Base, utcnow
+
+
+class Contact(Base):
+    """An Instagram user (IGSID) who wrote to one channel. IGSIDs are scoped to the business."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("channel_id", "igsid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    igsid: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    username: Mapped[str | None] = mapped_column(String(120), index=True)
+    picture_path: Mapped[str | None] = mapped_column(String(300))  # cached copy under MEDIA_DIR
+    profile_fetched_at: Mapped[datetime | None] = mapped_column(DateTime)
+    profile_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    @property
+    def label(self) -> str:
+        if self.name:
+            return self.name
+        if self.username:
+            return f"@{self.username}"
+        return "Instagram user"
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_list", "status", "last_activity_at"),
+        Index("ix_conversations_channel_activity", "channel_id", "last_activity_at"),
+        Index("ix_conversations_assignee_activity", "assignee_id", "last_activity_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    unread_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_customer_message_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_activity_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_message_preview: Mapped[str] = mapped_column(String(200), default="")
+    customer_seen_at: Mapped[datetime | None] = mapped_column(DateTime)  # customer's read receipt
+    # What Meta last said about sending here: None, "untagged_refused", "closed".
+    meta_window_state: Mapped[str | None] = mapped_column(String(32))
+    meta_window_state_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ai_paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    needs_human: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_marked_seen_mid: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    contact: Mapped[Contact] = relationship(lazy="joined")
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "mid"),
+        Index("ix_messages_conversation_sent", "conversation_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    mid: Mapped[str | None] = mapped_column(String(300))
+    direction: Mapped[str] = mapped_column(String(8))  # in | out | note
+    # text, image, video, audio, file, story_reply, story_mention, share, reel, ig_post, ig_story,
+    # ephemeral, unsupported, postback, referral, note
+    kind: Mapped[str] = mapped_column(String(24), default="text")
+    text: Mapped[str | None] = mapped_column(Text)
+    # customer | user | ai | instagram (sent from the Instagram app) | system
+    author_type: Mapped[str] = mapped_column(String(16), default="customer")
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    # received | queued | sending | sent | failed | unknown
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    error: Mapped[str | None] = mapped_column(Text)
+    tag: Mapped[str | None] = mapped_column(String(32))
+    sent_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)  # Meta's timestamp
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime)
+    edit_count: Mapped[int] = mapped_column(Integer, default=0)
+    reply_to_mid: Mapped[str | None] = mapped_column(String(300))
+    story_id: Mapped[str | None] = mapped_column(String(64))
+    story_url: Mapped[str | None] = mapped_column(Text)  # Meta's CDN URL; story media is never stored
+    link_url: Mapped[str | None] = mapped_column(Text)
+    link_title: Mapped[str | None] = mapped_column(Text)
+    extra: Mapped[dict | None] = mapped_column(JSON)
+    send_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(16))  # image | video | audio | file
+    source_url: Mapped[str | None] = mapped_column(Text)
+    local_path: Mapped[str | None] = mapped_column(String(300))  # relative to MEDIA_DIR
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | stored | failed
+    error: Mapped[str | None] = mapped_column(Text)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class Reaction(Base):
+    """A customer's reaction, keyed by Meta's message id so it may arrive before its message."""
+
+    __tablename__ = "reactions"
+    __table_args__ = (UniqueConstraint("channel_id", "mid", "reactor_igsid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    mid: Mapped[str] = mapped_column(String(300))
+    reactor_igsid: Mapped[str] = mapped_column(String(64))
+    reaction: Mapped[str | None] = mapped_column(String(32))
+    emoji: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    event_ts: Mapped[int] = mapped_column(BigInteger, default=0)  # ms; the newest event wins
+
+
+class PendingRead(Base):
+    """A read receipt whose message is not known yet; applied when the message arrives."""
+
+    __tablename__ = "pending_reads"
+    __table_args__ = (UniqueConstraint("channel_id", "mid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    mid: Mapped[str] = mapped_column(String(300))
+    event_ts: Mapped[int] = mapped_column(BigInteger)
+
+
+class Change(Base):
+    """Append-only feed of conversation changes; the live inbox polls it by id."""
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

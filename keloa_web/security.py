@@ -1,0 +1,78 @@
+"""CSRF on every form and htmx request, security headers, and friendly error pages."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from keloa_web.htmx import is_htmx
+
+csrf = CSRFProtect()
+
+
+def _media_origins(app) -> str:
+    """Origins the browser may load story previews from: Meta's CDNs (and the sandbox in dev)."""
+    origins = {"https:"}
+    for host in app.config["META_CDN_HOSTS"]:
+        if host.startswith("127.") or host.startswith("localhost"):
+            origins.add(f"http://{host}")
+    base = urlsplit(app.config["GRAPH_API_BASE"])
+    if base.scheme == "http":
+        origins.add(f"http://{base.netloc}")
+    return " ".join(sorted(origins))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def init_app(app) -> None:
+    csrf.init_app(app)
+    media = _media_origins(app)
+    csp = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src 'self' data: {media}; media-src 'self' {media}; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+        f"form-action 'self' {_origin(app.config['META_AUTHORIZE_URL'])}"
+    )
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("Content-Security-Policy", csp)
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return resp
+
+    def _error(status: int, title: str, detail: str):
+        template = "errors/_panel.html" if is_htmx() else "errors/error.html"
+        resp = app.make_response((render_template(template, status=status, title=title, detail=detail), status))
+        if is_htmx():
+            # Show the message where the user acted instead of swallowing a 4xx.
+            resp.headers["HX-Retarget"] = "#flash"
+            resp.headers["HX-Reswap"] = "innerHTML"
+        return resp
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        return _error(400, "Your form expired", "Reload the page and try again. Nothing was changed.")
+
+    @app.errorhandler(403)
+    def _forbidden(exc):
+        return _error(403, "Not allowed", getattr(exc, "description", "") or "You do not have access to this page.")
+
+    @app.errorhandler(404)
+    def _not_found(exc):
+        return _error(404, "Not found", "This page does not exist or was removed.")
+
+    @app.errorhandler(413)
+    def _too_large(exc):
+        return _error(413, "Too large", "The upload is larger than this server accepts.")
+
+    @app.errorhandler(500)
+    def _server_error(exc):
+        return _error(500, "Something went wrong", "The error was logged. Try again in a moment.")

@@ -1,0 +1,114 @@
+"""`make run`: embedded Redis, migrations, the Meta sandbox, the web server and a worker.
+
+Prints the URL to open; Ctrl-C stops every child. Without META_APP_ID in the environment or
+.env, Keloa talks to the bundled Meta sandbox; with it, to the Graph API configured there.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dotenv import load_dotenv  # noqa: E402
+
+load_dotenv(ROOT / ".env")
+
+from keloa_web.redis_server import EmbeddedRedis  # noqa: E402
+
+HOST = os.environ.get("KELOA_HOST", "127.0.0.1")
+PORT = int(os.environ.get("KELOA_PORT", "5000"))
+SANDBOX_PORT = int(os.environ.get("SANDBOX_PORT", "8081"))
+
+
+def _dev_secret(instance: Path) -> str:
+    path = instance / "dev_secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def main() -> int:
+    instance = Path(os.environ.get("KELOA_INSTANCE_DIR", ROOT / "instance"))
+    instance.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("SECRET_KEY", _dev_secret(instance))
+    env.setdefault("PUBLIC_BASE_URL", f"http://{HOST}:{PORT}")
+    children: list[subprocess.Popen] = []
+    redis_server = None
+    if not env.get("REDIS_URL"):
+        redis_server = EmbeddedRedis(instance / "redis").start()
+        env["REDIS_URL"] = redis_server.url
+        print(f"Redis (embedded):   {redis_server.url}")
+
+    use_sandbox = not env.get("META_APP_ID") and (ROOT / "meta_sandbox").is_dir()
+    if use_sandbox:
+        sandbox_url = f"http://127.0.0.1:{SANDBOX_PORT}"
+        env.update({
+            "META_APP_ID": "sandbox-app-id", "META_APP_SECRET": "sandbox-app-secret",
+            "META_VERIFY_TOKEN": "sandbox-verify-token", "GRAPH_API_BASE": sandbox_url,
+            "META_AUTHORIZE_URL": f"{sandbox_url}/v25.0/dialog/oauth",
+            "META_CDN_HOSTS": f"127.0.0.1:{SANDBOX_PORT}",
+            "SANDBOX_APP_ID": "sandbox-app-id", "SANDBOX_APP_SECRET": "sandbox-app-secret",
+            "SANDBOX_VERIFY_TOKEN": "sandbox-verify-token", "SANDBOX_PUBLIC_URL": sandbox_url,
+            "SANDBOX_WEBHOOK_URL": f"{env['PUBLIC_BASE_URL']}/webhooks/instagram",
+            "SANDBOX_DEAUTH_URL": f"{env['PUBLIC_BASE_URL']}/webhooks/meta/deauthorize",
+        })
+
+    py = sys.executable
+    subprocess.run([py, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True)
+
+    def spawn(args: list[str]) -> None:
+        children.append(subprocess.Popen(args, cwd=ROOT, env=env))
+
+    if use_sandbox:
+        spawn([py, "-m", "meta_sandbox", "--host", "127.0.0.1", "--port", str(SANDBOX_PORT)])
+    spawn([py, "-m", "gunicorn", "--bind", f"{HOST}:{PORT}", "--workers", "2", "--threads", "4",
+           "--access-logfile", "-", "--log-level", "warning", "wsgi:app"])
+    spawn([py, "worker.py"])
+
+    time.sleep(1.5)
+    print("\n  Keloa is running:   " + env["PUBLIC_BASE_URL"])
+    if use_sandbox:
+        print(f"  Meta sandbox:       http://127.0.0.1:{SANDBOX_PORT}/  (play the customer here)")
+    print("  Stop with Ctrl-C.\n", flush=True)
+
+    stopping = False
+
+    def stop(*_args) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping:
+            for child in children:
+                if child.poll() is not None:
+                    print(f"A Keloa process exited ({child.args[1:3]}), stopping everything.", file=sys.stderr)
+                    stopping = True
+            time.sleep(0.3)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if redis_server:
+            redis_server.stop()
+        print("Keloa stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""Shared fixtures: a real Redis, a migrated database per test, the app, signed-in clients,
+real worker processes, Keloa served over HTTP, and the Meta sandbox as a real HTTP peer."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from keloa_web.redis_server import EmbeddedRedis  # noqa: E402
+from tests import helpers  # noqa: E402
+
+APP_SECRET = "test-app-secret"
+APP_ID = "test-app-id"
+VERIFY_TOKEN = "test-verify-token"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendonly=True).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def redis_url(redis_server):
+    redis_lib.Redis.from_url(redis_server.url).flushall()
+    return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated to head once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "keloa.db"
+    helpers.migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture()
+def settings(tmp_path, migrated_template, redis_url) -> dict:
+    """Environment of one test's Keloa: used for the app and for every child process."""
+    db_path = tmp_path / "keloa.db"
+    shutil.copy(migrated_template, db_path)
+    return {
+        "KELOA_INSTANCE_DIR": str(tmp_path / "instance"),
+        "DATABASE_URL": f"sqlite:///{db_path}",
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "META_APP_ID": APP_ID,
+        "META_APP_SECRET": APP_SECRET,
+        "META_VERIFY_TOKEN": VERIFY_TOKEN,
+        "GRAPH_API_BASE": "http://127.0.0.1:9",  # nothing listens: tests that need Graph use `sandbox`
+        "META_AUTHORIZE_URL": "http://127.0.0.1:9/v25.0/dialog/oauth",
+        "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+        "MEDIA_DIR": str(tmp_path / "media"),
+        "LOGIN_RATE_LIMIT": "5",
+        "KELOA_TESTING": "1",
+    }
+
+
+@pytest.fixture()
+def app(settings, monkeypatch):
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+    from keloa_web import create_app
+
+    app = create_app({"TESTING": True})
+    with app.app_context():
+        yield app
+    from keloa_web.db import db
+
+    db.engine.dispose()
+
+
+@pytest.fixture()
+def client(app):
+    return helpers.Client(app)
+
+
+@pytest.fixture()
+def admin(app):
+    return helpers.make_user(app, email="owner@example.com", name="Olivia Owner", role="admin")
+
+
+@pytest.fixture()
+def agent_user(app):
+    return helpers.make_user(app, email="agent@example.com", name="Aaron Agent", role="agent")
+
+
+@pytest.fixture()
+def admin_client(app, admin):
+    c = helpers.Client(app)
+    c.login("owner@example.com")
+    return c
+
+
+@pytest.fixture()
+def agent_client(app, agent_user):
+    c = helpers.Client(app)
+    c.login("agent@example.com")
+    return c
+
+
+@pytest.fixture()
+def worker(settings):
+    """A real worker process (worker.py) for the test's database and Redis."""
+    proc = helpers.start_worker(settings)
+    yield proc
+    helpers.stop_process(proc)
+
+
+@pytest.fixture()
+def live_server(app, settings):
+    """Keloa served over real HTTP on a free loopback port (for the sandbox and the browser)."""
+    from werkzeug.serving import make_server
+
+    port = helpers.free_port()
+    app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+
+
+@pytest.fixture()
+def sandbox(settings, tmp_path):
+    """The Meta sandbox as a separate process; Keloa's settings are pointed at it."""
+    if not (ROOT / "meta_sandbox").is_dir():
+        pytest.fail("meta_sandbox/ is missing")
+    port = helpers.free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(os.environ)
+    env.update({
+        "SANDBOX_APP_ID": APP_ID, "SANDBOX_APP_SECRET": APP_SECRET, "SANDBOX_VERIFY_TOKEN": VERIFY_TOKEN,
+        "SANDBOX_PUBLIC_URL": base, "SANDBOX_RETRY_BASE_SECONDS": "0.2",
+    })
+    proc = subprocess.Popen([sys.executable, "-m", "meta_sandbox", "--host", "127.0.0.1", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "sandbox.log", "wb"))
+    helpers.wait_http(f"{base}/_sandbox/state", proc)
+    settings.update({
+        "GRAPH_API_BASE": base, "META_AUTHORIZE_URL": f"{base}/v25.0/dialog/oauth",
+        "META_CDN_HOSTS": f"127.0.0.1:{port}",
+    })
+    yield helpers.Sandbox(base)
+    helpers.stop_process(proc)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "e2e" in item.nodeid:
+            item.add_marker(pytest.mark.timeout(180))

@@ -1,0 +1,161 @@
+"""Helpers for tests: migrations, users, an htmx/CSRF-aware client, processes, the sandbox."""
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def migrate(url: str, revision: str = "head", direction: str = "upgrade") -> None:
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig(str(ROOT / "alembic.ini"))
+    cfg.attributes["database_url"] = url
+    cfg.attributes["configure_logger"] = False
+    getattr(command, direction)(cfg, revision)
+
+
+def make_user(app, email: str, name: str = "Test User", role: str = "agent", password: str = "correct horse battery"):
+    from keloa_web.accounts.passwords import hash_password
+    from keloa_web.db import db
+    from keloa_web.models import User
+
+    with db.session_scope() as s:
+        user = User(email=email, name=name, role=role, password_hash=hash_password(password))
+        s.add(user)
+        s.flush()
+        return user
+
+
+CSRF_RE = re.compile(r'"X-CSRFToken": "([^"]+)"')
+
+
+class Client:
+    """Flask test client that signs in and sends the CSRF header like the browser does.
+
+    Each request runs in an empty context so that it gets its own app context (its own `g` and
+    database session), as it would in production, even while the test holds one open.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.http = app.test_client()
+        self.token: str | None = None
+
+    def csrf(self) -> str:
+        if self.token is None:
+            page = self.get("/login")
+            if page.status_code in (301, 302):
+                page = self.get(page.headers["Location"])
+            match = CSRF_RE.search(page.get_data(as_text=True))
+            assert match, "no CSRF token on the page"
+            self.token = match.group(1)
+        return self.token
+
+    def login(self, email: str, password: str = "correct horse battery"):
+        resp = self.post("/login", data={"email": email, "password": password})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        self.token = None  # the session changed; fetch a fresh token on next use
+        return resp
+
+    def get(self, url: str, htmx: bool = False, **kw):
+        headers = kw.pop("headers", {})
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self._fresh(contextvars.Context().run(self.http.get, url, headers=headers, **kw))
+
+    def post(self, url: str, data=None, htmx: bool = False, csrf: bool = True, **kw):
+        headers = kw.pop("headers", {})
+        if csrf:
+            headers["X-CSRFToken"] = self.csrf()
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self._fresh(contextvars.Context().run(self.http.post, url, data=data or {}, headers=headers, **kw))
+
+    @staticmethod
+    def _fresh(resp):
+        """End the test's own read snapshot so its next query sees what the request wrote."""
+        from keloa_web.db import db
+
+        db.session.rollback()
+        return resp
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def child_env(settings: dict) -> dict:
+    env = dict(os.environ)
+    env.update(settings)
+    return env
+
+
+def start_worker(settings: dict, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(ROOT / "worker.py"), *args], cwd=ROOT, env=child_env(settings))
+
+
+def run_worker_burst(settings: dict, timeout: float = 60) -> None:
+    subprocess.run([sys.executable, str(ROOT / "worker.py"), "--burst", "--no-sweeper"], cwd=ROOT,
+                   env=child_env(settings), check=True, timeout=timeout)
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+def wait_until(predicate, timeout: float = 15, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+class Sandbox:
+    """Thin client for the Meta sandbox's control API."""
+
+    def __init__(self, base: str):
+        self.base = base
+
+    def control(self, method: str, path: str, **kw):
+        resp = requests.request(method, f"{self.base}/_sandbox/{path.lstrip('/')}", timeout=15, **kw)
+        resp.raise_for_status()
+        return resp.json() if resp.content else None
+
+    def state(self):
+        return self.control("GET", "state")

@@ -1,0 +1,142 @@
+"""First-run setup, sign in, rate limiting, invitations, deactivation."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from keloa_web.db import db, utcnow
+from keloa_web.models import Invite, User
+from tests import helpers
+
+
+def test_first_visit_goes_to_setup_which_creates_one_admin_and_disappears(app, client):
+    assert client.get("/login").headers["Location"].endswith("/setup")
+    resp = client.post("/setup", data={"name": "Olivia", "email": "Owner@Example.com",
+                                       "password": "long enough pw", "confirm": "long enough pw"})
+    assert resp.status_code == 302
+    users = db.session.scalars(select(User)).all()
+    assert [(u.email, u.role) for u in users] == [("owner@example.com", "admin")]
+    assert client.get("/setup").status_code == 404
+    other = helpers.Client(app)
+    assert other.http.get("/setup").status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_setup_form_errors_are_shown_and_nothing_saved(client):
+    resp = client.post("/setup", data={"name": "", "email": "not-an-email", "password": "short", "confirm": "x"})
+    assert resp.status_code == 400
+    body = resp.get_data(as_text=True)
+    assert "Use at least 10 characters." in body and "Invalid email address." in body
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_pages_need_a_user(app, admin):
+    c = helpers.Client(app)
+    resp = c.get("/team/")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    resp = c.get("/team/", htmx=True)
+    assert resp.status_code == 204 and "/login" in resp.headers["HX-Redirect"]
+    assert c.get("/healthz").status_code in (200, 503)
+
+
+def test_wrong_password_then_rate_limited_per_email(app, admin):
+    c = helpers.Client(app)
+    for _ in range(5):
+        resp = c.post("/login", data={"email": "owner@example.com", "password": "nope"})
+        assert resp.status_code == 401 and "Wrong email or password." in resp.get_data(as_text=True)
+    resp = c.post("/login", data={"email": "owner@example.com", "password": "correct horse battery"})
+    assert resp.status_code == 429 and "Too many failed attempts" in resp.get_data(as_text=True)
+
+
+def test_login_next_is_not_an_open_redirect(app, admin):
+    c = helpers.Client(app)
+    resp = c.post("/login?next=https://evil.example/x", data={"email": "owner@example.com",
+                                                              "password": "correct horse battery"})
+    assert resp.status_code == 302 and "evil.example" not in resp.headers["Location"]
+
+
+def test_invite_link_works_once_and_expires(app, admin_client):
+    resp = admin_client.post("/team/invites", data={"email": "new@example.com", "role": "agent"}, htmx=True)
+    assert resp.status_code == 200 and "<html" not in resp.get_data(as_text=True)
+    link = helpers_link(resp.get_data(as_text=True))
+    path = link.split("http://localhost", 1)[-1]
+    newcomer = helpers.Client(app)
+    assert newcomer.get(path).status_code == 200
+    resp = newcomer.post(path, data={"name": "Nina", "password": "new password 1", "confirm": "new password 1"})
+    assert resp.status_code == 302
+    nina = db.session.scalar(select(User).where(User.email == "new@example.com"))
+    assert nina.role == "agent"
+    again = helpers.Client(app)
+    resp = again.get(path)
+    assert resp.status_code == 410 and "already used" in resp.get_data(as_text=True)
+
+
+
+def helpers_link(body: str) -> str:
+    import re
+
+    match = re.search(r'value="(http[^"]+/invite/[^"]+)"', body)
+    assert match, body
+    return match.group(1)
+
+
+def test_expired_invite_is_refused(app, admin_client):
+    resp = admin_client.post("/team/invites", data={"email": "late@example.com", "role": "agent"}, htmx=True)
+    path = helpers_link(resp.get_data(as_text=True)).split("http://localhost", 1)[-1]
+    invite = db.session.scalar(select(Invite).where(Invite.email == "late@example.com"))
+    invite.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    resp = helpers.Client(app).get(path)
+    assert resp.status_code == 410 and "expired" in resp.get_data(as_text=True)
+
+
+def test_deactivated_user_is_signed_out_on_next_request(app, admin_client, agent_client, agent_user):
+    assert agent_client.get("/settings").status_code == 200
+    resp = admin_client.post(f"/team/{agent_user.id}/deactivate", htmx=True)
+    assert resp.status_code == 200 and "Deactivated" in resp.get_data(as_text=True)
+    resp = agent_client.get("/settings")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    resp = helpers.Client(app).post("/login", data={"email": "agent@example.com", "password": "correct horse battery"})
+    assert resp.status_code == 401 and "deactivated" in resp.get_data(as_text=True)
+
+
+def test_agent_gets_403_on_admin_pages(agent_client, admin):
+    assert agent_client.get("/team/").status_code == 403
+    resp = agent_client.post(f"/team/{admin.id}/deactivate")
+    assert resp.status_code == 403
+    assert db.session.get(User, admin.id).active
+
+
+def test_post_without_csrf_is_refused_and_changes_nothing(app, admin_client, agent_user):
+    resp = admin_client.post(f"/team/{agent_user.id}/deactivate", csrf=False)
+    assert resp.status_code == 400 and "Nothing was changed" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, agent_user.id).active
+    resp = admin_client.post(f"/team/{agent_user.id}/deactivate", csrf=False, htmx=True)
+    assert resp.status_code == 400 and resp.headers["HX-Retarget"] == "#flash"
+
+
+def test_last_admin_cannot_be_demoted(app, admin_client, admin):
+    second = helpers.make_user(app, "second@example.com", role="admin")
+    assert admin_client.post(f"/team/{second.id}/role", data={"role": "agent"}, htmx=True).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(User, second.id).role == "agent"
+
+
+def test_password_change_ends_other_sessions(app, admin):
+    a, b = helpers.Client(app), helpers.Client(app)
+    a.login("owner@example.com")
+    b.login("owner@example.com")
+    resp = a.post("/settings", data={"current": "correct horse battery", "password": "a brand new pw",
+                                     "confirm": "a brand new pw"})
+    assert resp.status_code == 302
+    assert a.get("/settings").status_code == 200
+    assert b.get("/settings").status_code == 302
+
+
+def test_security_headers(client):
+    resp = client.get("/login")
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"

@@ -1,0 +1,119 @@
+"""Health, configuration, the queue with a real worker, and migrations."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import create_engine, inspect, select
+
+from keloa_web.db import db, utcnow
+from keloa_web.models import Invite
+from keloa_web.redis_server import EmbeddedRedis
+from tests import helpers
+
+
+def test_healthz_ok(client):
+    resp = client.get("/healthz")
+    assert resp.status_code == 200
+    assert resp.get_json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def test_healthz_names_redis_when_it_is_down(app, tmp_path):
+    server = EmbeddedRedis(tmp_path / "r", appendonly=False).start()
+    app.config["REDIS_URL"] = server.url
+    app.extensions.pop("keloa_redis", None)
+    assert helpers.Client(app).get("/healthz").status_code == 200
+    server.stop()
+    resp = helpers.Client(app).get("/healthz")
+    assert resp.status_code == 503
+    body = resp.get_json()
+    assert body["checks"]["database"] == "ok" and body["checks"]["redis"].startswith("down")
+
+
+def test_production_refuses_default_secret_and_missing_meta(monkeypatch, settings):
+    for k, v in settings.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("KELOA_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "dev-insecure-change-me")
+    monkeypatch.delenv("META_APP_SECRET")
+    from keloa_web import create_app
+
+    with pytest.raises(RuntimeError) as err:
+        create_app()
+    assert "SECRET_KEY" in str(err.value) and "META_APP_SECRET is not set" in str(err.value)
+
+
+def test_job_runs_in_a_real_worker_process_and_writes_to_the_database(app, settings):
+    from keloa_web.accounts.jobs import purge_stale_records
+
+    with db.session_scope() as s:
+        s.add(Invite(token_hash="a" * 64, email="old@example.com", expires_at=utcnow() - timedelta(days=40)))
+        s.add(Invite(token_hash="b" * 64, email="fresh@example.com", expires_at=utcnow() + timedelta(days=3)))
+    job = purge_stale_records.enqueue()
+    assert job.origin == "default"
+    helpers.run_worker_burst(settings)
+    db.session.expire_all()
+    assert [i.email for i in db.session.scalars(select(Invite))] == ["fresh@example.com"]
+
+
+def _database_urls():
+    urls = ["sqlite"]
+    if os.environ.get("KELOA_TEST_POSTGRES_URL"):
+        urls.append("postgresql")
+    return urls
+
+
+@pytest.mark.parametrize("backend", _database_urls())
+def test_migrations_upgrade_and_downgrade_cleanly(backend, tmp_path):
+    url = f"sqlite:///{tmp_path / 'm.db'}" if backend == "sqlite" else os.environ["KELOA_TEST_POSTGRES_URL"]
+    from keloa_web.db import make_engine
+
+    helpers.migrate(url, "base", "downgrade") if backend != "sqlite" else None
+    helpers.migrate(url)
+    engine = make_engine(url)
+    tables = set(inspect(engine).get_table_names())
+    assert {"users", "channels", "conversations", "messages", "webhook_events", "reactions"} <= tables
+    engine.dispose()
+    helpers.migrate(url, "base", "downgrade")
+    engine = make_engine(url)
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    engine.dispose()
+    helpers.migrate(url)
+
+
+@pytest.mark.parametrize("backend", _database_urls())
+def test_models_round_trip(backend, tmp_path):
+    url = f"sqlite:///{tmp_path / 'm.db'}" if backend == "sqlite" else os.environ["KELOA_TEST_POSTGRES_URL"]
+    from sqlalchemy.orm import Session
+
+    from keloa_web.db import make_engine
+    from keloa_web.models import Channel, Contact, Conversation, Message
+
+    if backend != "sqlite":
+        helpers.migrate(url, "base", "downgrade")
+    helpers.migrate(url)
+    engine = make_engine(url)
+    with Session(engine) as s:
+        ch = Channel(ig_account_id="1784", ig_username="shop", page_id="99", page_name="Shop")
+        s.add(ch)
+        s.flush()
+        contact = Contact(channel_id=ch.id, igsid="555", name="Maya <b>")
+        s.add(contact)
+        s.flush()
+        conv = Conversation(channel_id=ch.id, contact_id=contact.id)
+        s.add(conv)
+        s.flush()
+        s.add(Message(conversation_id=conv.id, channel_id=ch.id, mid="m1", direction="in", text="héllo 👋"))
+        s.commit()
+        msg = s.scalar(select(Message).where(Message.mid == "m1"))
+        assert msg.text == "héllo 👋" and msg.status == "received"
+    engine.dispose()
+    if backend != "sqlite":
+        helpers.migrate(url, "base", "downgrade")
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
