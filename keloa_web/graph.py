@@ -1,0 +1,186 @@
+"""The Graph API over HTTP, at a configurable base URL (Meta, or the Meta sandbox).
+
+Every call goes through `GraphClient`; errors come back as `GraphError` with Meta's code and
+subcode so callers can decide (reconnect, retry later, refuse). Tokens are sent as parameters and
+never logged: log lines carry the path and Meta's error, nothing else.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+import requests
+from flask import current_app
+
+log = logging.getLogger(__name__)
+
+TOKEN_SUBCODES = {458, 459, 460, 463, 464, 467, 492}
+RATE_LIMIT_CODES = {4, 17, 32, 613, 80001, 80002, 80006}
+OUTSIDE_WINDOW_SUBCODES = {2534022, 2018278, 2018065}
+
+
+@dataclass
+class GraphError(Exception):
+    message: str
+    code: int | None = None
+    subcode: int | None = None
+    status: int | None = None
+    type: str | None = None
+    user_message: str | None = None
+    retry_after: float | None = None
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.code is not None:
+            parts.append(f"(code {self.code}{f'/{self.subcode}' if self.subcode else ''})")
+        return " ".join(parts)
+
+    @property
+    def token_invalid(self) -> bool:
+        return self.code == 190 or (self.code in (102, 10, 200) and self.subcode in TOKEN_SUBCODES)
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.code in RATE_LIMIT_CODES
+
+    @property
+    def outside_window(self) -> bool:
+        return self.code == 10 and self.subcode in OUTSIDE_WINDOW_SUBCODES
+
+    @property
+    def dm_access_off(self) -> bool:
+        return self.code == 200 and self.subcode == 2534041
+
+    @property
+    def transient(self) -> bool:
+        """Worth retrying as is: Meta's 5xx, 'unknown error', or the network."""
+        return (self.status or 0) >= 500 or self.code in (1, 2)
+
+
+class GraphUnavailable(GraphError):
+    """The request never reached Graph (connection refused, DNS, connect timeout): safe to retry."""
+
+
+class GraphTimeout(GraphError):
+    """The request left but no answer came: Graph may or may not have acted on it."""
+
+
+class GraphClient:
+    def __init__(self, base: str, version: str, timeout: float = 10.0, app_secret: str | None = None):
+        self.base = base.rstrip("/")
+        self.version = version
+        self.timeout = timeout
+        self.app_secret = app_secret
+        self.http = requests.Session()
+
+    @classmethod
+    def from_app(cls, app=None) -> "GraphClient":
+        app = app or current_app
+        client = app.extensions.get("keloa_graph")
+        if client is None:
+            client = cls(app.config["GRAPH_API_BASE"], app.config["GRAPH_API_VERSION"],
+                         app.config["GRAPH_TIMEOUT_SECONDS"], app.config.get("META_APP_SECRET"))
+            app.extensions["keloa_graph"] = client
+        return client
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/{self.version}/{path.lstrip('/')}"
+
+    def _auth(self, token: str | None, params: dict | None) -> dict:
+        params = dict(params or {})
+        if token:
+            params["access_token"] = token
+            if self.app_secret:
+                params["appsecret_proof"] = hmac.new(
+                    self.app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+        return params
+
+    def request(self, method: str, path: str, token: str | None = None, params: dict | None = None,
+                json: Any = None, data: dict | None = None, url: str | None = None) -> dict:
+        target = url or self.url(path)
+        try:
+            resp = self.http.request(method, target, params=self._auth(token, params), json=json, data=data,
+                                     timeout=self.timeout)
+        except requests.ConnectTimeout as exc:
+            raise GraphUnavailable(f"Could not reach Graph: {type(exc).__name__}") from None
+        except requests.Timeout as exc:
+            raise GraphTimeout(f"Graph did not answer in {self.timeout:g} s") from None
+        except requests.ConnectionError as exc:
+            raise GraphUnavailable(f"Could not reach Graph: {type(exc).__name__}") from None
+        return self._parse(method, path, resp)
+
+    def _parse(self, method: str, path: str, resp: requests.Response) -> dict:
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if resp.ok and not (isinstance(body, dict) and "error" in body):
+            return body if isinstance(body, dict) else {"data": body}
+        err = (body or {}).get("error", {}) if isinstance(body, dict) else {}
+        error = GraphError(
+            message=str(err.get("message") or f"HTTP {resp.status_code}"),
+            code=_int(err.get("code")), subcode=_int(err.get("error_subcode")), status=resp.status_code,
+            type=err.get("type"), user_message=err.get("error_user_msg"),
+            retry_after=_retry_after(resp),
+        )
+        log.warning("Graph %s %s failed: %s", method, urlsplit(path).path, error)
+        raise error
+
+    def get(self, path: str, token: str | None = None, **params) -> dict:
+        return self.request("GET", path, token, params=params)
+
+    def post(self, path: str, token: str | None = None, json: Any = None, data: dict | None = None,
+             **params) -> dict:
+        return self.request("POST", path, token, params=params, json=json, data=data)
+
+    def delete(self, path: str, token: str | None = None, **params) -> dict:
+        return self.request("DELETE", path, token, params=params)
+
+    def paginate(self, path: str, token: str, limit_pages: int = 50, **params) -> Iterator[dict]:
+        """Yield `data` items across pages, following `paging.next` only on the Graph host."""
+        body = self.get(path, token, **params)
+        for _ in range(limit_pages):
+            yield from body.get("data", [])
+            nxt = (body.get("paging") or {}).get("next")
+            if not nxt or urlsplit(nxt).netloc != urlsplit(self.base).netloc:
+                return
+            # `next` already carries the token in its query; it is passed on, never logged.
+            body = self.request("GET", urlsplit(nxt).path, params=dict(_query(nxt)), url=nxt.split("?", 1)[0])
+
+
+def _query(url: str) -> list[tuple[str, str]]:
+    from urllib.parse import parse_qsl
+
+    return parse_qsl(urlsplit(url).query)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _retry_after(resp: requests.Response) -> float | None:
+    """Seconds to wait, from Retry-After or Meta's X-Business-Use-Case-Usage header."""
+    import json as _json
+
+    if resp.headers.get("Retry-After"):
+        try:
+            return float(resp.headers["Retry-After"])
+        except ValueError:
+            pass
+    raw = resp.headers.get("X-Business-Use-Case-Usage")
+    if raw:
+        try:
+            usage = _json.loads(raw)
+            minutes = [u.get("estimated_time_to_regain_access", 0) for v in usage.values() for u in v]
+            if minutes and max(minutes) > 0:
+                return 60.0 * max(minutes)
+        except (ValueError, AttributeError, TypeError):
+            pass
+    return None
