@@ -1,0 +1,115 @@
+"""The one reply-window policy: may this conversation be answered now, by whom, and tagged how?
+
+The composer, the send job and the AI job all ask `decide` (or `for_conversation`); no other
+module knows the rule. Phases, measured from the customer's last message:
+
+    open              everyone may send untagged          until last + WINDOW_UNTAGGED_HOURS
+    human_agent_only  only a person, tagged HUMAN_AGENT   until last + WINDOW_HUMAN_AGENT_HOURS (0: forever)
+    closed            nobody (the customer must write first)
+
+Meta has the last word: when it refused an untagged message (`untagged_refused`) or a tagged
+one (`closed`) after the customer's last message, that outranks Keloa's own clock until the
+customer writes again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+HUMAN_AGENT = "HUMAN_AGENT"
+PHASES = ("open", "human_agent_only", "closed")
+SENDERS = ("human", "ai")
+
+REENGAGE = "Instagram no longer accepts replies here: re-engage by email or another channel."
+
+# (phase, sender) -> (allowed, tag, reason). The whole rule, in one table.
+RULES: dict[tuple[str, str], tuple[bool, str | None, str]] = {
+    ("open", "human"): (True, None, "The customer wrote recently: replies go out normally."),
+    ("open", "ai"): (True, None, "The customer wrote recently: the AI agent may reply."),
+    ("human_agent_only", "human"): (
+        True, HUMAN_AGENT, "Outside the reply window: only a person may answer, tagged HUMAN_AGENT."),
+    ("human_agent_only", "ai"): (
+        False, None, "Outside the reply window: AI replies are off, a person must answer (tagged HUMAN_AGENT)."),
+    ("closed", "human"): (False, None, REENGAGE),
+    ("closed", "ai"): (False, None, REENGAGE),
+}
+NEVER_WROTE = "The customer has not written yet: Instagram only lets businesses answer messages."
+
+
+@dataclass(frozen=True)
+class WindowDecision:
+    allowed: bool
+    tag: str | None  # "HUMAN_AGENT" when the message must carry the tag
+    reason: str  # for a person to read
+    phase: str  # open | human_agent_only | closed
+    ends_at: datetime | None  # when the current phase ends; None: it does not end on its own
+
+    @property
+    def tagged(self) -> bool:
+        return self.tag == HUMAN_AGENT
+
+
+def _phase(last: datetime | None, now: datetime, untagged_hours: int, human_agent_hours: int,
+           meta_state: str | None) -> tuple[str, datetime | None]:
+    if last is None:
+        return "closed", None
+    open_until = last + timedelta(hours=untagged_hours)
+    human_until = last + timedelta(hours=human_agent_hours) if human_agent_hours > 0 else None
+    if meta_state == "closed":
+        return "closed", None
+    if now < open_until and meta_state != "untagged_refused":
+        return "open", open_until
+    if human_until is None or now < human_until:
+        return "human_agent_only", human_until
+    return "closed", None
+
+
+def decide(last_customer_at: datetime | None, now: datetime, sender: str, *, untagged_hours: int,
+           human_agent_hours: int, meta_state: str | None = None,
+           meta_state_at: datetime | None = None) -> WindowDecision:
+    """Whether `sender` ("human" or "ai") may send now. Datetimes are naive UTC.
+
+    `meta_state` is what Meta last said ("untagged_refused" or "closed") at `meta_state_at`; it
+    only counts if it is newer than the customer's last message (a new message reopens the window).
+    """
+    if sender not in SENDERS:
+        raise ValueError(f"sender must be one of {SENDERS}, not {sender!r}")
+    if meta_state and (last_customer_at is None or meta_state_at is None or meta_state_at < last_customer_at):
+        meta_state = None
+    phase, ends_at = _phase(last_customer_at, now, untagged_hours, human_agent_hours, meta_state)
+    allowed, tag, reason = RULES[(phase, sender)]
+    if last_customer_at is None:
+        reason = NEVER_WROTE
+    return WindowDecision(allowed=allowed, tag=tag, reason=reason, phase=phase, ends_at=ends_at)
+
+
+def for_conversation(conversation, sender: str, now: datetime | None = None, config=None) -> WindowDecision:
+    """`decide` for a Conversation row, with the lengths from the app's config."""
+    from flask import current_app
+
+    from keloa_web.db import utcnow
+
+    config = config if config is not None else current_app.config
+    return decide(
+        conversation.last_customer_message_at, now or utcnow(), sender,
+        untagged_hours=int(config["WINDOW_UNTAGGED_HOURS"]),
+        human_agent_hours=int(config["WINDOW_HUMAN_AGENT_HOURS"]),
+        meta_state=conversation.meta_window_state, meta_state_at=conversation.meta_window_state_at,
+    )
+
+
+def countdown(ends_at: datetime | None, now: datetime) -> str:
+    """'2 d 4 h', '3 h 12 min', '45 s': the time left, for the composer and the list badge."""
+    if ends_at is None:
+        return ""
+    left = max(0, int((ends_at - now).total_seconds()))
+    days, rest = divmod(left, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min"
+    return f"{seconds} s"
