@@ -1,0 +1,312 @@
+"""Control API for tests and demos, under /_sandbox/ (JSON in, JSON out)."""
+from flask import Blueprint, current_app, jsonify, request
+
+from . import tokens
+from .config import DEFAULT_FAULTS, update_settings
+from .events import ActionError, customer_action
+from .seed import ALL_SCOPES
+from .webhooks import encode_body
+
+bp = Blueprint("control", __name__, url_prefix="/_sandbox")
+
+
+def _sb():
+    return current_app.extensions["meta_sandbox"]
+
+
+def _json():
+    return request.get_json(silent=True) or {}
+
+
+def _bad(msg, status=400):
+    return jsonify({"error": msg}), status
+
+
+def _public(rec):
+    return {k: v for k, v in rec.items() if k != "raw"}
+
+
+@bp.post("/reset")
+def reset():
+    _sb().reset()
+    return jsonify({"ok": True, "state": _state()})
+
+
+def _state():
+    sb = _sb()
+    st = sb.store
+    with st.lock:
+        threads = [{"conversation_id": t["id"], "account": t["ig_id"], "customer": t["customer"],
+                    "igsid": t["igsid"], "consent": t["consent"], "last_customer_ts": t["last_customer_ts"],
+                    "messages": len(st.thread_messages(t))} for t in st.threads.values()]
+        settings = dict(sb.settings)
+        return {"now": st.now(), "clock_offset": st.clock_offset, "app": st.app, "users": list(st.users.values()),
+                "pages": list(st.pages.values()), "accounts": list(st.igs.values()),
+                "customers": list(st.customers.values()), "threads": threads, "faults": dict(st.faults),
+                "app_fields": list(st.app_fields), "settings": settings}
+
+
+@bp.get("/state")
+def state():
+    return jsonify(_state())
+
+
+@bp.post("/config")
+def config():
+    try:
+        update_settings(_sb().settings, _json())
+    except (KeyError, ValueError) as e:
+        return _bad(f"bad setting: {e}")
+    return jsonify(_sb().settings)
+
+
+@bp.post("/clock")
+def clock():
+    st = _sb().store
+    body = _json()
+    st.advance(float(body.get("advance_seconds", 0)) + 3600 * float(body.get("advance_hours", 0))
+               + 86400 * float(body.get("advance_days", 0)))
+    return jsonify({"now": st.now(), "now_ms": st.now_ms(), "clock_offset": st.clock_offset})
+
+
+@bp.post("/users")
+def create_user():
+    st, b = _sb().store, _json()
+    with st.lock:
+        uid = b.get("id") or st.new_digits("100089", 15)
+        user = {"id": uid, "key": b.get("key") or uid, "name": b.get("name") or "New User", "perms": {},
+                "granted_pages": None, "page_tasks": {}, "app_removed": False}
+        st.users[uid] = user
+    return jsonify(user), 201
+
+
+@bp.post("/pages")
+def create_page():
+    st, b = _sb().store, _json()
+    with st.lock:
+        pid = b.get("id") or st.new_digits("1040", 15)
+        page = {"id": pid, "key": b.get("key") or pid, "name": b.get("name") or "New Page",
+                "category": b.get("category") or "Business", "ig_id": None, "subscribed_fields": [],
+                "first_failure_at": None, "unsubscribed_reason": None}
+        ig = b.get("ig")
+        if ig:
+            iid = ig.get("id") or st.new_digits("17841", 17)
+            st.igs[iid] = {"id": iid, "key": page["key"], "username": ig.get("username") or f"page{pid[-4:]}",
+                           "name": ig.get("name") or page["name"], "kind": ig.get("kind", "business"),
+                           "page_id": pid, "dm_access": ig.get("dm_access", True), "conversations_called": False,
+                           "followers_count": 10, "picture": "avatar_business.png"}
+            page["ig_id"] = iid
+        st.pages[pid] = page
+        for ukey, tasks in (b.get("admins") or {}).items():
+            user = st.user_by_key(ukey)
+            if user is None:
+                return _bad(f"unknown user {ukey}")
+            user["page_tasks"][pid] = list(tasks)
+        return jsonify({"page": page, "account": st.igs.get(page["ig_id"])}), 201
+
+
+@bp.post("/customers")
+def create_customer():
+    st, b = _sb().store, _json()
+    key = b.get("key") or b.get("username")
+    if not key:
+        return _bad("key or username required")
+    with st.lock:
+        st.customers[key] = {"key": key, "name": b.get("name"), "username": b.get("username") or key,
+                             "picture": b.get("picture") or "avatar_leo.png", "follower_count": b.get("follower_count", 0),
+                             "is_verified_user": bool(b.get("is_verified_user")), "follows": {}, "blocked": []}
+        return jsonify(st.customers[key]), 201
+
+
+@bp.post("/users/<key>/permissions")
+def set_permissions(key):
+    st, b = _sb().store, _json()
+    with st.lock:
+        user = st.user_by_key(key)
+        if user is None:
+            return _bad("unknown user", 404)
+        if "perms" in b:
+            user["perms"] = dict(b["perms"])
+        for p in b.get("granted", []):
+            user["perms"][p] = "granted"
+        for p in b.get("declined", []):
+            user["perms"][p] = "declined"
+        if "pages" in b:
+            user["granted_pages"] = b["pages"]
+        return jsonify(user)
+
+
+@bp.post("/users/<key>/tasks")
+def set_tasks(key):
+    st, b = _sb().store, _json()
+    with st.lock:
+        user, page = st.user_by_key(key), st.page_by_key(b.get("page", ""))
+        if user is None or page is None:
+            return _bad("unknown user or page", 404)
+        if b.get("tasks"):
+            user["page_tasks"][page["id"]] = list(b["tasks"])
+        else:
+            user["page_tasks"].pop(page["id"], None)
+        return jsonify(user)
+
+
+@bp.post("/tokens/issue")
+def issue():
+    """Skip the dialog: grant scopes and return a user token plus Page tokens."""
+    st, b = _sb().store, _json()
+    with st.lock:
+        user = st.user_by_key(b.get("user", ""))
+        if user is None:
+            return _bad("unknown user", 404)
+        for p in b.get("scopes", ALL_SCOPES):
+            user["perms"][p] = "granted"
+        user["app_removed"] = False
+        rec = tokens.issue_user_token(st, user, long_lived=bool(b.get("long_lived", True)))
+        pages = {pid: tokens.page_token_for(st, rec, st.pages[pid])["token"]
+                 for pid in user["page_tasks"] if pid in st.pages}
+        return jsonify({"access_token": rec["token"], "expires_at": rec["expires_at"], "page_tokens": pages})
+
+
+@bp.post("/tokens/revoke")
+def revoke():
+    st, b = _sb().store, _json()
+    reason = b.get("reason", "logout")
+    if reason not in tokens.REVOKE_SUBCODES:
+        return _bad(f"reason must be one of {sorted(tokens.REVOKE_SUBCODES)}")
+    user = st.user_by_key(b["user"]) if b.get("user") else None
+    page = st.page_by_key(b["page"]) if b.get("page") else None
+    if not (user or page or b.get("token")):
+        return _bad("give user, page or token")
+    return jsonify({"revoked": tokens.revoke(st, reason, user=user, page=page, token=b.get("token"))})
+
+
+@bp.post("/integrations/remove")
+def remove_integration():
+    sb, b = _sb(), _json()
+    user = sb.store.user_by_key(b.get("user", ""))
+    if user is None:
+        return _bad("unknown user", 404)
+    n = tokens.revoke(sb.store, "app_removed", user=user)
+    with sb.store.lock:
+        user["app_removed"] = True
+        user["perms"] = {}
+    return jsonify({"revoked": n, "deauthorize": sb.webhooks.deauthorize(user)})
+
+
+@bp.post("/accounts/<key>/dm_access")
+def dm_access(key):
+    st = _sb().store
+    with st.lock:
+        ig = st.ig_by_key(key)
+        if ig is None:
+            return _bad("unknown account", 404)
+        ig["dm_access"] = bool(_json().get("enabled", True))
+        return jsonify(ig)
+
+
+@bp.post("/pages/<key>/subscription")
+def page_subscription(key):
+    st = _sb().store
+    with st.lock:
+        page = st.page_by_key(key)
+        if page is None:
+            return _bad("unknown page", 404)
+        page["subscribed_fields"] = list(_json().get("fields", []))
+        return jsonify(page)
+
+
+@bp.post("/app/subscriptions")
+def app_subscriptions():
+    st = _sb().store
+    with st.lock:
+        st.app_fields = list(_json().get("fields", []))
+        return jsonify({"fields": st.app_fields})
+
+
+@bp.post("/customer/send")
+def customer_send():
+    b = _json()
+    kw = {k: b.get(k) for k in ("text", "mid", "reaction", "emoji", "title", "payload", "ref", "reply_to", "source")}
+    try:
+        result = customer_action(_sb(), b.get("account", ""), b.get("customer", ""), b.get("type", "text"), **kw)
+    except ActionError as e:
+        return _bad(str(e))
+    return jsonify(result)
+
+
+@bp.post("/webhook/raw")
+def webhook_raw():
+    b = _json()
+    raw = b["raw"].encode() if isinstance(b.get("raw"), str) else encode_body(b.get("body") or {})
+    rec = _sb().webhooks.send_raw(raw, signature=b.get("signature", "valid"))
+    return jsonify(_public(rec))
+
+
+@bp.post("/webhook/test-event")
+def webhook_test_event():
+    """The App Dashboard 'Test' button: entry.id "0" and changes[] instead of messaging[]."""
+    sb, b = _sb(), _json()
+    value = b.get("value") or {"sender": {"id": "12334"}, "recipient": {"id": "23245"},
+                               "timestamp": str(int(sb.store.now())),
+                               "message": {"mid": "random_mid", "text": "random_text"}}
+    body = {"object": "instagram", "entry": [{"id": "0", "time": sb.store.now_ms(),
+                                              "changes": [{"field": b.get("field", "messages"), "value": value}]}]}
+    return jsonify(_public(sb.webhooks.send_raw(encode_body(body))))
+
+
+@bp.post("/verify-callback")
+def verify_callback():
+    return jsonify(_sb().webhooks.verify(reason="POST /_sandbox/verify-callback"))
+
+
+@bp.post("/faults")
+def faults():
+    st, b = _sb().store, _json()
+    unknown = set(b) - set(DEFAULT_FAULTS)
+    if unknown:
+        return _bad(f"unknown fault keys {sorted(unknown)}; known: {sorted(DEFAULT_FAULTS)}")
+    with st.lock:
+        st.faults.update(b)
+    with _sb().webhooks.cv:
+        _sb().webhooks.cv.notify_all()
+    return jsonify(st.faults)
+
+
+@bp.get("/faults")
+def get_faults():
+    return jsonify(_sb().store.faults)
+
+
+def _listing(name):
+    st = _sb().store
+    with st.lock:
+        items = [_public(x) for x in getattr(st, name)]
+    status = request.args.get("status")
+    if status:
+        items = [x for x in items if x.get("status") == status]
+    return jsonify({"data": items})
+
+
+@bp.get("/calls")
+def calls():
+    return _listing("calls")
+
+
+@bp.get("/sent")
+def sent():
+    return _listing("sent")
+
+
+@bp.get("/deliveries")
+def deliveries():
+    return _listing("deliveries")
+
+
+@bp.get("/verifications")
+def verifications():
+    return _listing("verifications")
+
+
+@bp.get("/deauths")
+def deauths():
+    return _listing("deauths")
