@@ -70,6 +70,8 @@ def render_message(ctx, msg, fields, default=("id", "created_time")):
     if msg.get("is_unsupported"):
         full["is_unsupported"] = True
     wanted = list(fields) if fields else list(default)
+    if "id" not in wanted:
+        wanted.append("id")
     return {k: full[k] for k in wanted if k in full}
 
 

@@ -68,8 +68,11 @@ def record_call(sb, status, error=None):
 # --- node renderers ----------------------------------------------------------------------
 
 def select(full, fields, default):
-    """Keep the requested fields (unknown ones are left out), default set when none asked."""
-    wanted = list(fields) if fields else default
+    """Keep the requested fields (unknown ones are left out), default set when none asked.
+    Like Graph, a node always carries its id."""
+    wanted = list(fields) if fields else list(default)
+    if "id" in full and "id" not in wanted:
+        wanted.append("id")
     return {k: full[k] for k in wanted if k in full}
 
 
