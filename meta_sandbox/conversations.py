@@ -121,6 +121,8 @@ def conversation_node(ctx, thread, edge):
     if "messages" in ctx.fields:
         full["messages"] = _messages_listing(ctx, thread, ctx.fields["messages"])
     wanted = list(ctx.fields) if ctx.fields else ["id"]
+    if "id" not in wanted:
+        wanted.append("id")
     return {k: full[k] for k in wanted if k in full}, headers
 
 

@@ -159,7 +159,7 @@ class Deliverer:
             attempt["error"] = type(exc).__name__ + ": " + str(exc)[:200]
             ok = False
         attempt["duration_ms"] = int((time.monotonic() - started) * 1000)
-        if attempt["duration_ms"] > s["SANDBOX_DELIVERY_TIMEOUT"] * 1000:
+        if ok and attempt["duration_ms"] > s["SANDBOX_DELIVERY_TIMEOUT"] * 1000:
             ok, attempt["error"] = False, "answered slower than SANDBOX_DELIVERY_TIMEOUT"
         with self.store.lock:
             d["attempts"].append(attempt)

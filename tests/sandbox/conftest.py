@@ -1,5 +1,6 @@
 """Fixtures: the sandbox on a real loopback port and a tiny webhook receiver that records POSTs."""
 import json
+import logging
 import os
 import sys
 import threading
@@ -14,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 from meta_sandbox import create_app  # noqa: E402
 
 APP_SECRET = "test-app-secret"
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
 class Receiver:
