@@ -1,0 +1,172 @@
+"""The production path exactly as the README documents it, without Docker: a system-style Redis on
+a TCP port, PostgreSQL, `alembic upgrade head`, gunicorn with gunicorn.conf.py behind a (simulated)
+TLS proxy, and two worker.py processes, all with KELOA_ENV=production."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import uuid
+
+import pytest
+import redis as redis_lib
+import requests
+
+from keloa_web.redis_server import find_redis_server
+from tests import helpers
+
+ROOT = helpers.ROOT
+CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture()
+def postgres_url():
+    """A database of its own on the test PostgreSQL server, dropped afterwards."""
+    admin_url = os.environ.get("KELOA_TEST_POSTGRES_URL")
+    if not admin_url:
+        pytest.skip("KELOA_TEST_POSTGRES_URL is not set (CI sets it: .ci/run starts PostgreSQL)")
+    import psycopg
+
+    name = f"keloa_prod_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture()
+def system_redis(tmp_path):
+    """redis-server as a system service runs it: TCP on loopback, AOF on, not the embedded socket."""
+    port = helpers.free_port()
+    data = tmp_path / "redis-data"
+    data.mkdir()
+    proc = subprocess.Popen(
+        [find_redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data),
+         "--appendonly", "yes", "--save", "", "--daemonize", "no", "--loglevel", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    helpers.wait_until(lambda: _pings(url), timeout=10, message="redis-server on a TCP port")
+    yield url
+    helpers.stop_process(proc)
+
+
+def _pings(url: str) -> bool:
+    try:
+        return redis_lib.Redis.from_url(url).ping()
+    except redis_lib.RedisError:
+        return False
+
+
+class ProxiedClient:
+    """Talks to gunicorn the way nginx (TLS terminated there) forwards a browser's requests."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.http = requests.Session()
+        self.http.headers.update({"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"})
+
+    def request(self, method: str, path: str, **kw) -> requests.Response:
+        headers = kw.pop("headers", {})
+        if method != "GET":
+            headers.setdefault("Referer", f"https://{self.base.split('://', 1)[1]}{path}")
+        resp = self.http.request(method, self.base + path, headers=headers, allow_redirects=False, timeout=15, **kw)
+        for cookie in self.http.cookies:
+            cookie.secure = False  # the TLS hop is simulated; the cookie itself must say Secure
+        return resp
+
+    def csrf(self, path: str) -> str:
+        page = self.request("GET", path)
+        match = CSRF_FIELD.search(page.text)
+        assert match, f"no CSRF field on {path}"
+        return match.group(1) or match.group(2)
+
+    def submit(self, path: str, data: dict) -> requests.Response:
+        return self.request("POST", path, data={"csrf_token": self.csrf(path), **data})
+
+
+@pytest.fixture()
+def production(tmp_path, postgres_url, system_redis):
+    """Keloa started as the README's Production section says: migrate, gunicorn, two workers."""
+    port = helpers.free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KELOA_", "META_", "SANDBOX_"))}
+    env.update({
+        "KELOA_ENV": "production",
+        "SECRET_KEY": "a" * 16 + uuid.uuid4().hex,
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": system_redis,
+        "META_APP_ID": "prod-app-id",
+        "META_APP_SECRET": "prod-app-secret",
+        "META_VERIFY_TOKEN": "prod-verify-token",
+        "PUBLIC_BASE_URL": base,
+        "KELOA_INSTANCE_DIR": str(tmp_path / "instance"),
+        "MEDIA_DIR": str(tmp_path / "media"),
+        "GRAPH_API_BASE": "http://127.0.0.1:9",
+        "KELOA_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        "KELOA_ACCESS_LOG": str(tmp_path / "access.log"),
+        "TRUSTED_PROXY_HOPS": "1",
+    })
+    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+    log = open(tmp_path / "gunicorn.log", "wb")
+    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                           cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    workers = [subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env) for _ in range(2)]
+    try:
+        helpers.wait_http(f"{base}/healthz", web, timeout=30)
+        yield {"base": base, "env": env, "web": web, "workers": workers, "tmp": tmp_path}
+    finally:
+        for proc in [web, *workers]:
+            helpers.stop_process(proc)
+        log.close()
+
+
+def test_production_path_serves_and_works_as_documented(production):
+    base, env = production["base"], production["env"]
+
+    health = requests.get(f"{base}/healthz", timeout=5)
+    assert health.status_code == 200
+    assert health.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+    # Two worker.py processes registered against the one Redis.
+    from rq import Worker
+
+    conn = redis_lib.Redis.from_url(env["REDIS_URL"])
+    helpers.wait_until(lambda: len(Worker.all(connection=conn)) == 2, timeout=20, message="two RQ workers")
+
+    # First visit: create the owner, signed in at once, with a production session cookie.
+    browser = ProxiedClient(base)
+    assert browser.request("GET", "/login").headers["Location"].startswith("/setup")
+    resp = browser.submit("/setup", {"name": "Olivia Owner", "email": "owner@example.com",
+                                     "password": "a long production password", "confirm": "a long production password"})
+    assert resp.status_code == 302, resp.text[:500]
+    cookie = resp.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert browser.request("GET", "/settings").status_code == 200
+
+    # The access log has paths, never query strings (OAuth codes, state, verify tokens).
+    browser.request("GET", "/login?next=/&code=SECRET-OAUTH-CODE&access_token=SECRET-TOKEN")
+    access = (production["tmp"] / "access.log").read_text()
+    assert '"GET /login HTTP/1.1"' in access
+    assert "SECRET-" not in access
+
+    # Every process is still up: nothing crashed along the way.
+    assert production["web"].poll() is None and all(w.poll() is None for w in production["workers"])
+
+
+def test_production_refuses_to_start_with_unsafe_settings(tmp_path, postgres_url, system_redis):
+    env = dict(os.environ, KELOA_ENV="production", DATABASE_URL=postgres_url, REDIS_URL=system_redis,
+               SECRET_KEY="short", KELOA_BIND=f"127.0.0.1:{helpers.free_port()}",
+               KELOA_INSTANCE_DIR=str(tmp_path / "instance"), WEB_CONCURRENCY="1")
+    for name in ("META_APP_ID", "META_APP_SECRET", "META_VERIFY_TOKEN"):
+        env.pop(name, None)
+    done = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "SECRET_KEY must be set" in done.stderr and "META_APP_SECRET is not set" in done.stderr
