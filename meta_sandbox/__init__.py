@@ -35,7 +35,7 @@ class Sandbox:
 
 
 def create_app(config=None):
-    from . import control, customer, graph, media, oauth
+    from . import control, control_events, customer, graph, media, oauth
 
     settings = load_settings(config)
     app = Flask(__name__)
@@ -44,6 +44,6 @@ def create_app(config=None):
     app.json.sort_keys = False
     app.url_map.converters["ver"] = VersionConverter
     app.extensions["meta_sandbox"] = Sandbox(settings)
-    for bp in (oauth.bp, control.bp, media.bp, customer.bp, graph.bp):
+    for bp in (oauth.bp, control.bp, control_events.bp, media.bp, customer.bp, graph.bp):
         app.register_blueprint(bp)
     return app

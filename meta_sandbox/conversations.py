@@ -43,19 +43,25 @@ def render_message(ctx, msg, fields, default=("id", "created_time")):
             "to": {"data": [_who(ctx, th, not msg["from_business"])]},
             "message": msg["text"] or ""}
     atts = [a for a in msg["attachments"] if a.get("asset_id") and a["type"] not in ("story_mention",)]
-    if atts:
+    if atts and fields and "attachments" in fields:
         data = []
         for a in atts:
-            asset = store.assets.get(a["asset_id"])
+            # Graph hands out a freshly signed CDN URL each time (the webhook's URL may have expired)
+            orig = store.assets.get(a["asset_id"])
+            if orig["deleted"]:
+                continue
+            asset = media.create_asset(store, file=orig["file"], data=orig["data"], content_type=orig["content_type"],
+                                       ttl=ctx.settings["SANDBOX_MEDIA_TTL_SECONDS"], kind=orig["kind"])
             url = media.asset_url(ctx.settings, asset)
+            size = len(media.asset_bytes(orig))
             if a["type"] in ("image",):
-                data.append({"id": asset["id"], "mime_type": asset["content_type"],
+                data.append({"id": orig["id"], "mime_type": asset["content_type"], "size": size,
                              "image_data": {"url": url, "preview_url": url, "width": 64, "height": 64}})
             elif a["type"] in ("video", "ig_reel"):
-                data.append({"id": asset["id"], "mime_type": asset["content_type"],
+                data.append({"id": orig["id"], "mime_type": asset["content_type"], "size": size,
                              "video_data": {"url": url, "preview_url": url, "width": 64, "height": 64}})
             else:
-                data.append({"id": asset["id"], "mime_type": asset["content_type"], "file_url": url,
+                data.append({"id": orig["id"], "mime_type": asset["content_type"], "size": size, "file_url": url,
                              "name": a["type"]})
         full["attachments"] = {"data": data}
     if msg.get("story"):

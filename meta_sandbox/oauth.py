@@ -42,6 +42,8 @@ def dialog(ver=None):
         return render_template("dialog_error.html", message="URL Blocked: This redirect failed because the "
                                "redirect URI is not whitelisted in the app's Client OAuth Settings."), 400
     scopes = [x for x in p.get("scope", "").replace(" ", ",").split(",") if x]
+    if not scopes and p.get("config_id"):
+        scopes = list(ALL_SCOPES)  # Facebook Login for Business: the configuration carries the permissions
     rerequest = p.get("auth_type") == "rerequest"
     if request.method == "GET":
         with store.lock:
@@ -188,5 +190,3 @@ def debug_token(ver=None):
     _record(sb, 200)
     return jsonify({"data": data})
 
-
-DEFAULT_SCOPES = ALL_SCOPES

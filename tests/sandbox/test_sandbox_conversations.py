@@ -89,3 +89,14 @@ def test_media_urls_expire(sb, pt):
     url = unsent["event"]["message"]["attachments"][0]["payload"]["url"]
     sb.customer(account="keloa.coffee", customer="leo", type="unsend", mid=unsent["mid"])
     assert requests.get(url, timeout=5).status_code == 404
+
+
+def test_graph_gives_fresh_attachment_urls(sb, pt):
+    res = sb.customer(account="keloa.coffee", customer="leo", type="image")
+    webhook_url = res["event"]["message"]["attachments"][0]["payload"]["url"]
+    sb.control("clock", {"advance_days": 4})
+    assert requests.get(webhook_url, timeout=5).status_code == 403
+    sb.customer(account="keloa.coffee", customer="leo", type="text", text="still here")
+    att = sb.graph("GET", res["mid"], pt, fields="attachments").json()["attachments"]["data"][0]
+    assert att["mime_type"] == "image/png" and att["size"] > 0
+    assert requests.get(att["image_data"]["url"], timeout=5).status_code == 200

@@ -141,3 +141,9 @@ def test_dialog_rejects_bad_client_and_escapes(sb):
     assert r.status_code == 200
     assert "<script>x</script>" not in r.text and "&lt;script&gt;" in r.text
     assert re.search(r"a&lt;b", r.text)
+
+
+def test_config_id_stands_for_the_permission_set(sb):
+    r = requests.get(f"{sb.url}/v25.0/dialog/oauth", timeout=5, params={
+        "client_id": "sandbox-app-id", "redirect_uri": REDIRECT, "state": "s", "config_id": "123456"})
+    assert r.status_code == 200 and "business_management" in r.text and 'name="config_id"' in r.text

@@ -130,7 +130,6 @@ def test_media_send_fetches_url(sb, coffee, receiver):
 
 def test_reusable_attachment_upload(sb, coffee):
     _, pt = coffee
-    audio = f"{sb.url}/ig_messaging_cdn/"  # placeholder replaced below with a live CDN URL
     res = sb.customer(account="keloa.coffee", customer="maya", type="audio")
     audio = res["event"]["message"]["attachments"][0]["payload"]["url"]
     r = sb.graph("POST", f"{COFFEE_PAGE}/message_attachments", pt, json_body={
