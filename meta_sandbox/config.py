@@ -30,7 +30,6 @@ DEFAULTS = {
     "SANDBOX_CODE_TTL_SECONDS": (3600, int),
     "SANDBOX_CREATOR_NEEDS_CONVERSATIONS_CALL": (True, bool),
     "SANDBOX_VERIFY_ON_SUBSCRIBE": (True, bool),
-    "SANDBOX_SEED": ("default", str),
 }
 
 # Runtime switches changed through /_sandbox/faults (not env).

@@ -1,0 +1,113 @@
+"""Control API, second half: customer actions, raw/test webhooks, verification, faults, logs."""
+from flask import Blueprint, current_app, jsonify, request
+
+from .config import DEFAULT_FAULTS
+from .events import ActionError, customer_action
+from .webhooks import encode_body
+
+bp = Blueprint("control_events", __name__, url_prefix="/_sandbox")
+
+
+def _sb():
+    return current_app.extensions["meta_sandbox"]
+
+
+def _json():
+    return request.get_json(silent=True) or {}
+
+
+def _bad(msg, status=400):
+    return jsonify({"error": msg}), status
+
+
+def _public(rec):
+    return {k: v for k, v in rec.items() if k != "raw"}
+
+
+@bp.post("/customer/send")
+def customer_send():
+    b = _json()
+    kw = {k: b.get(k) for k in ("text", "mid", "reaction", "emoji", "title", "payload", "ref", "reply_to", "source")}
+    try:
+        result = customer_action(_sb(), b.get("account", ""), b.get("customer", ""), b.get("type", "text"), **kw)
+    except ActionError as e:
+        return _bad(str(e))
+    return jsonify(result)
+
+
+@bp.post("/webhook/raw")
+def webhook_raw():
+    b = _json()
+    raw = b["raw"].encode() if isinstance(b.get("raw"), str) else encode_body(b.get("body") or {})
+    rec = _sb().webhooks.send_raw(raw, signature=b.get("signature", "valid"))
+    return jsonify(_public(rec))
+
+
+@bp.post("/webhook/test-event")
+def webhook_test_event():
+    """The App Dashboard 'Test' button: entry.id "0" and changes[] instead of messaging[]."""
+    sb, b = _sb(), _json()
+    value = b.get("value") or {"sender": {"id": "12334"}, "recipient": {"id": "23245"},
+                               "timestamp": str(int(sb.store.now())),
+                               "message": {"mid": "random_mid", "text": "random_text"}}
+    body = {"object": "instagram", "entry": [{"id": "0", "time": sb.store.now_ms(),
+                                              "changes": [{"field": b.get("field", "messages"), "value": value}]}]}
+    return jsonify(_public(sb.webhooks.send_raw(encode_body(body))))
+
+
+@bp.post("/verify-callback")
+def verify_callback():
+    return jsonify(_sb().webhooks.verify(reason="POST /_sandbox/verify-callback"))
+
+
+@bp.post("/faults")
+def faults():
+    st, b = _sb().store, _json()
+    unknown = set(b) - set(DEFAULT_FAULTS)
+    if unknown:
+        return _bad(f"unknown fault keys {sorted(unknown)}; known: {sorted(DEFAULT_FAULTS)}")
+    with st.lock:
+        st.faults.update(b)
+    with _sb().webhooks.cv:
+        _sb().webhooks.cv.notify_all()
+    return jsonify(st.faults)
+
+
+@bp.get("/faults")
+def get_faults():
+    return jsonify(_sb().store.faults)
+
+
+def _listing(name):
+    st = _sb().store
+    with st.lock:
+        items = [_public(x) for x in getattr(st, name)]
+    status = request.args.get("status")
+    if status:
+        items = [x for x in items if x.get("status") == status]
+    return jsonify({"data": items})
+
+
+@bp.get("/calls")
+def calls():
+    return _listing("calls")
+
+
+@bp.get("/sent")
+def sent():
+    return _listing("sent")
+
+
+@bp.get("/deliveries")
+def deliveries():
+    return _listing("deliveries")
+
+
+@bp.get("/verifications")
+def verifications():
+    return _listing("verifications")
+
+
+@bp.get("/deauths")
+def deauths():
+    return _listing("deauths")
