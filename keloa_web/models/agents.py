@@ -24,7 +24,10 @@ class Agent(Base):
     api_key_enc: Mapped[str | None] = mapped_column(Text)
     temperature: Mapped[float] = mapped_column(Float, default=0.3)
     timeout_seconds: Mapped[int] = mapped_column(Integer, default=20)
+    # Normalised retrieval confidence (0..1) the best entry needs; see keloa_web/agents/retrieval.py.
     min_score: Mapped[float] = mapped_column(Float, default=0.5)
+    # The AI stays quiet this long after a teammate replied in the conversation.
+    quiet_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -37,3 +40,5 @@ class KnowledgeEntry(Base):
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Part of the retrieval index's cache key: an edit rebuilds the agent's index.
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

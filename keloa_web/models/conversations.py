@@ -100,6 +100,10 @@ class Message(Base):
     link_title: Mapped[str | None] = mapped_column(Text)
     extra: Mapped[dict | None] = mapped_column(JSON)
     send_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The inbound message an AI reply or AI note answers; unique, so a retried ai job never answers twice.
+    answers_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), unique=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     attachments: Mapped[list[Attachment]] = relationship(

@@ -1,0 +1,1 @@
+"""AI agents: admin pages, knowledge retrieval, model backends and the ai job."""

@@ -1,0 +1,114 @@
+"""What an agent would answer: the built-in knowledge-base backend and OpenAI-compatible models.
+
+`answer()` never sends anything; the ai job (keloa_web/agents/jobs.py) and the "Try it" box both
+call it. It returns either a reply, a hand-off (the agent chose not to guess) or an error (the
+model failed), always with the knowledge entries it looked at.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from keloa_web import crypto
+from keloa_web.agents.retrieval import Hit, search
+from keloa_web.models import Agent
+
+MAX_REPLY_BYTES = 1000  # Instagram's text limit (UTF-8 bytes)
+HANDOFF_WORD = "HANDOFF"
+FRAME = (
+    "You answer customers of this business in Instagram Direct Messages. Reply in plain text, "
+    "briefly, in the customer's language, under 900 characters. Use only facts from the "
+    "instructions and knowledge below. If they do not answer the customer's message, or the "
+    f"customer wants a person, reply with exactly {HANDOFF_WORD} and nothing else."
+)
+
+
+@dataclass
+class Answer:
+    text: str | None = None  # the reply to send
+    handoff: str | None = None  # why a human should take over (the agent did not guess)
+    error: str | None = None  # why the model could not answer
+    hits: list[Hit] = field(default_factory=list)  # knowledge entries retrieved for the message
+
+
+def trim(text: str, limit: int = MAX_REPLY_BYTES) -> str:
+    """Fit `text` into `limit` UTF-8 bytes, cutting at a word boundary and marking the cut."""
+    text = text.strip()
+    if len(text.encode()) <= limit:
+        return text
+    cut = text.encode()[: limit - len("…".encode())].decode(errors="ignore")
+    if " " in cut[len(cut) // 2:]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+def answer(session: Session, agent: Agent, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
+    """Answer `question` (the customer's newest words) given earlier turns of the conversation.
+
+    `history` is [(role, text)] with role "user" (customer) or "assistant" (the business), oldest first.
+    """
+    hits = search(session, agent.id, question)
+    if agent.backend == "openai":
+        return _openai(agent, question, history or [], hits)
+    return _knowledge_base(agent, hits)
+
+
+def _knowledge_base(agent: Agent, hits: list[Hit]) -> Answer:
+    if not hits:
+        return Answer(handoff="No knowledge entry matches this message.", hits=hits)
+    best = hits[0]
+    if best.confidence < agent.min_score:
+        return Answer(
+            handoff=f"The closest knowledge entry (\u201c{best.title}\u201d, score {best.confidence:.2f}) "
+                    f"is below this agent's threshold of {agent.min_score:.2f}.",
+            hits=hits,
+        )
+    return Answer(text=trim(best.body), hits=hits[:1])
+
+
+def build_messages(agent: Agent, question: str, history: list[tuple[str, str]], hits: list[Hit]) -> list[dict]:
+    system = FRAME
+    if agent.instructions.strip():
+        system += "\n\nInstructions from the business:\n" + agent.instructions.strip()
+    if hits:
+        system += "\n\nKnowledge base entries:\n" + "\n\n".join(
+            f"[{n}] {hit.title}\n{hit.body}" for n, hit in enumerate(hits, 1)
+        )
+    messages = [{"role": "system", "content": system}]
+    messages += [{"role": role, "content": text} for role, text in history]
+    messages.append({"role": "user", "content": question})
+    return messages
+
+
+def _openai(agent: Agent, question: str, history: list[tuple[str, str]], hits: list[Hit]) -> Answer:
+    import openai
+
+    if not agent.base_url or not agent.model:
+        return Answer(error="the agent has no model base URL or model name set", hits=hits)
+    # Local servers (Ollama, llama.cpp) need no key, but the client insists on one.
+    key = crypto.decrypt(agent.api_key_enc) or "not-set"
+    client = openai.OpenAI(base_url=agent.base_url, api_key=key, timeout=float(agent.timeout_seconds),
+                           max_retries=0)
+    try:
+        completion = client.chat.completions.create(
+            model=agent.model, temperature=agent.temperature,
+            messages=build_messages(agent, question, history, hits),
+        )
+    except openai.APITimeoutError:
+        return Answer(error=f"the model did not answer within {agent.timeout_seconds} s", hits=hits)
+    except openai.APIStatusError as exc:
+        return Answer(error=f"the model server answered HTTP {exc.status_code}", hits=hits)
+    except openai.APIConnectionError:
+        return Answer(error="the model server could not be reached", hits=hits)
+    except openai.OpenAIError as exc:
+        return Answer(error=f"the model server's answer could not be read ({type(exc).__name__})", hits=hits)
+    finally:
+        client.close()
+    choices = completion.choices or []
+    text = (choices[0].message.content or "").strip() if choices and choices[0].message else ""
+    if not text:
+        return Answer(error="the model returned an empty answer", hits=hits)
+    if text.strip(" .").upper() == HANDOFF_WORD:
+        return Answer(handoff="The model could not answer from its instructions and knowledge.", hits=hits)
+    return Answer(text=trim(text), hits=hits)
