@@ -25,10 +25,12 @@ class Sandbox:
         seed.load(self.store)
         self.webhooks = Deliverer(self)
 
-    def reset(self):
+    def reset(self, settings=False):
+        """Reseed the world; with settings=True also undo POST /_sandbox/config changes."""
         with self.store.lock:
-            self.settings.clear()
-            self.settings.update(self.initial_settings)
+            if settings:
+                self.settings.clear()
+                self.settings.update(self.initial_settings)
             self.store.reset_data()
             seed.load(self.store)
         self.webhooks.clear()

@@ -26,7 +26,7 @@ def _public(rec):
 
 @bp.post("/reset")
 def reset():
-    _sb().reset()
+    _sb().reset(settings=bool(_json().get("settings")))
     return jsonify({"ok": True, "state": _state()})
 
 

@@ -111,3 +111,27 @@ def verifications():
 @bp.get("/deauths")
 def deauths():
     return _listing("deauths")
+
+
+@bp.post("/business/send")
+def business_send():
+    """The business writes from the Instagram app itself (not through Keloa): only an echo webhook
+    arrives; nothing is added to /_sandbox/sent. Body: {account, customer, text?, type: text|image}."""
+    from . import media
+    from .events import message_event, public_delivery
+    sb, b = _sb(), _json()
+    st = sb.store
+    with st.lock:
+        ig, cust = st.ig_by_key(b.get("account", "")), st.customer_by_key(b.get("customer", ""))
+        if ig is None or cust is None:
+            return _bad("unknown account or customer")
+        th = st.thread_for(ig["id"], cust["key"])
+        atts = []
+        if b.get("type") == "image":
+            asset = media.create_asset(st, file="image.png", ttl=sb.settings["SANDBOX_MEDIA_TTL_SECONDS"])
+            atts = [{"type": "image", "asset_id": asset["id"]}]
+        text = b.get("text") or (None if atts else "Sent from the Instagram app")
+        msg = st.add_message(th, True, text=text, attachments=atts, via="instagram_app")
+        event = message_event(st, th, msg)
+    delivery = sb.webhooks.emit(ig["id"], event, field="messages")
+    return jsonify({"mid": msg["mid"], "event": event, "delivery": public_delivery(delivery)})

@@ -162,8 +162,7 @@ def profile(ctx, igsid, edge):
     if thread is None or not thread["consent"]:
         raise GraphError(230, "(#230) User consent is required to access user profile")
     cust = store.customers[ckey]
-    pic = media.create_asset(store, file=cust["picture"], ttl=ctx.settings["SANDBOX_PROFILE_PIC_TTL_SECONDS"],
-                             kind="profile_pic")
+    pic = media.shared_asset(store, cust["picture"], ctx.settings["SANDBOX_PROFILE_PIC_TTL_SECONDS"], "profile_pic")
     full = {"id": igsid, "name": cust["name"], "username": cust["username"],
             "profile_pic": media.asset_url(ctx.settings, pic), "follower_count": cust["follower_count"],
             "is_user_follow_business": cust["follows"].get(ig_id, False),

@@ -158,8 +158,8 @@ def customer_action(sb, account, customer, kind, text=None, mid=None, reaction=N
             event = message_event(store, th, msg)
     delivery = sb.webhooks.emit(ig["id"], event)
     return {"mid": (msg or {}).get("mid") or event.get("reaction", event.get("read", {})).get("mid"),
-            "event": event, "delivery": _public(delivery), "igsid": th["igsid"], "conversation_id": th["id"]}
+            "event": event, "delivery": public_delivery(delivery), "igsid": th["igsid"], "conversation_id": th["id"]}
 
 
-def _public(rec):
+def public_delivery(rec):
     return {k: v for k, v in rec.items() if k not in ("raw", "body")}

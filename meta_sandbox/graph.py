@@ -79,7 +79,7 @@ def select(full, fields, default):
 def render_ig(ctx, ig, fields=None, default=("id",)):
     if ig["kind"] == "personal":
         return {"id": ig["id"]}
-    pic = media.create_asset(ctx.store, file=ig["picture"], ttl=ctx.settings["SANDBOX_PROFILE_PIC_TTL_SECONDS"])
+    pic = media.shared_asset(ctx.store, ig["picture"], ctx.settings["SANDBOX_PROFILE_PIC_TTL_SECONDS"], "profile_pic")
     full = {"id": ig["id"], "ig_id": int(ig["id"][-8:]), "username": ig["username"], "name": ig["name"],
             "profile_picture_url": media.asset_url(ctx.settings, pic), "followers_count": ig["followers_count"],
             "follows_count": 12, "media_count": 42, "biography": f"{ig['name']} (sandbox)", "website": None}

@@ -23,6 +23,18 @@ def create_asset(store, file=None, data=None, content_type=None, ttl=None, creat
         return asset
 
 
+def shared_asset(store, file, ttl, kind):
+    """Reuse a live asset of this file while more than half its lifetime is left (profile pictures)."""
+    with store.lock:
+        key = (file, kind)
+        asset = store.shared_assets.get(key)
+        if asset and not asset["deleted"] and store.now() < asset["created"] + ttl / 2:
+            return asset
+        asset = create_asset(store, file=file, ttl=ttl, kind=kind)
+        store.shared_assets[key] = asset
+        return asset
+
+
 def asset_url(settings, asset):
     return (f"{settings['SANDBOX_PUBLIC_URL']}/ig_messaging_cdn/"
             f"?asset_id={asset['id']}&signature={asset['signature']}")

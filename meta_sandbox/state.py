@@ -64,6 +64,7 @@ class Store:
             self.codes = {}       # code -> code record
             self.assets = {}      # asset id -> asset
             self.attachments = {}  # reusable attachment id -> asset id
+            self.shared_assets = {}  # (file, kind) -> asset, for profile pictures
             self.calls = []
             self.sent = []
             self.deliveries = []

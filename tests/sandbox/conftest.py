@@ -148,7 +148,7 @@ def _sandbox(receiver):
 
 @pytest.fixture
 def sb(_sandbox, receiver):
-    _sandbox.control("reset")
+    _sandbox.control("reset", {"settings": True})
     receiver.clear()
     return _sandbox
 

@@ -243,3 +243,12 @@ def test_gating(sb, receiver):
     sb.control("app/subscriptions", {"fields": ["messages"]})
     res = sb.customer(account="keloa.coffee", customer="maya", type="seen")
     assert res["delivery"]["status"] == "suppressed" and "messaging_seen" in res["delivery"]["reason"]
+
+
+def test_business_writes_from_the_instagram_app(sb, coffee, receiver):
+    res = sb.control("business/send", {"account": "keloa.coffee", "customer": "maya", "text": "typed on my phone"})
+    body = json.loads(receiver.wait_posts(1)[0]["body"])
+    ev = body["entry"][0]["messaging"][0]
+    assert ev["sender"]["id"] == COFFEE_IG and ev["message"] == {"mid": res["mid"], "text": "typed on my phone",
+                                                                 "is_echo": True}
+    assert sb.control("sent", method="GET")["data"] == []
