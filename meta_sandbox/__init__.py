@@ -42,7 +42,6 @@ def create_app(config=None):
     settings = load_settings(config)
     app = Flask(__name__)
     app.config["SECRET_KEY"] = settings["SANDBOX_APP_SECRET"]
-    app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False
     app.url_map.converters["ver"] = VersionConverter
     app.extensions["meta_sandbox"] = Sandbox(settings)

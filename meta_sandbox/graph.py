@@ -106,14 +106,17 @@ def render_page(ctx, page, fields=None, default=("id", "name")):
 
 
 def paginate(items, default_limit=25):
-    limit = min(int(request.args.get("limit", default_limit) or default_limit), 100)
-    after = request.args.get("after")
-    start = int(base64.b64decode(after).decode()) if after else 0
+    try:
+        limit = max(1, min(int(request.args.get("limit", default_limit) or default_limit), 100))
+        after = request.args.get("after")
+        start = int(base64.b64decode(after).decode()) if after else 0
+    except ValueError:
+        raise GraphError(100, "(#100) Invalid limit or cursor")
     chunk = items[start:start + limit]
     out = {"data": chunk}
     if items:
         out["paging"] = {"cursors": {"before": base64.b64encode(str(start).encode()).decode(),
-                                     "after": base64.b64encode(str(start + len(chunk) - 1 + 1).encode()).decode()}}
+                                     "after": base64.b64encode(str(start + len(chunk)).encode()).decode()}}
         if start + limit < len(items):
             args = request.args.to_dict()
             args["after"] = out["paging"]["cursors"]["after"]
@@ -167,6 +170,11 @@ def graph(ver, rest):
         return resp
     except GraphError as e:
         record_call(sb, e.status, {"code": e.code, "error_subcode": e.subcode, "message": e.message})
+        return e.response()
+    except Exception:  # a sandbox bug: answer like Graph's unknown error, keep the traceback in the log
+        current_app.logger.exception("sandbox error on %s %s", request.method, request.path)
+        e = GraphError(1, "An unknown error occurred", status=500)
+        record_call(sb, 500, {"code": 1, "message": "sandbox exception (see its log)"})
         return e.response()
 
 

@@ -186,3 +186,9 @@ def test_debug_token(sb):
     from .conftest import APP_SECRET
     r = sb.graph("GET", "debug_token", f"sandbox-app-id|{APP_SECRET}", input_token=tok).json()["data"]
     assert r["is_valid"] is True and r["user_id"] == "100089000000001" and "instagram_basic" in r["scopes"]
+
+
+def test_bad_paging_params(sb):
+    tok = sb.issue("ana")["access_token"]
+    assert_meta_error(sb.graph("GET", "me/accounts", tok, limit="x"), 100)
+    assert_meta_error(sb.graph("GET", "me/accounts", tok, after="!!"), 100)

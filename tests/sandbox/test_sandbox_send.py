@@ -160,3 +160,28 @@ def test_sender_actions_and_business_reactions(sb, coffee, receiver):
     import time
     time.sleep(0.2)
     assert len(receiver.posts()) == 1  # no echo for sender actions or business reactions
+
+
+def test_concurrent_sends_are_consistent(sb, coffee, receiver):
+    from concurrent.futures import ThreadPoolExecutor
+    _, pt = coffee
+    rid = igsid(sb)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda i: send(sb, pt, {"recipient": {"id": rid}, "message": {"text": f"c{i}"}}),
+                                range(24)))
+    assert all(r.status_code == 200 for r in results)
+    mids = {r.json()["message_id"] for r in results}
+    assert len(mids) == 24
+    receiver.wait_posts(24)
+    assert {json.loads(p["body"])["entry"][0]["messaging"][0]["message"]["mid"] for p in receiver.posts()} == mids
+    assert len(sb.control("sent", method="GET")["data"]) == 24
+
+
+def test_audio_and_video_have_their_own_rate_bucket(sb, coffee):
+    _, pt = coffee
+    sb.control("config", {"SANDBOX_MEDIA_RATE_LIMIT_PER_SECOND": 1})
+    url = sb.customer(account="keloa.coffee", customer="maya", type="audio")["event"]["message"]["attachments"][0]["payload"]["url"]
+    body = {"recipient": {"id": igsid(sb)}, "message": {"attachment": {"type": "audio", "payload": {"url": url}}}}
+    assert send(sb, pt, body).status_code == 200
+    assert_meta_error(send(sb, pt, body), 613, 2534040)
+    assert send(sb, pt, {"recipient": {"id": igsid(sb)}, "message": {"text": "text still fine"}}).status_code == 200
