@@ -149,7 +149,7 @@ def access_token(ver=None):
         return e.response()
     _record(sb, 200)
     return jsonify({"access_token": new["token"], "token_type": "bearer",
-                    "expires_in": int(new["expires_at"] - store.now())})
+                    "expires_in": int(round(new["expires_at"] - store.now()))})
 
 
 def _record(sb, status):
