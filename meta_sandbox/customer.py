@@ -71,7 +71,7 @@ def act():
     try:
         res = customer_action(_sb(), account, persona, f.get("type", "text"), text=f.get("text") or None,
                               mid=f.get("mid") or None, reaction=f.get("reaction") or None,
-                              reply_to=f.get("reply_to") or None)
+                              reply_to=f.get("reply_to") or None, title=f.get("text") or None)
         d = res.get("delivery") or {}
         args["note"] = f"{f.get('type')}: webhook {d.get('status', 'none')}" + \
             (f" ({d['reason']})" if d.get("reason") else "")

@@ -66,3 +66,15 @@ def test_cli_runs_the_server(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+def test_customer_page_inline_reply_and_icebreaker(sb, coffee, receiver):
+    maya_biz = [m for m in sb.control("customer/send", {"account": "keloa.coffee", "customer": "maya", "type": "seen"})
+                ["event"]["read"].values()][0]
+    requests.post(sb.url + "/customer/act", data={"account": "keloa.coffee", "customer": "maya", "type": "text",
+                                                  "text": "about that", "reply_to": maya_biz}, timeout=5)
+    requests.post(sb.url + "/customer/act", data={"account": "keloa.coffee", "customer": "maya", "type": "postback",
+                                                  "text": "Opening hours?"}, timeout=5)
+    bodies = [json.loads(p["body"])["entry"][0]["messaging"][0] for p in receiver.wait_posts(3)]
+    assert bodies[1]["message"]["reply_to"] == {"mid": maya_biz}
+    assert bodies[2]["postback"]["title"] == "Opening hours?"

@@ -196,7 +196,7 @@ def test_duplicates_fault(sb, coffee, receiver):
 
 
 def test_shuffle_fault(sb, coffee, receiver):
-    sb.control("faults", {"shuffle": True, "shuffle_window_ms": 300})
+    sb.control("faults", {"shuffle": True, "shuffle_window_ms": 1000})
     for i in range(5):
         sb.customer(account="keloa.coffee", customer="maya", type="text", text=f"n{i}")
     posts = receiver.wait_posts(5)
@@ -205,7 +205,7 @@ def test_shuffle_fault(sb, coffee, receiver):
 
 
 def test_batching(sb, coffee, receiver):
-    sb.control("faults", {"batch": True, "batch_window_ms": 300})
+    sb.control("faults", {"batch": True, "batch_window_ms": 1000})
     for i in range(3):
         sb.customer(account="keloa.coffee", customer="maya", type="text", text=f"b{i}")
     body = json.loads(receiver.wait_posts(1)[0]["body"])
