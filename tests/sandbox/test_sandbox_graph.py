@@ -1,4 +1,6 @@
 """Graph nodes and edges, token errors and scenario data."""
+import json
+
 import pytest
 
 from .conftest import (BAKERY_PAGE, BOOKS_PAGE, COFFEE_IG, COFFEE_PAGE, PERSONAL_IG, PERSONAL_PAGE, QUIET_PAGE)
@@ -192,3 +194,28 @@ def test_bad_paging_params(sb):
     tok = sb.issue("ana")["access_token"]
     assert_meta_error(sb.graph("GET", "me/accounts", tok, limit="x"), 100)
     assert_meta_error(sb.graph("GET", "me/accounts", tok, after="!!"), 100)
+
+
+def test_delete_permissions(sb):
+    tok = sb.issue("ana")["access_token"]
+    assert sb.graph("DELETE", "me/permissions/instagram_manage_messages", tok).json() == {"success": True}
+    perms = {p["permission"]: p["status"] for p in sb.graph("GET", "me/permissions", tok).json()["data"]}
+    assert perms["instagram_manage_messages"] == "declined"
+    assert sb.graph("DELETE", "me/permissions", tok).json() == {"success": True}
+    assert_meta_error(sb.graph("GET", "me", tok), 190, 458)
+
+
+def test_control_creates_world(sb, receiver):
+    sb.control("users", {"key": "kim", "name": "Kim New", "id": "100089000000009"})
+    made = sb.control("pages", {"key": "tea", "name": "Tea House", "admins": {"kim": ["MANAGE", "MESSAGING", "MODERATE"]},
+                                "ig": {"username": "tea.house", "kind": "business"}})
+    sb.control("customers", {"key": "omar", "name": "Omar", "username": "omar.o"})
+    toks = sb.issue("kim")
+    page_id, ig_id = made["page"]["id"], made["account"]["id"]
+    pages = sb.graph("GET", "me/accounts", toks["access_token"], fields="id,instagram_business_account{username}").json()
+    assert pages["data"] == [{"id": page_id, "instagram_business_account": {"username": "tea.house", "id": ig_id}}]
+    sb.subscribe(toks["page_tokens"][page_id], page_id)
+    res = sb.customer(account="tea.house", customer="omar", type="text", text="salam")
+    assert res["delivery"]["status"] == "queued"
+    body = json.loads(receiver.wait_posts(1)[0]["body"])
+    assert body["entry"][0]["id"] == ig_id
