@@ -64,6 +64,10 @@ class Config:
         self.WINDOW_UNTAGGED_HOURS = _int("WINDOW_UNTAGGED_HOURS", 7 * 24)
         self.WINDOW_HUMAN_AGENT_HOURS = _int("WINDOW_HUMAN_AGENT_HOURS", 0)
 
+        # AI agents (keloa_web/agents/): wait this long after a customer message before answering,
+        # so that a burst of messages gets one answer.
+        self.AI_REPLY_DELAY_SECONDS = _int("AI_REPLY_DELAY_SECONDS", 3)
+
         # Limits
         self.WEBHOOK_MAX_BYTES = _int("WEBHOOK_MAX_BYTES", 1024 * 1024)
         self.MEDIA_MAX_BYTES = _int("MEDIA_MAX_BYTES", 25 * 1024 * 1024)

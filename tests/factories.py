@@ -1,79 +1,97 @@
-"""Test data factories (gen_* in CTFd's style). Each commits and returns the new row."""
+"""Test data factories (CTFd's `gen_*` shape): each takes a session and keyword overrides."""
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from keloa_web.db import db, utcnow
+from keloa_web.crypto import encrypt
+from keloa_web.db import utcnow
+from keloa_web.models import Agent, Channel, Contact, Conversation, KnowledgeEntry, Message, Reaction
 
 _seq = itertools.count(1)
 
 
-def gen_agent(**kw):
-    from keloa_web.models import Agent
-
-    with db.session_scope() as s:
-        agent = Agent(**{"name": f"Agent {next(_seq)}", **kw})
-        s.add(agent)
-        s.flush()
-        return agent
-
-
-def gen_entry(agent, title: str, body: str):
-    from keloa_web.models import KnowledgeEntry
-
-    with db.session_scope() as s:
-        entry = KnowledgeEntry(agent_id=agent.id, title=title, body=body)
-        s.add(entry)
-        s.flush()
-        return entry
-
-
-def gen_channel(**kw):
-    from keloa_web.models import Channel
-
+def gen_channel(session, token: str | None = "page-token", **kw) -> Channel:
     n = next(_seq)
-    with db.session_scope() as s:
-        channel = Channel(**{"ig_account_id": f"1784{n:011d}", "ig_username": f"shop{n}", "page_id": f"10{n:08d}",
-                             "page_name": f"Shop {n}", **kw})
-        s.add(channel)
-        s.flush()
-        return channel
+    channel = Channel(**{"ig_account_id": f"17841{n:011d}", "ig_username": f"shop{n}", "page_id": f"1040{n:011d}",
+                         "page_name": f"Shop {n}", "page_token_enc": encrypt(token) if token else None, **kw})
+    session.add(channel)
+    session.flush()
+    return channel
 
 
-def gen_conversation(channel, igsid: str | None = None, **kw):
-    from keloa_web.models import Contact, Conversation
-
-    with db.session_scope() as s:
-        contact = Contact(channel_id=channel.id, igsid=igsid or f"{next(_seq):016d}", name="Maya Lopez")
-        s.add(contact)
-        s.flush()
-        conv = Conversation(channel_id=channel.id, contact_id=contact.id, **kw)
-        s.add(conv)
-        s.flush()
-        return conv
+def gen_contact(session, channel: Channel, **kw) -> Contact:
+    n = next(_seq)
+    contact = Contact(**{"channel_id": channel.id, "igsid": f"99{n:013d}", "name": f"Customer {n}",
+                         "username": f"customer{n}", **kw})
+    session.add(contact)
+    session.flush()
+    return contact
 
 
-def gen_message(conversation, text: str | None = "hello", *, direction: str = "in", at: datetime | None = None,
-                **kw):
-    """A message in `conversation`; an inbound one also moves the conversation's window."""
-    from keloa_web.models import Conversation, Message
-
-    at = at or utcnow()
-    author = {"in": "customer", "out": "user", "note": "system"}[direction]
-    with db.session_scope() as s:
-        msg = Message(**{"conversation_id": conversation.id, "channel_id": conversation.channel_id,
-                         "mid": f"mid.{next(_seq)}" if direction != "note" else None, "direction": direction,
-                         "text": text, "author_type": author, "sent_at": at,
-                         "status": "received" if direction == "in" else "sent", **kw})
-        s.add(msg)
-        if direction == "in":
-            conv = s.get(Conversation, conversation.id)
-            if conv.last_customer_message_at is None or conv.last_customer_message_at < at:
-                conv.last_customer_message_at = at
-        s.flush()
-        return msg
+def gen_conversation(session, channel: Channel | None = None, contact: Contact | None = None,
+                     last_customer_ago: timedelta | None = timedelta(minutes=5), **kw) -> Conversation:
+    """A conversation whose customer last wrote `last_customer_ago` ago (None: never)."""
+    channel = channel or gen_channel(session)
+    contact = contact or gen_contact(session, channel)
+    last = utcnow() - last_customer_ago if last_customer_ago is not None else None
+    conv = Conversation(**{"channel_id": channel.id, "contact_id": contact.id, "last_customer_message_at": last,
+                           "last_activity_at": last or utcnow(), **kw})
+    session.add(conv)
+    session.flush()
+    return conv
 
 
-def ago(**kw) -> datetime:
-    return utcnow() - timedelta(**kw)
+def gen_message(session, conversation: Conversation, direction: str = "in", **kw) -> Message:
+    n = next(_seq)
+    defaults = {"conversation_id": conversation.id, "channel_id": conversation.channel_id, "direction": direction,
+                "text": f"Message {n}", "mid": f"aWdfZAG1{n:08d}" if direction != "note" else None,
+                "author_type": {"in": "customer", "out": "user", "note": "user"}[direction],
+                "status": "received" if direction == "in" else "sent", "sent_at": utcnow()}
+    message = Message(**{**defaults, **kw})
+    session.add(message)
+    session.flush()
+    return message
+
+
+def gen_reaction(session, message: Message, igsid: str, emoji: str = "❤️", **kw) -> Reaction:
+    reaction = Reaction(**{"channel_id": message.channel_id, "mid": message.mid, "reactor_igsid": igsid,
+                           "reaction": "love", "emoji": emoji, **kw})
+    session.add(reaction)
+    session.flush()
+    return reaction
+
+
+def sandbox_channel(session, sandbox, account: str = "keloa.coffee", user: str = "ana", **kw) -> Channel:
+    """A channel for a sandbox IG account, with a real Page token issued by the sandbox."""
+    state = sandbox.state()
+    ig = next(a for a in state["accounts"] if account in (a["username"], a["key"], a["id"]))
+    tokens = sandbox.control("POST", "tokens/issue", json={"user": user})
+    return gen_channel(session, token=tokens["page_tokens"][ig["page_id"]], ig_account_id=ig["id"],
+                       ig_username=ig["username"], page_id=ig["page_id"], page_name=ig.get("name", ""), **kw)
+
+
+def sandbox_conversation(session, sandbox, channel: Channel, customer: str = "maya", text: str = "Hi there",
+                         **kw) -> Conversation:
+    """The customer writes in the sandbox (which starts Meta's window); Keloa gets the matching rows."""
+    sent = sandbox.control("POST", "customer/send", json={"account": channel.ig_account_id, "customer": customer,
+                                                         "type": "text", "text": text})
+    igsid = sent["event"]["sender"]["id"]
+    contact = gen_contact(session, channel, igsid=igsid, name=customer.title(), username=customer)
+    conv = gen_conversation(session, channel, contact, last_customer_ago=timedelta(0), **kw)
+    gen_message(session, conv, "in", text=text, mid=sent["mid"])
+    return conv
+
+
+def gen_agent(session, **kw) -> Agent:
+    agent = Agent(**{"name": f"Agent {next(_seq)}", **kw})
+    session.add(agent)
+    session.flush()
+    return agent
+
+
+def gen_entry(session, agent: Agent, title: str, body: str) -> KnowledgeEntry:
+    entry = KnowledgeEntry(agent_id=agent.id, title=title, body=body)
+    session.add(entry)
+    session.flush()
+    return entry

@@ -13,7 +13,8 @@ SETTINGS = {"name": "Coffee helper", "instructions": "Be warm.", "handoff_keywor
 
 
 def test_non_admins_get_403_everywhere(agent_client):
-    agent = gen_agent(name="Private")
+    agent = gen_agent(db.session, name="Private")
+    db.session.commit()
     assert agent_client.get("/agents/").status_code == 403
     assert agent_client.get(f"/agents/{agent.id}").status_code == 403
     assert agent_client.post("/agents/", data={"name": "x"}).status_code == 403
@@ -39,7 +40,8 @@ def test_create_agent_without_name_says_so(admin_client):
 
 
 def test_settings_errors_are_clear_and_keep_what_was_typed(admin_client):
-    agent = gen_agent(name="Helper")
+    agent = gen_agent(db.session, name="Helper")
+    db.session.commit()
     data = dict(SETTINGS, name="x" * 121, min_score="7", instructions="Keep this text", backend="openai",
                 base_url="ftp://nowhere", model="")
     resp = admin_client.post(f"/agents/{agent.id}", data=data, htmx=True)
@@ -51,32 +53,34 @@ def test_settings_errors_are_clear_and_keep_what_was_typed(admin_client):
     assert "starting with http:// or https://" in body
     assert "A chat model needs a model name" in body
     assert "Keep this text" in body
-    agent = db.session.get(Agent, agent.id)
+    db.session.refresh(agent)
     assert agent.name == "Helper" and agent.backend == "knowledge_base"
 
 
 def test_api_key_is_encrypted_and_never_shown(admin_client):
-    agent = gen_agent(name="Model")
+    agent = gen_agent(db.session, name="Model")
+    db.session.commit()
     secret = "sk-test-very-secret-key-123"
     data = dict(SETTINGS, name="Model", backend="openai", base_url="http://127.0.0.1:9/v1", model="m", api_key=secret)
     resp = admin_client.post(f"/agents/{agent.id}", data=data)
     assert resp.status_code == 200 and secret not in resp.get_data(as_text=True)
-    agent = db.session.get(Agent, agent.id)
+    db.session.refresh(agent)
     assert agent.api_key_enc and secret not in agent.api_key_enc
     page = admin_client.get(f"/agents/{agent.id}").get_data(as_text=True)
     assert secret not in page and agent.api_key_enc not in page
     assert "A key is set: type a new one to replace it" in page
     # Saving again with the field empty keeps the key; the checkbox removes it.
     admin_client.post(f"/agents/{agent.id}", data=dict(data, api_key=""))
-    agent = db.session.get(Agent, agent.id)
+    db.session.refresh(agent)
     assert agent.api_key_enc
     admin_client.post(f"/agents/{agent.id}", data=dict(data, api_key="", clear_api_key="y"))
-    agent = db.session.get(Agent, agent.id)
+    db.session.refresh(agent)
     assert agent.api_key_enc is None
 
 
 def test_knowledge_add_search_edit_delete(admin_client):
-    agent = gen_agent(name="KB")
+    agent = gen_agent(db.session, name="KB")
+    db.session.commit()
     resp = admin_client.post(f"/agents/{agent.id}/knowledge", htmx=True,
                              data={"title": "Opening hours", "body": "We open every day from 8am to 6pm."})
     assert resp.status_code == 200 and "Opening hours" in resp.get_data(as_text=True)
@@ -91,7 +95,7 @@ def test_knowledge_add_search_edit_delete(admin_client):
     assert "Write the answer or article text." in bad.get_data(as_text=True)
     assert "Shipping!" in bad.get_data(as_text=True)  # what was typed is still there
     admin_client.post(f"/agents/{agent.id}/knowledge/{entry.id}", data={"title": "Shipping", "body": "Spain and Portugal."})
-    entry = db.session.get(KnowledgeEntry, entry.id)
+    db.session.refresh(entry)
     assert entry.body == "Spain and Portugal."
     entry_id = entry.id
     admin_client.post(f"/agents/{agent.id}/knowledge/{entry_id}/delete")
@@ -99,7 +103,8 @@ def test_knowledge_add_search_edit_delete(admin_client):
 
 
 def test_knowledge_entry_missing_or_oversize_fields(admin_client):
-    agent = gen_agent(name="KB")
+    agent = gen_agent(db.session, name="KB")
+    db.session.commit()
     resp = admin_client.post(f"/agents/{agent.id}/knowledge", data={"title": "", "body": "x" * 20001}, htmx=True)
     body = resp.get_data(as_text=True)
     assert resp.status_code == 400
@@ -108,10 +113,11 @@ def test_knowledge_entry_missing_or_oversize_fields(admin_client):
 
 
 def test_try_it_answers_from_knowledge_and_explains_handoffs(admin_client):
-    agent = gen_agent(name="KB", handoff_keywords="human, manager")
-    gen_entry(agent, "Opening hours", "We open every day from 8am to 6pm.")
-    gen_entry(agent, "Shipping", "We ship to Spain and Portugal within 3 days.")
-    gen_entry(agent, "Returns", "You can return any item within 30 days.")
+    agent = gen_agent(db.session, name="KB", handoff_keywords="human, manager")
+    gen_entry(db.session, agent, "Opening hours", "We open every day from 8am to 6pm.")
+    gen_entry(db.session, agent, "Shipping", "We ship to Spain and Portugal within 3 days.")
+    gen_entry(db.session, agent, "Returns", "You can return any item within 30 days.")
+    db.session.commit()
     url = f"/agents/{agent.id}/try"
     body = admin_client.post(url, data={"message": "Hi! When do you open?"}, htmx=True).get_data(as_text=True)
     assert "The agent would reply" in body and "We open every day from 8am to 6pm." in body
@@ -125,8 +131,9 @@ def test_try_it_answers_from_knowledge_and_explains_handoffs(admin_client):
 
 
 def test_delete_agent(admin_client):
-    agent = gen_agent(name="Old")
-    gen_entry(agent, "t", "b")
+    agent = gen_agent(db.session, name="Old")
+    gen_entry(db.session, agent, "t", "b")
+    db.session.commit()
     resp = admin_client.post(f"/agents/{agent.id}/delete")
     assert resp.status_code == 302
     assert db.session.scalar(select(Agent)) is None and db.session.scalar(select(KnowledgeEntry)) is None

@@ -18,10 +18,11 @@ def chat():
 
 
 def _coffee_kb(**kw):
-    agent = gen_agent(name="Coffee", **kw)
-    gen_entry(agent, "Opening hours", "We open every day from 8am to 6pm.")
-    gen_entry(agent, "Shipping", "We ship beans to Spain and Portugal within 3 days.")
-    gen_entry(agent, "Returns", "You can return unopened bags within 30 days.")
+    agent = gen_agent(db.session, name="Coffee", **kw)
+    gen_entry(db.session, agent, "Opening hours", "We open every day from 8am to 6pm.")
+    gen_entry(db.session, agent, "Shipping", "We ship beans to Spain and Portugal within 3 days.")
+    gen_entry(db.session, agent, "Returns", "You can return unopened bags within 30 days.")
+    db.session.commit()
     return db.session.get(Agent, agent.id)
 
 
@@ -48,7 +49,8 @@ def test_threshold_decides(app):
 def test_index_follows_edits(app):
     agent = _coffee_kb()
     assert answer(db.session, agent, "Do you sell gift cards?").handoff
-    gen_entry(agent, "Gift cards", "Yes, gift cards are sold in the shop.")
+    gen_entry(db.session, agent, "Gift cards", "Yes, gift cards are sold in the shop.")
+    db.session.commit()
     db.session.rollback()  # a new unit of work, as each job and request is
     assert answer(db.session, agent, "Do you sell gift cards?").text == "Yes, gift cards are sold in the shop."
 
@@ -103,7 +105,8 @@ def test_openai_backend_handoff_word(app, chat):
 
 
 def test_openai_backend_unreachable(app):
-    agent = gen_agent(backend="openai", base_url="http://127.0.0.1:9/v1", model="m")
+    agent = gen_agent(db.session, backend="openai", base_url="http://127.0.0.1:9/v1", model="m")
+    db.session.commit()
     result = answer(db.session, db.session.get(Agent, agent.id), "hello")
     assert "could not be reached" in result.error
 

@@ -48,9 +48,13 @@ def answer(session: Session, agent: Agent, question: str, history: list[tuple[st
 
     `history` is [(role, text)] with role "user" (customer) or "assistant" (the business), oldest first.
     """
-    hits = search(session, agent.id, question)
+    return generate(agent, question, history or [], search(session, agent.id, question))
+
+
+def generate(agent: Agent, question: str, history: list[tuple[str, str]], hits: list[Hit]) -> Answer:
+    """`answer` once the knowledge is retrieved; needs no database, so no transaction waits on a model."""
     if agent.backend == "openai":
-        return _openai(agent, question, history or [], hits)
+        return _openai(agent, question, history, hits)
     return _knowledge_base(agent, hits)
 
 

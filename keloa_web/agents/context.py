@@ -1,0 +1,55 @@
+"""What the AI reads of a conversation: the customer's newest words and the turns before them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from keloa_web.models import Message
+
+HISTORY_TURNS = 20
+BURST_MAX = 5
+DESCRIBED = {"image": "[a photo]", "video": "[a video]", "audio": "[a voice message]", "file": "[a file]",
+             "story_reply": "[a reply to a story]", "story_mention": "[a story mention]", "share": "[a shared post]",
+             "reel": "[a shared reel]", "ig_post": "[a shared post]", "ig_story": "[a shared story]"}
+
+
+@dataclass
+class Context:
+    question: str  # the customer's messages since the business last wrote, joined
+    history: list[tuple[str, str]]  # earlier turns, oldest first: ("user"|"assistant", text)
+    has_text: bool  # False when the customer only sent media, stickers or story mentions
+
+
+def _words(message: Message) -> str:
+    if message.deleted:
+        return "[message unsent]"
+    text = (message.text or "").strip()
+    described = DESCRIBED.get(message.kind)
+    if described and text:
+        return f"{described} {text}"
+    return text or described or ""
+
+
+def read(session: Session, conversation_id: int, upto: Message) -> Context:
+    """The context of an answer to `upto` (the newest customer message)."""
+    rows = session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.direction.in_(("in", "out")),
+               Message.sent_at <= upto.sent_at, Message.status != "failed")
+        .order_by(Message.sent_at.desc(), Message.id.desc())
+        .limit(HISTORY_TURNS + BURST_MAX)
+    ).all()
+    rows.reverse()
+    burst: list[Message] = []
+    for message in reversed(rows):
+        if message.direction != "in" or len(burst) == BURST_MAX:
+            break
+        burst.insert(0, message)
+    earlier = rows[: len(rows) - len(burst)][-HISTORY_TURNS:]
+    question = "\n".join(w for w in (_words(m) for m in burst if not m.deleted) if w)
+    history = [("user" if m.direction == "in" else "assistant", w) for m in earlier if (w := _words(m))]
+    has_text = any((m.text or "").strip() for m in burst if not m.deleted)
+    return Context(question=question, history=history, has_text=has_text)
+
