@@ -1,0 +1,51 @@
+"""`make run`'s script starts every part, prints the URL, and Ctrl-C stops every child."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import requests
+
+from tests import helpers
+
+
+def test_run_script_starts_everything_and_ctrl_c_stops_it(tmp_path):
+    port, sandbox_port = helpers.free_port(), helpers.free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("META_", "SANDBOX_", "KELOA_", "REDIS_", "DATABASE_"))}
+    env.update({"KELOA_INSTANCE_DIR": str(tmp_path / "instance"), "KELOA_PORT": str(port),
+                "SANDBOX_PORT": str(sandbox_port), "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen([sys.executable, str(helpers.ROOT / "scripts" / "run.py")], cwd=helpers.ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        printed = ""
+        deadline = time.monotonic() + 60
+        while "Keloa is running" not in printed and time.monotonic() < deadline:
+            printed += proc.stdout.readline()
+        assert f"http://127.0.0.1:{port}" in printed
+        helpers.wait_until(lambda: _ok(f"http://127.0.0.1:{port}/healthz"), 30, message="Keloa health")
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["checks"] == {
+            "database": "ok", "redis": "ok"}
+        helpers.wait_until(lambda: _ok(f"http://127.0.0.1:{sandbox_port}/_sandbox/state"), 30, message="sandbox")
+        resp = requests.get(f"http://127.0.0.1:{port}/login", allow_redirects=False, timeout=5)
+        assert resp.status_code == 302 and resp.headers["Location"].endswith("/setup")
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert len(children) >= 4  # redis, sandbox, gunicorn (+ its workers), worker
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "Keloa stopped." in out
+    gone = helpers.wait_until(lambda: all(not c.is_running() or c.status() == psutil.STATUS_ZOMBIE for c in children),
+                              15, message="children to exit")
+    assert gone
+
+
+def _ok(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
