@@ -41,11 +41,11 @@ def _payloads(fields: list[str]) -> list[tuple[str, dict]]:
 
 
 def _seed():
-    channel = factories.gen_channel()
-    conv = factories.gen_conversation(channel)
-    factories.gen_message(conv, "hello")
-    agent = factories.gen_agent()
-    factories.gen_entry(agent, "Hours", "We open at 8.")
+    from keloa_web.db import db
+
+    with db.session_scope() as s:
+        factories.gen_message(s, factories.gen_conversation(s), text="hello")
+        factories.gen_entry(s, factories.gen_agent(s), "Hours", "We open at 8.")
 
 
 def test_every_post_route_answers_junk_without_a_server_error(app, admin):

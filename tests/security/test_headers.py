@@ -19,10 +19,11 @@ def _csp(resp) -> dict[str, str]:
 
 def _pages(app, client) -> list[tuple[str, object]]:
     """Every GET page an admin can open, with ids of real rows where the URL takes one."""
-    channel = factories.gen_channel()
-    conv = factories.gen_conversation(channel)
-    factories.gen_message(conv, "hello")
-    factories.gen_agent()
+    from keloa_web.db import db
+
+    with db.session_scope() as s:
+        factories.gen_message(s, factories.gen_conversation(s), text="hello")
+        factories.gen_agent(s)
     out = []
     for route in all_routes(app):
         if route.method != "GET" or route.endpoint in ("static", "accounts.logout"):
