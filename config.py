@@ -74,6 +74,11 @@ class Config:
         self.UPLOAD_MAX_BYTES = _int("UPLOAD_MAX_BYTES", 25 * 1024 * 1024)
         self.LOGIN_RATE_LIMIT = _int("LOGIN_RATE_LIMIT", 10)  # failed attempts per 15 minutes
         self.SEND_RATE_PER_SECOND = _int("SEND_RATE_PER_SECOND", 90)
+        # Sends (keloa_web/sends/): Meta allows 10 audio/video sends per second per account.
+        self.SEND_MEDIA_RATE_PER_SECOND = _int("SEND_MEDIA_RATE_PER_SECOND", 9)
+        self.SEND_MAX_ATTEMPTS = _int("SEND_MAX_ATTEMPTS", 5)
+        self.SEND_RETRY_BASE_SECONDS = float(_env("SEND_RETRY_BASE_SECONDS", "2"))
+        self.SEND_RETRY_MAX_SECONDS = float(_env("SEND_RETRY_MAX_SECONDS", "600"))
         self.AI_MAX_REPLIES_PER_HOUR = _int("AI_MAX_REPLIES_PER_HOUR", 10)
 
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", self.is_production)

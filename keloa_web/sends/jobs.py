@@ -1,0 +1,188 @@
+"""Send jobs on the `sends` queue: `send_message(message_id)` and `mark_seen(conversation_id)`.
+
+The database holds the truth: a job only sends a message it moves from `queued` to `sending`
+itself, so running it twice (RQ retry, duplicate enqueue) never sends twice. The Graph call happens
+outside any transaction so the SQLite write lock is not held across the network.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from rq.exceptions import DuplicateJobError
+from sqlalchemy import select
+
+from keloa_web import changes, window
+from keloa_web.crypto import decrypt
+from keloa_web.db import db
+from keloa_web.graph import GraphClient, GraphError, GraphTimeout
+from keloa_web.models import Channel, Contact, Conversation, Message
+from keloa_web.queue import job
+from keloa_web.sends import outbox, ratelimit
+from keloa_web.sends.failures import handle_error, needs_reconnect
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prepared:
+    page_id: str
+    token: str
+    body: dict
+    ig_account_id: str
+    bucket: str
+
+
+@job("sends", timeout=90)
+def send_message(message_id: int) -> None:
+    """Send one queued reply through the Send API and record what Meta answered."""
+    prepared = _prepare(message_id)
+    if prepared is None:
+        return
+    if not ratelimit.wait_for_slot(prepared.ig_account_id, prepared.bucket):
+        with db.session_scope() as s:  # a busy account: give the attempt back and try a little later
+            message = s.get(Message, message_id)
+            message.status, message.send_attempts = "queued", message.send_attempts - 1
+        send_message.enqueue_in(ratelimit.REQUEUE_SECONDS, message_id)
+        return
+    try:
+        result = GraphClient.from_app().post(f"{prepared.page_id}/messages", prepared.token, json=prepared.body)
+    except GraphTimeout:
+        _set(message_id, "unknown", "Unknown — check Instagram: Instagram did not answer in time, so Keloa cannot "
+                                    "tell whether this reached the customer. Retry only if it is missing there.")
+        return
+    except GraphError as exc:  # GraphUnavailable included: it never reached Meta
+        handle_error(message_id, exc, schedule_retry)
+        return
+    _record_sent(message_id, str(result.get("message_id") or ""))
+
+
+def _prepare(message_id: int) -> Prepared | None:
+    with db.session_scope() as s:
+        message = s.get(Message, message_id, with_for_update=True)
+        if message is None or message.status != "queued":
+            return None  # already sent, failed, unknown, or taken by another run
+        conversation = s.get(Conversation, message.conversation_id)
+        channel = s.get(Channel, message.channel_id)
+        problem = outbox.channel_problem(channel)
+        if problem:
+            _fail(s, message, problem)
+            return None
+        decision = window.for_conversation(conversation, outbox.sender_of(message.author_type))
+        if not decision.allowed:
+            if message.author_type == "ai":
+                conversation.needs_human = True
+            _fail(s, message, decision.reason)
+            return None
+        token = decrypt(channel.page_token_enc)
+        if not token:
+            needs_reconnect(s, channel, "Keloa can no longer read this account's access token.")
+            _fail(s, message, f"{channel.label} needs reconnecting (Integrations) before replies can go out.")
+            return None
+        message.tag = decision.tag  # the window may have moved while the message waited
+        message.status = "sending"
+        message.send_attempts += 1
+        changes.touch(s, message.conversation_id)
+        contact = s.get(Contact, conversation.contact_id)
+        return Prepared(channel.page_id, token, _body(message, contact.igsid), channel.ig_account_id,
+                        ratelimit.bucket_for(message.kind))
+
+
+def _body(message: Message, igsid: str) -> dict:
+    body: dict = {"recipient": {"id": igsid}}
+    if message.tag:
+        body.update(messaging_type="MESSAGE_TAG", tag=message.tag)
+    else:
+        body["messaging_type"] = "RESPONSE"
+    if message.attachments:
+        from keloa_web.sends.media import public_url
+
+        att = message.attachments[0]
+        body["message"] = {"attachment": {"type": att.type, "payload": {"url": public_url(att)}}}
+    else:
+        body["message"] = {"text": message.text or ""}
+    return body
+
+
+def schedule_retry(message_id: int, delay: float) -> None:
+    if delay <= 0:
+        send_message.enqueue(message_id)
+    else:
+        send_message.enqueue_in(delay, message_id)
+
+
+def _record_sent(message_id: int, mid: str) -> None:
+    """Store Meta's id; if the echo webhook got here first, keep our row and drop the echo's."""
+    with db.session_scope() as s:
+        message = s.get(Message, message_id)
+        if mid:
+            echo = s.scalar(select(Message).where(
+                Message.channel_id == message.channel_id, Message.mid == mid, Message.id != message.id))
+            if echo is not None:
+                s.delete(echo)
+                s.flush()
+            message.mid = mid
+        message.status, message.error = "sent", None
+        changes.touch(s, message.conversation_id)
+
+
+def _set(message_id: int, status: str, error: str | None) -> None:
+    with db.session_scope() as s:
+        message = s.get(Message, message_id)
+        message.status, message.error = status, error
+        changes.touch(s, message.conversation_id)
+
+
+def _fail(s, message: Message, reason: str) -> None:
+    message.status, message.error = "failed", reason
+    changes.touch(s, message.conversation_id)
+
+
+@job("sends", timeout=60)
+def mark_seen(conversation_id: int) -> None:
+    """Tell Instagram the business has seen the customer's latest message (once per message)."""
+    with db.session_scope(write=False) as s:
+        conversation = s.get(Conversation, conversation_id)
+        if conversation is None:
+            return
+        channel = s.get(Channel, conversation.channel_id)
+        mid = latest_customer_mid(s, conversation_id)
+        if not (channel and channel.read_receipts and channel.can_send and mid) or mid == conversation.last_marked_seen_mid:
+            return
+        token = decrypt(channel.page_token_enc)
+        igsid = s.get(Contact, conversation.contact_id).igsid
+        page_id, channel_id = channel.page_id, channel.id
+    if not token:
+        return
+    try:
+        GraphClient.from_app().post(f"{page_id}/messages", token,
+                                    json={"recipient": {"id": igsid}, "sender_action": "mark_seen"})
+    except GraphError as exc:
+        if exc.token_invalid:
+            with db.session_scope() as s:
+                needs_reconnect(s, s.get(Channel, channel_id), f"Instagram refused the access token: {exc.message}")
+            return
+        raise  # kept in RQ's failed registry; a later open of the conversation tries again
+    with db.session_scope() as s:
+        s.get(Conversation, conversation_id).last_marked_seen_mid = mid
+
+
+def latest_customer_mid(s, conversation_id: int) -> str | None:
+    return s.scalar(
+        select(Message.mid).where(Message.conversation_id == conversation_id, Message.direction == "in",
+                                  Message.mid.is_not(None))
+        .order_by(Message.sent_at.desc(), Message.id.desc()).limit(1))
+
+
+def enqueue_mark_seen(conversation: Conversation, channel: Channel, mid: str | None) -> bool:
+    """Queue one mark_seen if the toggle is on and this customer message was not marked yet."""
+    if not (channel.read_receipts and channel.can_send and mid) or mid == conversation.last_marked_seen_mid:
+        return False
+    job_id = f"mark-seen-{conversation.id}-{hashlib.sha1(mid.encode()).hexdigest()[:16]}"
+    try:
+        mark_seen.enqueue(conversation.id, job_id=job_id, unique=True)
+    except DuplicateJobError:
+        return False
+    return True
+

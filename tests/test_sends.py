@@ -1,0 +1,145 @@
+"""Replies through the Send API of the Meta sandbox, run by real worker processes."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from keloa_web.db import db
+from keloa_web.models import Channel, Conversation, Message
+from keloa_web.sends import outbox
+from tests import factories, helpers
+
+EIGHT_DAYS = timedelta(days=8)
+
+
+def _sent(sandbox):
+    return [r for r in sandbox.control("GET", "sent")["data"] if r["kind"] == "message"]
+
+
+def _message_posts(sandbox):
+    return [c for c in sandbox.control("GET", "calls")["data"]
+            if c["method"] == "POST" and c["path"].endswith("/messages")]
+
+
+def _reply(conv_id: int, text: str = "Thanks for writing!", **kw) -> int:
+    with db.session_scope() as s:
+        message = outbox.create_outgoing(s, s.get(Conversation, conv_id), text=text, **kw)
+    return message.id
+
+
+def _message(message_id: int) -> Message:
+    db.session.rollback()  # end the read snapshot: see what the worker wrote
+    return db.session.get(Message, message_id)
+
+
+def _setup(sandbox, **conv):
+    with db.session_scope() as s:
+        channel = factories.sandbox_channel(s, sandbox)
+        return factories.sandbox_conversation(s, sandbox, channel, **conv).id
+
+
+def test_human_reply_inside_the_window_goes_out_untagged(sandbox, app, settings):
+    conv_id = _setup(sandbox)
+    message_id = _reply(conv_id, "We open at 9 ☕")
+    helpers.run_worker_burst(settings)
+    sent = _sent(sandbox)
+    assert [(r["text"], r["messaging_type"], r["tag"]) for r in sent] == [("We open at 9 ☕", "RESPONSE", None)]
+    message = _message(message_id)
+    assert (message.status, message.mid, message.tag) == ("sent", sent[0]["mid"], None)
+
+
+def test_human_reply_outside_keloas_window_goes_out_tagged(sandbox, app, settings):
+    conv_id = _setup(sandbox)
+    with db.session_scope() as s:  # Keloa's clock says the customer wrote 8 days ago
+        s.get(Conversation, conv_id).last_customer_message_at -= EIGHT_DAYS
+    message_id = _reply(conv_id)
+    helpers.run_worker_burst(settings)
+    assert [(r["messaging_type"], r["tag"]) for r in _sent(sandbox)] == [("MESSAGE_TAG", "HUMAN_AGENT")]
+    assert _message(message_id).tag == "HUMAN_AGENT"
+
+
+def test_ai_reply_outside_the_window_is_refused_before_any_graph_call(sandbox, app):
+    conv_id = _setup(sandbox)
+    with db.session_scope() as s:
+        s.get(Conversation, conv_id).last_customer_message_at -= EIGHT_DAYS
+    with pytest.raises(outbox.SendRefused, match="AI replies are off"):
+        _reply(conv_id, author_type="ai")
+    assert _message_posts(sandbox) == []
+    assert db.session.scalars(select(Message).where(Message.direction == "out")).all() == []
+
+
+def test_meta_refusing_an_untagged_human_reply_resends_it_tagged_once(sandbox, app, settings):
+    conv_id = _setup(sandbox)
+    sandbox.control("POST", "clock", json={"advance_hours": 25})  # Meta's 24 h passed; Keloa's 7 days did not
+    message_id = _reply(conv_id)
+    helpers.run_worker_burst(settings)
+    assert [(r["messaging_type"], r["tag"]) for r in _sent(sandbox)] == [("MESSAGE_TAG", "HUMAN_AGENT")]
+    assert [c["status"] for c in _message_posts(sandbox)] == [400, 200]
+    assert (_message(message_id).status, _message(message_id).tag) == ("sent", "HUMAN_AGENT")
+    conv = db.session.get(Conversation, conv_id)
+    assert conv.meta_window_state == "untagged_refused"
+
+
+def test_meta_refusing_a_tagged_reply_fails_it_and_remembers_the_window_closed(sandbox, app, settings):
+    conv_id = _setup(sandbox)
+    sandbox.control("POST", "clock", json={"advance_days": 8})
+    message_id = _reply(conv_id)
+    helpers.run_worker_burst(settings)
+    assert _sent(sandbox) == []
+    message = _message(message_id)
+    assert message.status == "failed"
+    assert message.error.startswith("Instagram no longer accepts replies here: re-engage by email or another channel")
+    assert db.session.get(Conversation, conv_id).meta_window_state == "closed"
+    with pytest.raises(outbox.SendRefused, match="re-engage"):  # the composer now knows
+        _reply(conv_id, "one more try")
+
+
+def test_meta_refusing_an_ai_reply_pauses_ai_and_flags_the_conversation(sandbox, app, settings):
+    conv_id = _setup(sandbox)
+    sandbox.control("POST", "clock", json={"advance_hours": 25})
+    message_id = _reply(conv_id, author_type="ai")
+    helpers.run_worker_burst(settings)
+    assert _sent(sandbox) == [] and len(_message_posts(sandbox)) == 1  # never retried with the tag
+    assert _message(message_id).status == "failed"
+    conv = db.session.get(Conversation, conv_id)
+    assert (conv.ai_paused, conv.needs_human, conv.meta_window_state) == (True, True, "untagged_refused")
+
+
+def test_revoked_token_marks_the_channel_needs_reconnect(sandbox, app, settings):
+    conv_id = _setup(sandbox)
+    sandbox.control("POST", "tokens/revoke", json={"user": "ana", "reason": "password"})
+    message_id = _reply(conv_id)
+    helpers.run_worker_burst(settings)
+    message = _message(message_id)
+    assert message.status == "failed" and "reconnect" in message.error
+    assert db.session.get(Channel, message.channel_id).status == "needs_reconnect"
+    with pytest.raises(outbox.SendRefused, match="needs reconnecting"):
+        _reply(conv_id)
+
+
+def test_a_job_run_twice_sends_once(sandbox, app, settings):
+    from keloa_web.sends.jobs import send_message
+
+    conv_id = _setup(sandbox)
+    message_id = _reply(conv_id)
+    send_message.enqueue(message_id)
+    helpers.run_worker_burst(settings)
+    send_message.enqueue(message_id)
+    helpers.run_worker_burst(settings)
+    assert len(_sent(sandbox)) == 1
+
+
+def test_echo_that_beats_the_response_is_merged_into_the_reply(app):
+    from keloa_web.sends.jobs import _record_sent
+
+    with db.session_scope() as s:
+        conv = factories.gen_conversation(s)
+        message_id = outbox.create_outgoing(s, conv, text="Echo race").id
+        # The echo webhook was ingested first, as "sent from Instagram", under the mid Meta returns.
+        factories.gen_message(s, conv, "out", text="Echo race", author_type="instagram", mid="mid-echo-1")
+    _record_sent(message_id, "mid-echo-1")
+    db.session.rollback()
+    rows = db.session.scalars(select(Message).where(Message.direction == "out")).all()
+    assert [(m.id, m.mid, m.author_type, m.status) for m in rows] == [(message_id, "mid-echo-1", "user", "sent")]
