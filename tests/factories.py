@@ -1,8 +1,14 @@
-"""Test data factories (CTFd's `gen_*` shape): each takes a session and keyword overrides."""
+"""Test data factories (CTFd's `gen_*` shape): each takes a session and keyword overrides.
+
+`meta_dialog`/`connect_account` instead connect a channel for real, through Keloa's "Connect
+Instagram" flow and the sandbox's login dialog (they take a helpers.Client)."""
 from __future__ import annotations
 
 import itertools
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import requests
 
 from keloa_web.crypto import encrypt
 from keloa_web.db import utcnow
@@ -95,3 +101,37 @@ def gen_entry(session, agent: Agent, title: str, body: str) -> KnowledgeEntry:
     session.add(entry)
     session.flush()
     return entry
+
+
+def meta_dialog(client, sandbox, *, user: str = "ana", decline: tuple[str, ...] = (), pages: list[str] | None = None,
+                cancel: bool = False, rerequest: bool = False):
+    """Start "Connect Instagram" in Keloa and answer the sandbox's login dialog as `user`.
+
+    Returns the callback URL (path and query) the dialog redirected to; the caller GETs it with `client`.
+    `pages` are sandbox page keys to share (default: all of the user's Pages).
+    """
+    resp = client.post("/integrations/meta/login", data={"rerequest": "1"} if rerequest else {})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
+    dialog_url = resp.headers["Location"]
+    assert dialog_url.startswith(sandbox.base)
+    query = parse_qs(urlsplit(dialog_url).query)
+    state = sandbox.state()
+    meta_user = next(u for u in state["users"] if u["key"] == user)
+    page_ids = list(meta_user["page_tasks"]) if pages is None else [
+        next(p["id"] for p in state["pages"] if p["key"] == key) for key in pages]
+    form = {"user": meta_user["id"], "action": "cancel" if cancel else "allow",
+            "perm": [s for s in query["scope"][0].split(",") if s not in decline],
+            f"pages_{meta_user['id']}": page_ids}
+    answer = requests.post(dialog_url, data=form, allow_redirects=False, timeout=10)
+    assert answer.status_code == 302, answer.text[:300]
+    target = urlsplit(answer.headers["Location"].split("#", 1)[0])
+    return f"{target.path}?{target.query}"
+
+
+def connect_account(client, sandbox, *, user: str = "ana", page: str = "coffee", backfill: bool = False):
+    """Sign in with Meta through the sandbox and connect one Page; returns the response of the connect POST."""
+    callback = meta_dialog(client, sandbox, user=user)
+    resp = client.get(callback)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/integrations/meta/pages"), resp.headers
+    page_id = next(p["id"] for p in sandbox.state()["pages"] if p["key"] == page)
+    return client.post(f"/integrations/meta/pages/{page_id}/connect", data={"backfill": "1"} if backfill else {})

@@ -1,0 +1,1 @@
+"""Integrations: connecting Instagram accounts through Facebook Login, one channel per account."""

@@ -1,0 +1,160 @@
+"""History backfill: import recent conversations of a newly connected account (optional at connect).
+
+Meta returns the content of only the 20 newest messages of a conversation (decision 9), so those
+are imported and a note in the thread says older history stays in Instagram. Messages are keyed by
+Meta's mid (unique per channel), so a webhook for the same message later finds it already there.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from keloa_web import changes
+from keloa_web.db import db
+from keloa_web.graph import GraphClient, GraphError
+from keloa_web.integrations import channels as channel_ops
+from keloa_web.integrations.ratelimit import wait_turn
+from keloa_web.models import Attachment, Channel, Contact, Conversation, Message
+from keloa_web.queue import job
+
+log = logging.getLogger(__name__)
+DETAIL_LIMIT = 20
+MAX_CONVERSATIONS = 500
+MESSAGE_FIELDS = "id,created_time,from,to,message,attachments,story,reply_to,is_unsupported"
+OLDER_NOTE = ("Imported from Instagram when this account was connected: the {n} most recent messages. "
+              "Older messages stay in Instagram (Meta lets apps read only the 20 most recent ones).")
+
+
+@job("default", timeout=1800)
+def backfill_channel(channel_id: int) -> None:
+    graph = GraphClient.from_app()
+    with db.session_scope(write=False) as s:
+        channel = s.get(Channel, channel_id)
+        if channel is None or not channel.can_send:
+            return
+        ig_id, page_id, token = channel.ig_account_id, channel.page_id, channel_ops.page_token(channel)
+    try:
+        wait_turn(ig_id)
+        conv_ids = [c["id"] for c in graph.paginate(f"{page_id}/conversations", token, platform="instagram",
+                                                     fields="id,updated_time", limit=50)][:MAX_CONVERSATIONS]
+        _progress(channel_id, total=len(conv_ids))
+        for done, conv_id in enumerate(conv_ids, start=1):
+            wait_turn(ig_id)
+            body = graph.get(conv_id, token, fields=f"messages.limit({DETAIL_LIMIT + 1}){{{MESSAGE_FIELDS}}}")
+            with db.session_scope() as s:
+                import_conversation(s, s.get(Channel, channel_id), body.get("messages") or {})
+            _progress(channel_id, done=done)
+    except Exception as exc:
+        with db.session_scope() as s:
+            if isinstance(exc, GraphError) and exc.token_invalid:
+                channel_ops.mark_needs_reconnect(s, channel_id, channel_ops.token_reason(exc))
+            s.get(Channel, channel_id).backfill_state = "failed"
+        raise
+    _progress(channel_id, state="done")
+
+
+def _progress(channel_id: int, total: int | None = None, done: int | None = None, state: str | None = None):
+    with db.session_scope() as s:
+        channel = s.get(Channel, channel_id)
+        if total is not None:
+            channel.backfill_total = total
+        if done is not None:
+            channel.backfill_done = done
+        if state is not None:
+            channel.backfill_state = state
+
+
+def import_conversation(s: Session, channel: Channel, listing: dict) -> int:
+    """Import the newest messages of one conversation listing (newest first); returns how many were new."""
+    items = [m for m in listing.get("data", []) if m.get("from")][:DETAIL_LIMIT]
+    truncated = len(listing.get("data", [])) > DETAIL_LIMIT or bool((listing.get("paging") or {}).get("next"))
+    customer = next((m for m in items if str(m["from"].get("id")) != channel.ig_account_id), None)
+    if customer is None:
+        return 0
+    conversation = ensure_conversation(s, channel, str(customer["from"]["id"]), customer["from"].get("username"))
+    existing = set(s.scalars(select(Message.mid).where(Message.channel_id == channel.id,
+                                                       Message.mid.in_([m["id"] for m in items]))))
+    new = 0
+    for item in reversed(items):
+        if item["id"] in existing:
+            continue
+        s.add(_message(channel, conversation, item))
+        new += 1
+    if truncated and items and not s.scalar(select(Message.id).where(
+            Message.conversation_id == conversation.id, Message.kind == "note", Message.author_type == "system")):
+        oldest = min(_time(m["created_time"]) for m in items)
+        s.add(Message(conversation_id=conversation.id, channel_id=channel.id, direction="note", kind="note",
+                      author_type="system", status="received", sent_at=oldest,
+                      text=OLDER_NOTE.format(n=len(items)), extra={"backfill": True}))
+    s.flush()
+    _refresh_conversation(s, conversation)
+    changes.touch(s, conversation.id)
+    return new
+
+
+def ensure_conversation(s: Session, channel: Channel, igsid: str, username: str | None) -> Conversation:
+    contact = s.scalar(select(Contact).where(Contact.channel_id == channel.id, Contact.igsid == igsid))
+    if contact is None:
+        contact = Contact(channel_id=channel.id, igsid=igsid, username=username)
+        s.add(contact)
+        s.flush()
+    elif username and not contact.username:
+        contact.username = username
+    conversation = s.scalar(select(Conversation).where(Conversation.contact_id == contact.id))
+    if conversation is None:
+        conversation = Conversation(channel_id=channel.id, contact_id=contact.id)
+        s.add(conversation)
+        s.flush()
+    return conversation
+
+
+def _message(channel: Channel, conversation: Conversation, item: dict) -> Message:
+    outgoing = str(item["from"].get("id")) == channel.ig_account_id
+    msg = Message(conversation_id=conversation.id, channel_id=channel.id, mid=item["id"],
+                  direction="out" if outgoing else "in", author_type="instagram" if outgoing else "customer",
+                  status="sent" if outgoing else "received", sent_at=_time(item["created_time"]),
+                  text=item.get("message") or None, reply_to_mid=(item.get("reply_to") or {}).get("mid"),
+                  extra={"backfill": True})
+    story = item.get("story") or {}
+    kind = "text"
+    for key, story_kind in (("mention", "story_mention"), ("reply_to", "story_reply")):
+        if story.get(key):
+            kind, msg.story_url, msg.story_id = story_kind, story[key].get("link"), story[key].get("id")
+    for att in (item.get("attachments") or {}).get("data", []):
+        att_type, url = _attachment(att)
+        msg.attachments.append(Attachment(type=att_type, source_url=url, content_type=att.get("mime_type")))
+        kind = att_type if kind == "text" and not msg.text else kind
+    if item.get("is_unsupported"):
+        kind = "unsupported"
+    msg.kind = kind
+    return msg
+
+
+def _attachment(att: dict) -> tuple[str, str | None]:
+    if att.get("image_data"):
+        return "image", att["image_data"].get("url")
+    if att.get("video_data"):
+        return "video", att["video_data"].get("url")
+    mime = att.get("mime_type") or ""
+    return ("audio" if mime.startswith("audio/") else "file"), att.get("file_url")
+
+
+def _refresh_conversation(s: Session, conversation: Conversation) -> None:
+    msgs = list(s.scalars(select(Message).where(Message.conversation_id == conversation.id,
+                                                 Message.direction != "note").order_by(Message.sent_at)))
+    if not msgs:
+        return
+    last = msgs[-1]
+    conversation.last_activity_at = last.sent_at
+    inbound = [m.sent_at for m in msgs if m.direction == "in"]
+    if inbound:
+        conversation.last_customer_message_at = max(inbound + [conversation.last_customer_message_at or inbound[0]])
+    conversation.last_message_preview = (last.text or f"[{last.kind}]")[:200]
+
+
+def _time(value: str) -> datetime:
+    """Graph's '2026-11-25T10:00:00+0000' as naive UTC."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z").astimezone(timezone.utc).replace(tzinfo=None)

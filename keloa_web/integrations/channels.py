@@ -1,0 +1,95 @@
+"""Channel lifecycle: connect (create or update), disconnect, needs reconnect. Others call these."""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from keloa_web import crypto
+from keloa_web.db import utcnow
+from keloa_web.graph import GraphClient, GraphError
+from keloa_web.integrations.meta import WEBHOOK_FIELDS, MetaLogin, PageInfo
+from keloa_web.models import Channel
+
+log = logging.getLogger(__name__)
+
+
+def subscribe_page(page_id: str, page_token: str) -> None:
+    """Install the app on the Page for the fields Keloa handles (Meta may drop this after failures)."""
+    GraphClient.from_app().post(f"{page_id}/subscribed_apps", page_token,
+                                data={"subscribed_fields": ",".join(WEBHOOK_FIELDS)})
+
+
+def upsert_channel(session: Session, login: MetaLogin, page: PageInfo) -> tuple[Channel, bool]:
+    """Create the channel, or update the one for this Instagram account (reconnect restores it)."""
+    channel = session.scalar(select(Channel).where(Channel.ig_account_id == page.ig_id))
+    created = channel is None
+    if created:
+        channel = Channel(ig_account_id=page.ig_id)
+        session.add(channel)
+    channel.ig_username = page.ig_username or ""
+    channel.ig_name = page.ig_name
+    channel.ig_picture_url = page.ig_picture_url
+    channel.page_id = page.id
+    channel.page_name = page.name
+    channel.page_token_enc = crypto.encrypt(page.token)
+    channel.meta_user_id = login.user_id
+    channel.meta_user_token_enc = crypto.encrypt(login.token)
+    if not created and channel.status != "active":
+        channel.connected_at = utcnow()
+    channel.status = "active"
+    channel.status_reason = None
+    session.flush()
+    log.info("Channel %s (@%s) connected by Meta user %s", channel.id, channel.ig_username, login.user_id)
+    return channel, created
+
+
+def page_token(channel: Channel) -> str | None:
+    return crypto.decrypt(channel.page_token_enc)
+
+
+def mark_needs_reconnect(session: Session, channel_id: int, reason: str) -> bool:
+    """Meta said the channel's token is no longer valid (error 190 and friends, app removed).
+
+    Sends and AI replies stop (`Channel.can_send`); history stays. Returns True if the status changed.
+    A disconnected channel stays disconnected.
+    """
+    channel = session.get(Channel, channel_id)
+    if channel is None or channel.status != "active":
+        return False
+    channel.status = "needs_reconnect"
+    channel.status_reason = reason[:500]
+    log.warning("Channel %s needs reconnect: %s", channel_id, reason)
+    return True
+
+
+def token_reason(exc: GraphError) -> str:
+    return f"Meta no longer accepts this connection's access token: {exc.message}"
+
+
+def disconnect(session: Session, channel: Channel) -> str | None:
+    """Unsubscribe the Page at Meta, then disconnect here whatever Meta said.
+
+    Returns a warning to show when Meta could not be told (dead token, Meta unreachable).
+    """
+    warning = None
+    token = page_token(channel)
+    if token and channel.status != "disconnected":
+        try:
+            GraphClient.from_app().delete(f"{channel.page_id}/subscribed_apps", token)
+        except GraphError as exc:
+            if exc.token_invalid:
+                warning = ("Meta no longer accepts this connection's token, so Keloa could not remove the "
+                           "Page's webhook subscription there. Keloa is disconnected; to clean up at Meta, "
+                           "remove the app in Facebook Settings → Business integrations.")
+            else:
+                warning = (f"Meta did not confirm removing the webhook subscription ({exc}). Keloa is "
+                           "disconnected and ignores this account's messages; you can also remove the app "
+                           "in Facebook Settings → Business integrations.")
+    channel.status = "disconnected"
+    channel.status_reason = "Disconnected by an admin"
+    channel.page_token_enc = None
+    channel.meta_user_token_enc = None
+    log.info("Channel %s disconnected", channel.id)
+    return warning

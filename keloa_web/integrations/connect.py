@@ -1,0 +1,131 @@
+"""Sign in with Meta, pick a Page, check it, connect it."""
+from __future__ import annotations
+
+import logging
+
+import requests
+from authlib.integrations.base_client import MismatchingStateError, OAuthError
+from flask import flash, redirect, request, url_for
+from sqlalchemy import select
+
+from keloa_web.auth import admin_required
+from keloa_web.db import db
+from keloa_web.graph import GraphClient, GraphError, GraphTimeout, GraphUnavailable
+from keloa_web.htmx import render_page
+from keloa_web.integrations import channels as channel_ops
+from keloa_web.integrations import checks, meta
+from keloa_web.integrations.views import bp
+from keloa_web.models import Channel
+
+log = logging.getLogger(__name__)
+
+
+def _back(message: str, category: str = "error"):
+    flash(message, category)
+    return redirect(url_for("integrations.index"))
+
+
+def _graph_message(exc: GraphError) -> str:
+    if exc.token_invalid:
+        return "Meta says the sign-in is no longer valid. Sign in with Meta again."
+    if isinstance(exc, (GraphUnavailable, GraphTimeout)):
+        return f"Keloa could not reach Meta ({exc.message}). Try again in a moment."
+    return f"Meta refused the request: {exc.message}. Try again, or sign in with Meta again."
+
+
+@bp.post("/meta/login")
+@admin_required
+def meta_login():
+    extra = {"auth_type": "rerequest"} if request.form.get("rerequest") else {}
+    return meta.client().authorize_redirect(meta.redirect_uri(), **extra)
+
+
+@bp.get("/meta/callback")
+@admin_required
+def meta_callback():
+    error = request.args.get("error")
+    if error:
+        if error == "access_denied":
+            return _back("You cancelled the Meta sign-in, so nothing was connected. Choose \"Connect "
+                         "Instagram\" to try again.", "warning")
+        reason = request.args.get("error_description") or error
+        return _back(f"Meta did not complete the sign-in ({reason}). Choose \"Connect Instagram\" to try again.")
+    try:
+        token = meta.client().authorize_access_token()
+    except MismatchingStateError:
+        return _back("This sign-in link was already used or has expired, so it was ignored. Choose "
+                     "\"Connect Instagram\" to sign in again.")
+    except OAuthError as exc:
+        detail = exc.error.get("message") if isinstance(exc.error, dict) else (exc.description or exc.error)
+        log.warning("Meta token exchange refused: %s", detail)
+        return _back(f"Meta refused the sign-in code ({detail}). It may have been used already or expired. "
+                     "Choose \"Connect Instagram\" to sign in again.")
+    except requests.RequestException as exc:
+        log.warning("Meta token endpoint unreachable: %s", type(exc).__name__)
+        return _back("Keloa could not reach Meta to finish the sign-in. Try again in a moment.")
+    try:
+        long_lived = meta.exchange_long_lived(token["access_token"])
+        me = GraphClient.from_app().get("me", long_lived, fields="id,name")
+    except GraphError as exc:
+        return _back(_graph_message(exc))
+    meta.remember_login(meta.MetaLogin(str(me["id"]), me.get("name") or "", long_lived))
+    return redirect(url_for("integrations.pages_index"))
+
+
+def _picker(problem: checks.Problem | None = None, problem_page: str | None = None, status: int = 200):
+    login = meta.current_login()
+    if login is None:
+        return _back("Your Meta sign-in has expired (it lasts an hour). Choose \"Connect Instagram\" to "
+                     "sign in again.", "warning")
+    try:
+        pages = meta.fetch_pages(login.token)
+        missing = meta.declined_scopes(login.token)
+    except GraphError as exc:
+        return _back(_graph_message(exc))
+    known = {c.ig_account_id: c for c in db.session.scalars(select(Channel))}
+    return render_page("integrations/pages.html", login=login, pages=pages, known=known,
+                       scopes_problem=checks.scopes_problem(missing), problem=problem,
+                       problem_page=problem_page, status=status)
+
+
+@bp.get("/meta/pages")
+@admin_required
+def pages_index():
+    return _picker()
+
+
+@bp.post("/meta/pages/<page_id>/connect")
+@admin_required
+def page_connect(page_id: str):
+    login = meta.current_login()
+    if login is None:
+        return _back("Your Meta sign-in has expired (it lasts an hour). Choose \"Connect Instagram\" to "
+                     "sign in again.", "warning")
+    try:
+        problem = checks.scopes_problem(meta.declined_scopes(login.token))
+        pages = meta.fetch_pages(login.token)
+    except GraphError as exc:
+        return _back(_graph_message(exc))
+    problem = problem or checks.page_problem(page_id, pages)
+    if problem:
+        return _picker(problem, page_id, status=409)
+    page = next(p for p in pages if p.id == page_id)
+    try:
+        channel_ops.subscribe_page(page.id, page.token)
+    except GraphError as exc:
+        problem = checks.Problem(
+            "Could not subscribe the Page", f"Meta refused to send this Page's messages to Keloa: {exc.message}",
+            "Check that you can manage the Page (Admin, or a role with \"Community activity\"), then try again.")
+        return _picker(problem, page_id, status=409)
+    channel, created = channel_ops.upsert_channel(db.session, login, page)
+    backfill = bool(request.form.get("backfill"))
+    if backfill:
+        channel.backfill_state, channel.backfill_done, channel.backfill_total = "running", 0, 0
+    db.session.commit()
+    if backfill:
+        from keloa_web.integrations.backfill import backfill_channel
+
+        backfill_channel.enqueue(channel.id, job_id=f"backfill-{channel.id}")
+    verb = "connected" if created else "reconnected"
+    flash(f"@{channel.ig_username} ({page.name}) is {verb}. New Direct Messages arrive in the inbox.", "success")
+    return redirect(url_for("integrations.index"))

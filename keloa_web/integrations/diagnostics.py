@@ -1,0 +1,175 @@
+""""Check connection": live checks of one channel against Meta, each with what to do when it fails."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app, flash, redirect, url_for
+
+from keloa_web import crypto
+from keloa_web.auth import admin_required
+from keloa_web.db import db, utcnow
+from keloa_web.graph import GraphClient, GraphError
+from keloa_web.htmx import hx_redirect, is_htmx, render_page
+from keloa_web.integrations import channels as channel_ops
+from keloa_web.integrations import checks, meta, ratelimit
+from keloa_web.integrations.views import bp, get_channel
+from keloa_web.models import Channel
+
+RECENT = timedelta(days=7)
+DM_SWITCH = ("In the Instagram app: Settings → Messages and story replies → Message controls → "
+             "Connected tools → turn on \"Allow access to messages\". Then check again.")
+
+
+@dataclass
+class Check:
+    name: str
+    state: str  # pass | fail | warn | skip
+    detail: str
+    fix: str = ""
+    action: str | None = None  # reconnect | subscribe
+
+
+def run_checks(channel: Channel) -> list[Check]:
+    graph = GraphClient.from_app()
+    page_token = channel_ops.page_token(channel)
+    user_token = crypto.decrypt(channel.meta_user_token_enc)
+    out: list[Check] = []
+    if channel.status == "disconnected" or not page_token:
+        return [Check("Connected", "fail", "This channel is disconnected.",
+                      "Choose \"Connect Instagram\" and pick this Page to connect it again.", "reconnect")]
+
+    try:
+        graph.get("me", page_token, fields="id")
+        out.append(Check("Access token valid", "pass", "Meta accepts Keloa's token for this Page."))
+    except GraphError as exc:
+        if not exc.token_invalid:
+            out.append(Check("Access token valid", "warn", f"Meta did not answer clearly: {exc}",
+                             "Try again in a moment."))
+        else:
+            channel_ops.mark_needs_reconnect(db.session, channel.id, channel_ops.token_reason(exc))
+            db.session.commit()
+            out.append(Check("Access token valid", "fail", f"Meta rejected the token: {exc.message}",
+                             "Reconnect: sign in with Meta again and pick this Page. Nothing is lost.", "reconnect"))
+            return out
+
+    out.extend(_user_checks(graph, channel, user_token))
+    out.append(_ig_check(graph, channel, page_token))
+    out.append(_subscription_check(graph, channel, page_token))
+    out.append(_webhook_check(channel))
+    out.append(_dm_access_check(graph, channel, page_token))
+    return out
+
+
+def _user_checks(graph: GraphClient, channel: Channel, user_token: str | None) -> list[Check]:
+    names = ("Permissions granted", "You still manage the Page")
+    if not user_token:
+        return [Check(n, "skip", "Keloa has no Meta sign-in stored for this channel.",
+                      "Reconnect to refresh it.", "reconnect") for n in names]
+    try:
+        missing = meta.declined_scopes(user_token)
+        pages = meta.fetch_pages(user_token)
+    except GraphError as exc:
+        why = ("The Meta sign-in used to connect has expired or was revoked (they last about 60 days)."
+               if exc.token_invalid else f"Meta did not answer: {exc}")
+        return [Check(n, "skip", why, "This does not stop messages. Reconnect to refresh it.", "reconnect")
+                for n in names]
+    problem = checks.scopes_problem(missing)
+    out = [Check(names[0], "fail", problem.detail, problem.fix + " (Use Reconnect.)", "reconnect") if problem
+           else Check(names[0], "pass", "Every permission Keloa needs is granted.")]
+    problem = checks.page_problem(channel.page_id, pages)
+    if problem and problem.title == "Missing permissions":
+        out.append(Check(names[1], "fail", problem.detail, problem.fix))
+    else:
+        out.append(Check(names[1], "pass", f"Your Meta account can answer messages for {channel.page_name}."))
+    return out
+
+
+def _ig_check(graph: GraphClient, channel: Channel, token: str) -> Check:
+    name = "Instagram account professional and linked"
+    try:
+        body = graph.get(channel.page_id, token, fields="instagram_business_account{id,username},"
+                                                        "connected_instagram_account")
+    except GraphError as exc:
+        return Check(name, "warn", f"Meta did not answer: {exc}", "Try again in a moment.")
+    ig = body.get("instagram_business_account") or {}
+    if ig.get("id") == channel.ig_account_id:
+        return Check(name, "pass", f"@{ig.get('username') or channel.ig_username} is a professional account "
+                                   f"linked to {channel.page_name}.")
+    if body.get("connected_instagram_account") and not ig:
+        return Check(name, "fail", "The Instagram account linked to the Page is now a personal account.",
+                     "Switch it back to a professional account in the Instagram app (Settings → Account type "
+                     "and tools).")
+    return Check(name, "fail", f"@{channel.ig_username} is no longer linked to {channel.page_name}.",
+                 "Link the Instagram account to the Page again (Instagram app → Settings → Accounts Center), "
+                 "then reconnect.", "reconnect")
+
+
+def _subscription_check(graph: GraphClient, channel: Channel, token: str) -> Check:
+    name = "Page subscribed to message notifications"
+    try:
+        apps = graph.get(f"{channel.page_id}/subscribed_apps", token).get("data", [])
+    except GraphError as exc:
+        return Check(name, "warn", f"Meta did not answer: {exc}", "Try again in a moment.")
+    mine = next((a for a in apps if str(a.get("id")) == str(current_app.config["META_APP_ID"])), None)
+    fields = set((mine or {}).get("subscribed_fields") or [])
+    missing = [f for f in meta.WEBHOOK_FIELDS if f not in fields]
+    if not missing:
+        return Check(name, "pass", "Meta sends this Page's messages to Keloa.")
+    detail = ("Meta is not sending this Page's messages to Keloa." if not fields
+              else f"The subscription lacks: {', '.join(missing)}.")
+    return Check(name, "fail", detail + " Meta drops the subscription after about an hour of failed "
+                 "deliveries (for example while Keloa was unreachable).", "Choose \"Subscribe again\".", "subscribe")
+
+
+def _webhook_check(channel: Channel) -> Check:
+    name = "Messages arriving"
+    if channel.last_webhook_at is None:
+        return Check(name, "warn", "No notification from Meta has arrived since this account was connected.",
+                     f"Send a test message to @{channel.ig_username} from another Instagram account. If it does "
+                     "not show up, fix the failed checks above; in the Meta app dashboard, the webhook callback "
+                     f"must be {current_app.config['PUBLIC_BASE_URL']}/webhooks/instagram with the "
+                     "\"instagram\" object subscribed to messages.")
+    age = utcnow() - channel.last_webhook_at
+    when = f"{channel.last_webhook_at:%Y-%m-%d %H:%M} UTC"
+    if age > RECENT:
+        return Check(name, "warn", f"The last notification from Meta arrived on {when}.",
+                     "If customers wrote since, fix the failed checks above, then send a test message.")
+    return Check(name, "pass", f"The last notification from Meta arrived on {when}.")
+
+
+def _dm_access_check(graph: GraphClient, channel: Channel, token: str) -> Check:
+    name = "Access to messages allowed"
+    try:
+        ratelimit.wait_turn(channel.ig_account_id)
+        graph.get(f"{channel.page_id}/conversations", token, platform="instagram", limit=1)
+    except GraphError as exc:
+        if exc.dm_access_off:
+            return Check(name, "fail", f"The owner of @{channel.ig_username} has turned off access to messages "
+                                       "for connected tools.", DM_SWITCH)
+        return Check(name, "warn", f"Meta did not answer: {exc}", "Try again in a moment.")
+    return Check(name, "pass", f"@{channel.ig_username} allows connected tools to read and send messages.")
+
+
+@bp.get("/channels/<int:channel_id>/diagnostics")
+@admin_required
+def diagnostics_run(channel_id: int):
+    channel = get_channel(channel_id)
+    results = run_checks(channel)
+    return render_page("integrations/diagnostics.html", block="checks", channel=channel, results=results)
+
+
+@bp.post("/channels/<int:channel_id>/subscription")
+@admin_required
+def subscription_create(channel_id: int):
+    channel = get_channel(channel_id)
+    try:
+        channel_ops.subscribe_page(channel.page_id, channel_ops.page_token(channel) or "")
+        flash(f"{channel.page_name} is subscribed again: Meta sends its messages to Keloa.", "success")
+    except GraphError as exc:
+        if exc.token_invalid:
+            channel_ops.mark_needs_reconnect(db.session, channel.id, channel_ops.token_reason(exc))
+            db.session.commit()
+        flash(f"Meta refused the subscription: {exc.message}. Reconnect the channel, then try again.", "error")
+    target = url_for("integrations.diagnostics_run", channel_id=channel.id)
+    return hx_redirect("integrations.diagnostics_run", channel_id=channel.id) if is_htmx() else redirect(target)

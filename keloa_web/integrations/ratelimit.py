@@ -1,0 +1,24 @@
+"""Meta's Conversations API allows 2 calls per second per Instagram account: one call per 500 ms slot.
+
+The slot is a Redis key set with NX and a 500 ms expiry, so every process (web, each worker)
+shares it without any coordinator.
+"""
+from __future__ import annotations
+
+import time
+
+from keloa_web.queue import get_redis
+
+CONVERSATIONS_PER_SECOND = 2
+
+
+def wait_turn(ig_account_id: str, per_second: int = CONVERSATIONS_PER_SECOND, timeout: float = 30.0) -> None:
+    conn = get_redis()
+    key = f"keloa:rate:conversations:{ig_account_id}"
+    slot_ms = max(1, int(1000 / per_second))
+    deadline = time.monotonic() + timeout
+    while not conn.set(key, 1, nx=True, px=slot_ms):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no Conversations API slot for {ig_account_id} in {timeout:g} s")
+        wait_ms = conn.pttl(key)
+        time.sleep(max(wait_ms, 5) / 1000 if wait_ms and wait_ms > 0 else 0.01)

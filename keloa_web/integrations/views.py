@@ -1,0 +1,123 @@
+"""Integrations for admins: channel cards, their settings, disconnect, backfill progress.
+
+The Meta sign-in and Page picker live in connect.py, live checks in diagnostics.py; both add
+routes to this blueprint. The deauthorize callback is its own public blueprint (deauth.py).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from sqlalchemy import select
+
+from keloa_web.auth import admin_required
+from keloa_web.db import db, utcnow
+from keloa_web.htmx import hx_redirect, is_htmx, render_page
+from keloa_web.integrations import channels as channel_ops
+from keloa_web.integrations import meta
+from keloa_web.models import Agent, Channel
+
+bp = Blueprint("integrations", __name__, url_prefix="/integrations")
+SETTINGS = ("read_receipts", "ai_enabled", "agent_id", "display_name")
+STATUS_ORDER = {"needs_reconnect": 0, "active": 1, "disconnected": 2}
+
+
+@bp.record_once
+def _setup(state) -> None:
+    from keloa_web.integrations import deauth
+
+    meta.init_app(state.app)
+    state.app.register_blueprint(deauth.bp)
+
+
+@bp.app_template_filter("time_ago")
+def time_ago(when: datetime) -> str:
+    seconds = max(0, int((utcnow() - when).total_seconds()))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'' if n == 1 else 's'} ago"
+    return "just now"
+
+
+def get_channel(channel_id: int) -> Channel:
+    return db.session.get(Channel, channel_id) or abort(404)
+
+
+def _agents() -> list[Agent]:
+    return list(db.session.scalars(select(Agent).order_by(Agent.name)))
+
+
+def page_context(**extra) -> dict:
+    chans = sorted(db.session.scalars(select(Channel)).all(),
+                   key=lambda c: (STATUS_ORDER.get(c.status, 3), c.label.lower()))
+    return {"channels": chans, "agents": _agents(), "saved": None, **extra}
+
+
+@bp.get("/")
+@admin_required
+def index():
+    return render_page("integrations/index.html", **page_context())
+
+
+@bp.post("/channels/<int:channel_id>/settings")
+@admin_required
+def settings_update(channel_id: int):
+    channel = get_channel(channel_id)
+    name = request.form.get("field", "")
+    if name not in SETTINGS:
+        abort(400)
+    error = None
+    if name in ("read_receipts", "ai_enabled"):
+        setattr(channel, name, request.form.getlist(name)[-1:] == ["1"])
+    elif name == "agent_id":
+        raw = request.form.get("agent_id", "")
+        if raw and not (raw.isdigit() and db.session.get(Agent, int(raw))):
+            error = "That agent no longer exists. Pick another one or \"None\"."
+        else:
+            channel.agent_id = int(raw) if raw else None
+    else:
+        value = request.form.get("display_name", "").strip()
+        if len(value) > 120:
+            error = "Use at most 120 characters."
+        else:
+            channel.display_name = value or None
+    if error is None:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return render_page("integrations/index.html", block="settings", status=400 if error else 200,
+                       channel=channel, agents=_agents(), saved=None if error else name, error=error,
+                       error_field=name if error else None)
+
+
+@bp.get("/channels/<int:channel_id>/disconnect")
+@admin_required
+def disconnect_confirm(channel_id: int):
+    return render_page("integrations/disconnect.html", channel=get_channel(channel_id))
+
+
+@bp.post("/channels/<int:channel_id>/disconnect")
+@admin_required
+def channel_disconnect(channel_id: int):
+    channel = get_channel(channel_id)
+    warning = channel_ops.disconnect(db.session, channel)
+    db.session.commit()
+    if warning:
+        flash(warning, "warning")
+    flash(f"{channel.label} is disconnected. Its conversations stay readable; nothing is sent from it.",
+          "success")
+    return hx_redirect("integrations.index") if is_htmx() else redirect(url_for("integrations.index"))
+
+
+@bp.get("/channels/<int:channel_id>/backfill")
+@admin_required
+def backfill_progress(channel_id: int):
+    channel = get_channel(channel_id)
+    resp = render_page("integrations/index.html", block="backfill", channel=channel)
+    if is_htmx() and channel.backfill_state != "running":
+        resp.status_code = 286  # htmx: stop polling
+    return resp
+
+
+from keloa_web.integrations import connect, diagnostics  # noqa: E402,F401  (routes on bp)
