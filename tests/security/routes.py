@@ -4,7 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Endpoints anyone may reach without signing in. Adding one here is a security decision.
-PUBLIC_ENDPOINTS = {"accounts.login", "accounts.setup", "accounts.accept_invite", "health.healthz", "static"}
+PUBLIC_ENDPOINTS = {"accounts.login", "accounts.setup", "accounts.accept_invite", "health.healthz", "static",
+                    # Meta's deauthorize callback: refuses anything without a valid signed_request.
+                    "meta_deauth.deauthorize"}
 # Blueprints that receive calls from Meta (signed), not from people.
 PUBLIC_BLUEPRINTS = {"webhooks"}
 # Areas only admins may change (issue text: team, integrations, agents, failed events).
