@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import redis as redis_lib
@@ -15,6 +16,7 @@ import requests
 
 from keloa_web.redis_server import find_redis_server
 from tests import helpers
+from tests.conftest import APP_ID, APP_SECRET, VERIFY_TOKEN
 
 ROOT = helpers.ROOT
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
@@ -87,25 +89,51 @@ class ProxiedClient:
     def submit(self, path: str, data: dict) -> requests.Response:
         return self.request("POST", path, data={"csrf_token": self.csrf(path), **data})
 
+    def htmx_post(self, path: str, data: dict | None = None, page: str = "/settings") -> requests.Response:
+        """A POST the way htmx sends it: the CSRF token from the page's hx-headers, as a header."""
+        token = helpers.CSRF_RE.search(self.request("GET", page).text).group(1)
+        return self.request("POST", path, data=data or {}, headers={"X-CSRFToken": token})
+
+
+def connect_instagram(browser: ProxiedClient, sandbox: helpers.Sandbox, page_key: str = "coffee") -> None:
+    """Integrations → Connect Instagram → the sandbox's Facebook Login dialog as ana → pick the Page."""
+    dialog = browser.htmx_post("/integrations/meta/login", page="/integrations/")
+    assert dialog.status_code == 302 and dialog.headers["Location"].startswith(sandbox.base)
+    state = sandbox.state()
+    ana = next(u for u in state["users"] if u["key"] == "ana")
+    scope = parse_qs(urlsplit(dialog.headers["Location"]).query)["scope"][0].split(",")
+    answer = requests.post(dialog.headers["Location"], allow_redirects=False, timeout=10, data={
+        "user": ana["id"], "action": "allow", "perm": scope, f"pages_{ana['id']}": list(ana["page_tasks"])})
+    callback = urlsplit(answer.headers["Location"].split("#", 1)[0])
+    assert browser.request("GET", f"{callback.path}?{callback.query}").headers["Location"].endswith("/meta/pages")
+    page_id = next(p["id"] for p in state["pages"] if p["key"] == page_key)
+    resp = browser.htmx_post(f"/integrations/meta/pages/{page_id}/connect", page="/integrations/meta/pages")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/integrations/"), resp.text[:300]
+
 
 @pytest.fixture()
-def production(tmp_path, postgres_url, system_redis):
-    """Keloa started as the README's Production section says: migrate, gunicorn, two workers."""
+def production(tmp_path, postgres_url, system_redis, sandbox):
+    """Keloa started as the README's Production section says: migrate, gunicorn, two workers;
+    the Meta sandbox plays Meta and sends its webhooks to this Keloa."""
     port = helpers.free_port()
     base = f"http://127.0.0.1:{port}"
+    sandbox.control("POST", "config", json={"SANDBOX_WEBHOOK_URL": f"{base}/webhooks/instagram",
+                                            "SANDBOX_DEAUTH_URL": f"{base}/webhooks/meta/deauthorize"})
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KELOA_", "META_", "SANDBOX_"))}
     env.update({
         "KELOA_ENV": "production",
         "SECRET_KEY": "a" * 16 + uuid.uuid4().hex,
         "DATABASE_URL": postgres_url,
         "REDIS_URL": system_redis,
-        "META_APP_ID": "prod-app-id",
-        "META_APP_SECRET": "prod-app-secret",
-        "META_VERIFY_TOKEN": "prod-verify-token",
+        "META_APP_ID": APP_ID,
+        "META_APP_SECRET": APP_SECRET,
+        "META_VERIFY_TOKEN": VERIFY_TOKEN,
         "PUBLIC_BASE_URL": base,
         "KELOA_INSTANCE_DIR": str(tmp_path / "instance"),
         "MEDIA_DIR": str(tmp_path / "media"),
-        "GRAPH_API_BASE": "http://127.0.0.1:9",
+        "GRAPH_API_BASE": sandbox.base,
+        "META_AUTHORIZE_URL": f"{sandbox.base}/v25.0/dialog/oauth",
+        "META_CDN_HOSTS": sandbox.base.split("://", 1)[1],
         "KELOA_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "2",
         "KELOA_ACCESS_LOG": str(tmp_path / "access.log"),
@@ -119,7 +147,7 @@ def production(tmp_path, postgres_url, system_redis):
     workers = [subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env) for _ in range(2)]
     try:
         helpers.wait_http(f"{base}/healthz", web, timeout=30)
-        yield {"base": base, "env": env, "web": web, "workers": workers, "tmp": tmp_path}
+        yield {"base": base, "env": env, "web": web, "workers": workers, "tmp": tmp_path, "sandbox": sandbox}
     finally:
         for proc in [web, *workers]:
             helpers.stop_process(proc)
@@ -155,6 +183,13 @@ def test_production_path_serves_and_works_as_documented(production):
     access = (production["tmp"] / "access.log").read_text()
     assert '"GET /login HTTP/1.1"' in access
     assert "SECRET-" not in access
+
+    # Connect @keloa.coffee through the sandbox's Facebook Login: Keloa subscribes its Page.
+    sandbox = production["sandbox"]
+    connect_instagram(browser, sandbox)
+    assert "@keloa.coffee" in browser.request("GET", "/integrations/").text
+    coffee = next(p for p in sandbox.state()["pages"] if p["key"] == "coffee")
+    assert "messages" in coffee["subscribed_fields"]
 
     # Every process is still up: nothing crashed along the way.
     assert production["web"].poll() is None and all(w.poll() is None for w in production["workers"])
