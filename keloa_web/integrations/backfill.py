@@ -7,7 +7,8 @@ Meta's mid (unique per channel), so a webhook for the same message later finds i
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,13 +38,13 @@ def backfill_channel(channel_id: int) -> None:
             return
         ig_id, page_id, token = channel.ig_account_id, channel.page_id, channel_ops.page_token(channel)
     try:
-        wait_turn(ig_id)
-        conv_ids = [c["id"] for c in graph.paginate(f"{page_id}/conversations", token, platform="instagram",
-                                                     fields="id,updated_time", limit=50)][:MAX_CONVERSATIONS]
+        conv_ids = _calm(ig_id, lambda: [c["id"] for c in graph.paginate(
+            f"{page_id}/conversations", token, platform="instagram", fields="id,updated_time", limit=50)])
+        conv_ids = conv_ids[:MAX_CONVERSATIONS]
         _progress(channel_id, total=len(conv_ids))
         for done, conv_id in enumerate(conv_ids, start=1):
-            wait_turn(ig_id)
-            body = graph.get(conv_id, token, fields=f"messages.limit({DETAIL_LIMIT + 1}){{{MESSAGE_FIELDS}}}")
+            body = _calm(ig_id, lambda: graph.get(
+                conv_id, token, fields=f"messages.limit({DETAIL_LIMIT + 1}){{{MESSAGE_FIELDS}}}"))
             with db.session_scope() as s:
                 import_conversation(s, s.get(Channel, channel_id), body.get("messages") or {})
             _progress(channel_id, done=done)
@@ -54,6 +55,18 @@ def backfill_channel(channel_id: int) -> None:
             s.get(Channel, channel_id).backfill_state = "failed"
         raise
     _progress(channel_id, state="done")
+
+
+def _calm(ig_id: str, call, attempts: int = 4):
+    """Run one Graph call in this account's Conversations API slot; wait and retry when Meta says 613."""
+    for attempt in range(attempts):
+        wait_turn(ig_id)
+        try:
+            return call()
+        except GraphError as exc:
+            if not exc.rate_limited or attempt == attempts - 1:
+                raise
+            time.sleep(min(exc.retry_after or 1.0 * (attempt + 1), 60))
 
 
 def _progress(channel_id: int, total: int | None = None, done: int | None = None, state: str | None = None):
@@ -85,7 +98,8 @@ def import_conversation(s: Session, channel: Channel, listing: dict) -> int:
         new += 1
     if truncated and items and not s.scalar(select(Message.id).where(
             Message.conversation_id == conversation.id, Message.kind == "note", Message.author_type == "system")):
-        oldest = min(_time(m["created_time"]) for m in items)
+        # Just before the oldest imported message, so the thread reads: note, then history.
+        oldest = min(_time(m["created_time"]) for m in items) - timedelta(seconds=1)
         s.add(Message(conversation_id=conversation.id, channel_id=channel.id, direction="note", kind="note",
                       author_type="system", status="received", sent_at=oldest,
                       text=OLDER_NOTE.format(n=len(items)), extra={"backfill": True}))

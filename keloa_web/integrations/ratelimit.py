@@ -1,7 +1,8 @@
-"""Meta's Conversations API allows 2 calls per second per Instagram account: one call per 500 ms slot.
+"""Meta's Conversations API allows 2 calls per second per Instagram account: one call per slot.
 
-The slot is a Redis key set with NX and a 500 ms expiry, so every process (web, each worker)
-shares it without any coordinator.
+The slot is a Redis key set with NX and an expiry, so every process (web, each worker) shares it
+without any coordinator. Slots are 10% longer than 1/rate: requests leave a little after their slot
+starts and arrive with jitter, and Meta counts arrivals.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ CONVERSATIONS_PER_SECOND = 2
 def wait_turn(ig_account_id: str, per_second: int = CONVERSATIONS_PER_SECOND, timeout: float = 30.0) -> None:
     conn = get_redis()
     key = f"keloa:rate:conversations:{ig_account_id}"
-    slot_ms = max(1, int(1000 / per_second))
+    slot_ms = max(1, int(1100 / per_second))
     deadline = time.monotonic() + timeout
     while not conn.set(key, 1, nx=True, px=slot_ms):
         if time.monotonic() > deadline:

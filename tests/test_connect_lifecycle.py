@@ -1,0 +1,133 @@
+"""After connecting: needs reconnect (revoked token, deauthorize), reconnect, disconnect at Meta, diagnostics."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from keloa_web import crypto
+from keloa_web.db import db, utcnow
+from keloa_web.models import Channel
+from tests import factories
+
+
+def _coffee() -> Channel:
+    return db.session.scalar(select(Channel).where(Channel.ig_username == "keloa.coffee"))
+
+
+def _connect(client, sandbox, page: str = "coffee") -> Channel:
+    resp = factories.connect_account(client, sandbox, page=page)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    return _coffee()
+
+
+def _checks(client, channel: Channel) -> dict[str, str]:
+    resp = client.get(f"/integrations/channels/{channel.id}/diagnostics", htmx=True)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "<html" not in body
+    return body
+
+
+def _page(sandbox, key: str = "coffee") -> dict:
+    return next(p for p in sandbox.state()["pages"] if p["key"] == key)
+
+
+def test_revoked_token_needs_reconnect_and_reconnect_restores(sandbox, app, admin_client):
+    channel = _connect(admin_client, sandbox)
+    old_token = channel.page_token_enc
+    sandbox.control("POST", "tokens/revoke", json={"user": "ana", "reason": "password"})
+    body = _checks(admin_client, channel)
+    assert "Meta rejected the token" in body and "Reconnect" in body
+    channel = _coffee()
+    assert channel.status == "needs_reconnect" and not channel.can_send
+    card = admin_client.get("/integrations/").get_data(as_text=True)
+    assert "Needs reconnect" in card and "Sending and AI replies are paused" in card
+
+    assert factories.connect_account(admin_client, sandbox).status_code == 302
+    again = _coffee()
+    assert again.id == channel.id and again.status == "active" and again.status_reason is None
+    assert again.page_token_enc != old_token
+    assert "is reconnected" in admin_client.get("/integrations/").get_data(as_text=True)
+
+
+def test_removing_the_app_at_meta_calls_deauthorize(sandbox, app, live_server, admin_client):
+    channel = _connect(admin_client, sandbox)
+    sandbox.control("POST", "config", json={"SANDBOX_DEAUTH_URL": f"{live_server}/webhooks/meta/deauthorize"})
+    result = sandbox.control("POST", "integrations/remove", json={"user": "ana"})
+    assert result["deauthorize"]["status_code"] == 200
+    db.session.rollback()
+    channel = db.session.get(Channel, channel.id)
+    assert channel.status == "needs_reconnect" and "Business integrations" in channel.status_reason
+
+
+def test_disconnect_removes_the_subscription_at_meta(sandbox, app, admin_client):
+    channel = _connect(admin_client, sandbox)
+    assert _page(sandbox)["subscribed_fields"]
+    resp = admin_client.post(f"/integrations/channels/{channel.id}/disconnect")
+    assert resp.status_code == 302
+    assert _page(sandbox)["subscribed_fields"] == []
+    calls = sandbox.control("GET", "calls")["data"]
+    assert any(c["method"] == "DELETE" and c["path"].endswith(f"/{channel.page_id}/subscribed_apps")
+               and c["status"] == 200 for c in calls)
+    channel = _coffee()
+    assert channel.status == "disconnected" and channel.page_token_enc is None and not channel.can_send
+    page = admin_client.get("/integrations/").get_data(as_text=True)
+    assert "is disconnected" in page and "Meta no longer accepts" not in page
+
+
+def test_disconnect_with_a_dead_token_still_disconnects_and_says_so(sandbox, app, admin_client):
+    channel = _connect(admin_client, sandbox)
+    sandbox.control("POST", "tokens/revoke", json={"user": "ana", "reason": "logout"})
+    admin_client.post(f"/integrations/channels/{channel.id}/disconnect")
+    assert _coffee().status == "disconnected"
+    page = admin_client.get("/integrations/").get_data(as_text=True)
+    assert "Meta no longer accepts this connection" in page and "Business integrations" in page
+
+
+def test_diagnostics_on_a_healthy_channel(sandbox, app, admin_client):
+    channel = _connect(admin_client, sandbox)
+    body = _checks(admin_client, channel)
+    assert body.count("check-pass") == 6 and "check-fail" not in body
+    assert "No notification from Meta has arrived" in body and "/webhooks/instagram" in body
+    with db.session_scope() as s:
+        s.get(Channel, channel.id).last_webhook_at = utcnow()
+    body = _checks(admin_client, channel)
+    assert body.count("check-pass") == 7
+    full = admin_client.get(f"/integrations/channels/{channel.id}/diagnostics").get_data(as_text=True)
+    assert "<html" in full and "Check connection: @keloa.coffee" in full
+
+
+def test_diagnostics_missing_subscription_offers_subscribe_again(sandbox, app, admin_client):
+    channel = _connect(admin_client, sandbox)
+    sandbox.control("POST", "pages/coffee/subscription", json={"fields": []})
+    body = _checks(admin_client, channel)
+    assert "Meta is not sending this Page&#39;s messages" in body and "Subscribe again" in body
+    resp = admin_client.post(f"/integrations/channels/{channel.id}/subscription")
+    assert resp.status_code == 302
+    assert "messages" in _page(sandbox)["subscribed_fields"]
+    assert "subscribed again" in admin_client.get(resp.headers["Location"]).get_data(as_text=True)
+
+
+def test_diagnostics_permissions_and_page_role(sandbox, app, admin_client):
+    channel = _connect(admin_client, sandbox)
+    sandbox.control("POST", "users/ana/permissions", json={"declined": ["business_management"]})
+    body = _checks(admin_client, channel)
+    assert "Permissions granted</strong>: Keloa needs permissions" in body and "business_management" in body
+    sandbox.control("POST", "users/ana/tasks", json={"page": "coffee", "tasks": ["ANALYZE", "ADVERTISE"]})
+    body = _checks(admin_client, channel)
+    assert "does not include messaging" in body and "Ask for admin access to the Page" in body
+
+
+def test_diagnostics_dm_access_off_says_where_the_switch_is(sandbox, app, admin_client):
+    channel = _connect(admin_client, sandbox)
+    sandbox.control("POST", "accounts/coffee/dm_access", json={"enabled": False})
+    body = _checks(admin_client, channel)
+    assert "turned off access to messages" in body
+    assert "Messages and story replies → Message controls → Connected tools" in body
+    assert "Allow access to messages" in body
+
+
+def test_page_tokens_stay_encrypted_and_out_of_pages(sandbox, app, admin_client):
+    channel = _connect(admin_client, sandbox)
+    token = crypto.decrypt(channel.page_token_enc)
+    for url in ("/integrations/", f"/integrations/channels/{channel.id}/diagnostics",
+                f"/integrations/channels/{channel.id}/disconnect"):
+        assert token not in admin_client.get(url).get_data(as_text=True)
