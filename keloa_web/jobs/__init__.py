@@ -4,7 +4,9 @@ Jobs live beside their area (e.g. keloa_web/webhooks/ingest.py); list each modul
 """
 from importlib import import_module
 
-JOB_MODULES = ("keloa_web.accounts.jobs", "keloa_web.sends.jobs", "keloa_web.integrations.backfill")
+JOB_MODULES = (
+    "keloa_web.accounts.jobs", "keloa_web.sends.jobs", "keloa_web.integrations.backfill", "keloa_web.agents.jobs",
+)
 
 for _name in JOB_MODULES:
     import_module(_name)

@@ -1,0 +1,152 @@
+"""The `ai` job: answer a customer's message with the channel's agent, or hand it to a teammate.
+
+    customer_message (ingest) -> reply_to_message(message_id) on the `ai` queue
+      1. window policy (keloa_web/window.py): outside, never reply; note + flag for a teammate
+      2. quiet rules (keloa_web/agents/rules.py): paused, assigned, a newer message, a teammate
+         replied recently, the customer asked for a person, too many AI replies this hour
+      3. retrieve + generate, outside any transaction (a model may take seconds)
+      4. the checks again, then outbox.create_outgoing(author_type="ai"); the send job re-checks
+         the window before calling Meta.
+
+Every outcome that writes (a reply or a note) records the inbound message it answers in
+`Message.answers_message_id` (unique), so a retried or duplicated job never answers twice.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import redis
+from flask import current_app
+from rq.exceptions import DuplicateJobError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from keloa_web import changes, hooks, window
+from keloa_web.agents import context, rules
+from keloa_web.agents.backends import Answer, generate
+from keloa_web.agents.retrieval import search
+from keloa_web.db import db, utcnow
+from keloa_web.models import Agent, Channel, Conversation, Message
+from keloa_web.queue import job
+from keloa_web.sends.outbox import SendRefused, create_outgoing
+
+log = logging.getLogger(__name__)
+
+
+@hooks.on("customer_message")
+def queue_reply(message_id: int, conversation_id: int, **_ignored) -> None:
+    """Queue the ai job when the conversation's channel has an agent, AI on, and can send."""
+    with db.session_scope(write=False) as s:
+        channel = s.scalar(select(Channel).join(Conversation, Conversation.channel_id == Channel.id)
+                           .where(Conversation.id == conversation_id))
+        if channel is None or channel.agent_id is None or not channel.ai_enabled or not channel.can_send:
+            return
+    delay = current_app.config["AI_REPLY_DELAY_SECONDS"]
+    try:
+        if delay > 0:  # a burst of messages gets one answer: the newest message's job answers them all
+            reply_to_message.enqueue_in(delay, message_id, job_id=f"ai-{message_id}")
+        else:
+            reply_to_message.enqueue(message_id, job_id=f"ai-{message_id}", unique=True)
+    except DuplicateJobError:
+        pass
+    except redis.RedisError:  # the message is stored; only the automatic answer is lost, so say so
+        log.error("could not queue the AI reply to message %s: Redis unavailable", message_id)
+
+
+@dataclass
+class _Turn:
+    agent: Agent
+    question: str
+    history: list[tuple[str, str]]
+
+
+@job("ai", timeout=300)
+def reply_to_message(message_id: int) -> None:
+    """Answer one inbound message (once), or leave a note and flag the conversation."""
+    max_per_hour = int(current_app.config["AI_MAX_REPLIES_PER_HOUR"])
+    with db.session_scope(write=False) as s:
+        turn = _check(s, message_id, max_per_hour, write=False)
+        if turn is None:
+            return
+        hits = search(s, turn.agent.id, turn.question)
+    result = generate(turn.agent, turn.question, turn.history, hits)
+    with db.session_scope() as s:
+        # The world may have moved while the model thought: a teammate replied, a newer message came.
+        if _check(s, message_id, max_per_hour, write=True) is None:
+            return
+        _deliver(s, message_id, turn.agent, result)
+
+
+def _check(s: Session, message_id: int, max_per_hour: int, write: bool) -> _Turn | None:
+    """The agent and what to answer, or None when the AI must not answer (after writing any note)."""
+    inbound = s.get(Message, message_id)
+    if inbound is None or inbound.direction != "in" or _answered(s, message_id):
+        return None
+    conversation = s.get(Conversation, inbound.conversation_id)
+    channel = s.get(Channel, conversation.channel_id)
+    agent = s.get(Agent, channel.agent_id) if channel.agent_id else None
+    if agent is None or not channel.ai_enabled or not channel.can_send:
+        return None  # the channel's settings changed since the message arrived
+    decision = window.for_conversation(conversation, "ai")
+    if not decision.allowed:
+        return _note_later(s, write, conversation, inbound, agent, f"AI did not reply: {decision.reason}")
+    ctx = context.read(s, conversation.id, inbound)
+    if not ctx.has_text:
+        return None  # photos, stickers and story mentions wait for a teammate in the inbox
+    quiet = rules.quiet_reason(s, conversation, inbound, agent, ctx.question, max_per_hour)
+    if quiet is not None:
+        if quiet.note:
+            return _note_later(s, write, conversation, inbound, agent, f"AI did not reply: {quiet.reason}",
+                               pause=quiet.pause)
+        log.info("AI quiet on message %s: %s", message_id, quiet.reason)
+        return None
+    return _Turn(agent=agent, question=ctx.question, history=ctx.history)
+
+
+def _answered(s: Session, message_id: int) -> bool:
+    return s.scalar(select(Message.id).where(Message.answers_message_id == message_id).limit(1)) is not None
+
+
+def _note_later(s: Session, write: bool, conversation: Conversation, inbound: Message, agent: Agent, text: str,
+                pause: bool = False) -> None:
+    """Notes are written by a write session; the read-only first pass hands over to one."""
+    if write:
+        note(s, conversation, inbound, agent, text, pause=pause)
+        return None
+    with db.session_scope() as ws:
+        if not _answered(ws, inbound.id):
+            note(ws, ws.get(Conversation, conversation.id), ws.get(Message, inbound.id), agent, text, pause=pause)
+    return None
+
+
+def note(s: Session, conversation: Conversation, inbound: Message, agent: Agent, text: str,
+         pause: bool = False) -> Message:
+    """An internal note (never sent) answering `inbound`, and the conversation flagged for a person."""
+    message = Message(conversation_id=conversation.id, channel_id=conversation.channel_id, direction="note",
+                      kind="note", text=text, author_type="system", author_agent_id=agent.id, status="sent",
+                      sent_at=utcnow(), answers_message_id=inbound.id)
+    s.add(message)
+    conversation.needs_human = True
+    if pause:
+        conversation.ai_paused = True
+    s.flush()
+    changes.touch(s, conversation.id)
+    return message
+
+
+def _deliver(s: Session, message_id: int, agent: Agent, result: Answer) -> None:
+    inbound = s.get(Message, message_id)
+    conversation = s.get(Conversation, inbound.conversation_id)
+    if result.text:
+        try:
+            reply = create_outgoing(s, conversation, text=result.text, author_type="ai", agent_id=agent.id)
+        except SendRefused as exc:
+            note(s, conversation, inbound, agent, f"AI did not reply: {exc}")
+            return
+        reply.answers_message_id = inbound.id
+        s.flush()
+    elif result.handoff:
+        note(s, conversation, inbound, agent, f"AI handed this to a teammate: {result.handoff}")
+    else:
+        note(s, conversation, inbound, agent, f"AI could not answer: {result.error}")

@@ -1,0 +1,67 @@
+"""AI replies through the real pipeline: ai job and send job in a worker, checked at the Meta sandbox."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+import keloa_web.jobs  # noqa: F401  (registers the customer_message listener, as worker.py does)
+from keloa_web import hooks
+from keloa_web.db import db
+from keloa_web.models import Conversation, Message
+from tests import factories, helpers
+
+QUESTION = "Hi! Do you ship to Portugal?"
+
+
+@pytest.fixture()
+def ai_settings(settings):
+    settings["AI_REPLY_DELAY_SECONDS"] = "0"
+    return settings
+
+
+def _sent(sandbox):
+    return [r for r in sandbox.control("GET", "sent")["data"] if r["kind"] == "message"]
+
+
+def _agent_channel(sandbox, account, answer, name):
+    s = db.session
+    agent = factories.gen_agent(s, name=name)
+    factories.gen_entry(s, agent, "Shipping to Portugal", answer)
+    channel = factories.sandbox_channel(s, sandbox, account=account, agent_id=agent.id, ai_enabled=True)
+    conv = factories.sandbox_conversation(s, sandbox, channel, text=QUESTION)
+    inbound = s.scalar(select(Message).where(Message.conversation_id == conv.id, Message.direction == "in"))
+    s.commit()
+    return conv, inbound
+
+
+def test_two_channels_with_different_agents_answer_differently(ai_settings, sandbox, app):
+    coffee, coffee_in = _agent_channel(sandbox, "keloa.coffee", "Beans reach Portugal in 3 days.", "Bea")
+    books, books_in = _agent_channel(sandbox, "keloa.books", "Books ship to Portugal for 4 euros.", "Ben")
+    for conv, inbound in ((coffee, coffee_in), (books, books_in)):
+        hooks.emit("customer_message", message_id=inbound.id, conversation_id=conv.id)
+    helpers.run_worker_burst(ai_settings)  # the ai jobs queue the sends; the burst drains both queues
+    helpers.run_worker_burst(ai_settings)
+    sent = {(r["account_username"], r["text"], r["tag"]) for r in _sent(sandbox)}
+    assert sent == {("keloa.coffee", "Beans reach Portugal in 3 days.", None),
+                    ("keloa.books", "Books ship to Portugal for 4 euros.", None)}
+    db.session.expire_all()
+    replies = db.session.scalars(select(Message).where(Message.direction == "out")).all()
+    assert {(m.author_type, m.status) for m in replies} == {("ai", "sent")}
+
+
+def test_no_ai_reply_leaves_outside_the_window(ai_settings, sandbox, app):
+    conv, inbound = _agent_channel(sandbox, "keloa.coffee", "Beans reach Portugal in 3 days.", "Bea")
+    with db.session_scope() as s:  # Keloa's clock: the customer last wrote 8 days ago
+        s.get(Conversation, conv.id).last_customer_message_at -= timedelta(days=8)
+        s.get(Message, inbound.id).sent_at -= timedelta(days=8)
+    hooks.emit("customer_message", message_id=inbound.id, conversation_id=conv.id)
+    helpers.run_worker_burst(ai_settings)
+    helpers.run_worker_burst(ai_settings)
+    assert _sent(sandbox) == []
+    assert not [c for c in sandbox.control("GET", "calls")["data"]
+                if c["method"] == "POST" and c["path"].endswith("/messages")]
+    db.session.expire_all()
+    note = db.session.scalar(select(Message).where(Message.direction == "note"))
+    assert "Outside the reply window" in note.text and db.session.get(Conversation, conv.id).needs_human
