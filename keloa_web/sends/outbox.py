@@ -10,7 +10,7 @@ rolled-back reply is never sent). Refusals raise `SendRefused` with a reason a p
 from __future__ import annotations
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from keloa_web import changes, window
 from keloa_web.db import utcnow
@@ -103,6 +103,8 @@ def _enqueue_send(message_id: int) -> None:
 
 def after_commit(session: Session, fn, *args) -> None:
     """Run `fn(*args)` once the session's current transaction commits; drop it on rollback."""
+    if isinstance(session, scoped_session):
+        session = session()  # the request's own Session: events attach to a real one
     pending = session.info.setdefault("keloa_after_commit", [])
     if not session.info.get("keloa_after_commit_hooked"):
         session.info["keloa_after_commit_hooked"] = True

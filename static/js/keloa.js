@@ -14,4 +14,105 @@
       e.detail.isError = false;
     }
   });
+
+  // Inbox: story previews come from Meta's CDN and stop loading after about a day.
+  document.addEventListener("error", function (e) {
+    var img = e.target;
+    if (!img || img.tagName !== "IMG" || !img.hasAttribute("data-story-preview")) return;
+    var gone = img.parentNode.querySelector(".story-gone");
+    img.hidden = true;
+    if (gone) gone.hidden = false;
+  }, true);
+
+  // Composer: Instagram counts bytes (UTF-8), not characters.
+  var encoder = new TextEncoder();
+  function updateCounter(area) {
+    var max = parseInt(area.getAttribute("data-max-bytes"), 10);
+    var counter = document.querySelector('[data-counter-for="' + area.id + '"]');
+    if (!counter) return;
+    var used = encoder.encode(area.value).length;
+    counter.textContent = used + " / " + max + " bytes";
+    counter.classList.toggle("over", used > max);
+  }
+  document.addEventListener("input", function (e) {
+    if (e.target.matches && e.target.matches("textarea[data-max-bytes]")) updateCounter(e.target);
+  });
+  document.addEventListener("change", function (e) {
+    var input = e.target;
+    if (!input.matches || !input.matches(".attach input[type=file]")) return;
+    var label = input.closest(".attach");
+    label.classList.toggle("has-file", input.files.length > 0);
+    label.firstChild.textContent = input.files.length ? input.files[0].name + " " : "Attach ";
+  });
+
+  // Enter sends, Shift+Enter makes a new line.
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Enter" || e.shiftKey || e.isComposing || !e.target.matches("textarea[data-max-bytes]")) return;
+    e.preventDefault();
+    var form = e.target.form;
+    var send = form && form.querySelector("button[type=submit]");
+    if (send && !send.disabled) form.requestSubmit(send);
+  });
+
+  // Inbox list: rows arrive from the live poll at the top; keep newest first and no duplicates.
+  function tidyRows() {
+    var list = document.getElementById("conv-rows");
+    if (!list) return;
+    var seen = {}, rows = [];
+    Array.prototype.forEach.call(list.querySelectorAll(".conv-row"), function (row) {
+      if (seen[row.id]) { row.remove(); return; }
+      seen[row.id] = true;
+      rows.push(row);
+    });
+    rows.sort(function (a, b) { return a.dataset.sort < b.dataset.sort ? 1 : a.dataset.sort > b.dataset.sort ? -1 : 0; });
+    rows.forEach(function (row) { list.appendChild(row); });
+    var more = list.querySelector(".load-more");
+    if (more) list.appendChild(more);
+    var empty = document.getElementById("conv-empty");
+    if (empty && rows.length) empty.remove();
+    markOpen();
+  }
+
+  function markOpen() {
+    var open = document.getElementById("open-conv");
+    var id = open ? open.value : "";
+    var inbox = document.querySelector(".inbox");
+    if (inbox) inbox.classList.toggle("has-thread", !!id);
+    Array.prototype.forEach.call(document.querySelectorAll(".conv-row"), function (row) {
+      var active = row.id === "conv-" + id;
+      row.classList.toggle("active", active);
+      if (active) row.setAttribute("aria-current", "true"); else row.removeAttribute("aria-current");
+    });
+  }
+
+  var stickToBottom = true;
+  function scrollThread(force) {
+    var box = document.getElementById("thread-messages");
+    if (box && (force || stickToBottom)) box.scrollTop = box.scrollHeight;
+  }
+  document.addEventListener("scroll", function (e) {
+    if (e.target.id === "thread-messages") {
+      var box = e.target;
+      stickToBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+    }
+  }, true);
+
+  document.addEventListener("htmx:afterSettle", function (e) {
+    tidyRows();
+    if (e.detail && e.detail.target && e.detail.target.id === "thread-pane") {
+      stickToBottom = true;
+      scrollThread(true);
+      var area = document.getElementById("reply-text");
+      if (area) updateCounter(area);
+    }
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (e) {
+    if (e.detail && e.detail.target && e.detail.target.id === "thread-messages") scrollThread(false);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    tidyRows();
+    scrollThread(true);
+    var area = document.getElementById("reply-text");
+    if (area) updateCounter(area);
+  });
 })();

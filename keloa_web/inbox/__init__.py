@@ -1,0 +1,1 @@
+"""The inbox area: list, thread, composer and the live change poll."""

@@ -1,0 +1,140 @@
+"""What a teammate does in a thread: reply, note, retry, assign, resolve/reopen, mark unread, pause AI.
+
+Each answers with the thread pane (a block of the inbox page) and, on refusal, keeps the draft
+and says what happened and what to do.
+"""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+from keloa_web import changes
+from keloa_web.db import db, utcnow
+from keloa_web.htmx import is_htmx, render_page
+from keloa_web.inbox import uploads
+from keloa_web.inbox.views import bp, thread_context
+from keloa_web.models import Channel, Conversation, Message, User
+from keloa_web.sends import outbox
+
+
+def _conversation(conv_id: int) -> Conversation:
+    return db.session.get(Conversation, conv_id, with_for_update=True) or abort(404)
+
+
+def _pane(conv: Conversation, status: int = 200, **extra):
+    if not is_htmx():  # a plain form post: back to the page (errors travel as a flash)
+        if extra.get("error"):
+            flash(extra["error"], "error")
+        return redirect(url_for("inbox.conversation_show", conv_id=conv.id))
+    db.session.expire_all()
+    conv = db.session.get(Conversation, conv.id)
+    return render_page("inbox/index.html", block="thread_pane", status=status, **thread_context(conv, **extra))
+
+
+@bp.post("/inbox/c/<int:conv_id>/messages")
+def message_create(conv_id: int):
+    conv = _conversation(conv_id)
+    text = (request.form.get("text") or "").replace("\r\n", "\n")
+    text = text if text.strip() else None
+    try:
+        upload = uploads.read_upload(request.files.get("file"))
+        if upload is None and text is None:
+            raise outbox.SendRefused("Write a message or attach a file first.")
+        if text is not None and (problem := outbox.text_problem(text)):
+            raise outbox.SendRefused(problem)
+        if upload is not None:
+            outbox.create_outgoing(db.session, conv, attachment=uploads.store(upload), user_id=current_user.id)
+        if text is not None:
+            outbox.create_outgoing(db.session, conv, text=text, user_id=current_user.id)
+    except (outbox.SendRefused, uploads.UploadError) as exc:
+        db.session.rollback()
+        # 422 is swapped like a 200 (see keloa.js) so the reason shows in the composer with the draft.
+        return _pane(conv, status=422, error=str(exc), draft=request.form.get("text", ""))
+    conv.status = "open" if conv.status == "resolved" else conv.status
+    db.session.commit()
+    return _pane(conv)
+
+
+@bp.post("/inbox/c/<int:conv_id>/notes")
+def note_create(conv_id: int):
+    conv = _conversation(conv_id)
+    text = (request.form.get("text") or "").strip()
+    if not text:
+        return _pane(conv, status=422, error="Write the note first.", draft="")
+    now = utcnow()
+    db.session.add(Message(conversation_id=conv.id, channel_id=conv.channel_id, direction="note", kind="note",
+                           text=text[:5000], author_type="user", author_user_id=current_user.id, status="sent",
+                           sent_at=now))
+    changes.touch(db.session, conv.id)
+    db.session.commit()
+    return _pane(conv)
+
+
+@bp.post("/inbox/c/<int:conv_id>/messages/<int:message_id>/retry")
+def message_retry(conv_id: int, message_id: int):
+    conv = _conversation(conv_id)
+    message = db.session.get(Message, message_id)
+    if message is None or message.conversation_id != conv.id or message.direction != "out":
+        abort(404)
+    if message.status not in ("failed", "unknown"):
+        return _pane(conv)  # already on its way or sent: a double click does nothing
+    problem = outbox.channel_problem(db.session.get(Channel, conv.channel_id))
+    if problem:
+        return _pane(conv, status=422, error=problem)
+    message.status, message.error, message.send_attempts = "queued", None, 0
+    changes.touch(db.session, conv.id)
+    outbox.after_commit(db.session, _enqueue, message.id)
+    db.session.commit()
+    return _pane(conv)
+
+
+def _enqueue(message_id: int) -> None:
+    from keloa_web.sends.jobs import send_message
+
+    send_message.enqueue(message_id)
+
+
+@bp.post("/inbox/c/<int:conv_id>/assign")
+def conversation_assign(conv_id: int):
+    conv = _conversation(conv_id)
+    raw = request.form.get("assignee_id", "")
+    if raw and not (raw.isdigit() and (user := db.session.get(User, int(raw))) and user.active):
+        return _pane(conv, status=422, error="That teammate is no longer on the team.")
+    conv.assignee_id = int(raw) if raw else None
+    changes.touch(db.session, conv.id)
+    db.session.commit()
+    return _pane(conv)
+
+
+@bp.post("/inbox/c/<int:conv_id>/status")
+def conversation_status(conv_id: int):
+    conv = _conversation(conv_id)
+    status = request.form.get("status")
+    if status not in ("open", "resolved"):
+        abort(400)
+    conv.status = status
+    changes.touch(db.session, conv.id)
+    db.session.commit()
+    flash("Conversation resolved." if status == "resolved" else "Conversation reopened.", "success")
+    return _pane(conv)
+
+
+@bp.post("/inbox/c/<int:conv_id>/unread")
+def conversation_unread(conv_id: int):
+    conv = _conversation(conv_id)
+    conv.unread_count = max(conv.unread_count, 1)
+    changes.touch(db.session, conv.id)
+    db.session.commit()
+    flash("Marked as unread.", "info")
+    return _pane(conv)
+
+
+@bp.post("/inbox/c/<int:conv_id>/ai")
+def conversation_ai(conv_id: int):
+    conv = _conversation(conv_id)
+    conv.ai_paused = request.form.get("paused") == "1"
+    if not conv.ai_paused:
+        conv.needs_human = False
+    changes.touch(db.session, conv.id)
+    db.session.commit()
+    return _pane(conv)

@@ -1,0 +1,152 @@
+"""Reading the inbox: the filtered, keyset-paginated conversation list and one thread.
+
+List queries walk an index on (filter column, last_activity_at): `ix_conversations_list`,
+`ix_conversations_channel_activity`, `ix_conversations_assignee_activity` (see README, "Inbox").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from keloa_web.models import Agent, Channel, Contact, Conversation, Message, Reaction, User
+
+PAGE_SIZE = 50
+THREAD_LIMIT = 200
+STATUSES = ("open", "resolved", "all")
+
+
+@dataclass
+class Filters:
+    status: str = "open"
+    unread: bool = False
+    mine: bool = False
+    channel_id: int | None = None
+    q: str = ""
+
+    @classmethod
+    def from_args(cls, args) -> "Filters":
+        status = args.get("status", "open")
+        channel = args.get("channel", "")
+        return cls(status=status if status in STATUSES else "open", unread=args.get("unread") == "1",
+                   mine=args.get("mine") == "1", channel_id=int(channel) if channel.isdigit() else None,
+                   q=(args.get("q") or "").strip()[:100])
+
+    def as_args(self) -> dict:
+        args = {"status": self.status, "q": self.q, "channel": self.channel_id or "",
+                "unread": "1" if self.unread else "", "mine": "1" if self.mine else ""}
+        return {k: v for k, v in args.items() if v not in ("", None)}
+
+
+def _like(q: str) -> str:
+    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _where(filters: Filters, user_id: int) -> list:
+    where = []
+    if filters.status != "all":
+        where.append(Conversation.status == filters.status)
+    if filters.unread:
+        where.append(Conversation.unread_count > 0)
+    if filters.mine:
+        where.append(Conversation.assignee_id == user_id)
+    if filters.channel_id:
+        where.append(Conversation.channel_id == filters.channel_id)
+    if filters.q:
+        pattern = _like(filters.q.lstrip("@") if filters.q.startswith("@") else filters.q)
+        people = select(Contact.id).where(or_(Contact.name.ilike(pattern, escape="\\"),
+                                              Contact.username.ilike(pattern, escape="\\")))
+        texts = select(Message.conversation_id).where(Message.text.ilike(pattern, escape="\\"),
+                                                      Message.deleted.is_(False))
+        where.append(or_(Conversation.contact_id.in_(people), Conversation.id.in_(texts)))
+    return where
+
+
+def encode_cursor(conv: Conversation) -> str:
+    return f"{conv.last_activity_at.isoformat()}_{conv.id}"
+
+
+def decode_cursor(raw: str | None) -> tuple[datetime, int] | None:
+    try:
+        at, conv_id = (raw or "").rsplit("_", 1)
+        return datetime.fromisoformat(at), int(conv_id)
+    except ValueError:
+        return None
+
+
+def conversation_page(session: Session, filters: Filters, user_id: int, before: str | None = None,
+                      limit: int = PAGE_SIZE) -> tuple[list[Conversation], str | None]:
+    """One page of conversations, newest activity first, and the cursor of the next page (or None)."""
+    stmt = select(Conversation).where(*_where(filters, user_id))
+    cursor = decode_cursor(before)
+    if cursor:
+        at, conv_id = cursor
+        stmt = stmt.where(or_(Conversation.last_activity_at < at,
+                              and_(Conversation.last_activity_at == at, Conversation.id < conv_id)))
+    rows = session.scalars(stmt.order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+                           .limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor(rows[-1]) if more and rows else None)
+
+
+def matches(session: Session, conv_id: int, filters: Filters, user_id: int) -> bool:
+    return session.scalar(select(Conversation.id).where(Conversation.id == conv_id,
+                                                        *_where(filters, user_id))) is not None
+
+
+def channels_by_id(session: Session) -> dict[int, Channel]:
+    return {c.id: c for c in session.scalars(select(Channel).order_by(Channel.id))}
+
+
+def unread_total(session: Session, user_id: int) -> int:
+    from sqlalchemy import func
+
+    return session.scalar(select(func.count()).select_from(Conversation).where(
+        Conversation.status == "open", Conversation.unread_count > 0)) or 0
+
+
+@dataclass
+class Thread:
+    conversation: Conversation
+    messages: list[Message]
+    truncated: bool
+    reactions: dict[str, list[Reaction]] = field(default_factory=dict)
+    seen_message_id: int | None = None
+    users: dict[int, str] = field(default_factory=dict)
+    agents: dict[int, str] = field(default_factory=dict)
+
+    def author(self, m: Message) -> str:
+        if m.direction == "note" or m.author_type == "user":
+            return self.users.get(m.author_user_id, "A former teammate")
+        if m.author_type == "ai":
+            return self.agents.get(m.author_agent_id, "AI agent") + " (AI)"
+        if m.author_type == "instagram":
+            return "Sent from Instagram"
+        return "Keloa"
+
+
+def load_thread(session: Session, conv: Conversation) -> Thread:
+    newest = session.scalars(select(Message).where(Message.conversation_id == conv.id)
+                             .order_by(Message.sent_at.desc(), Message.id.desc()).limit(THREAD_LIMIT + 1)).all()
+    truncated = len(newest) > THREAD_LIMIT
+    messages = list(reversed(newest[:THREAD_LIMIT]))
+    thread = Thread(conv, messages, truncated)
+    mids = [m.mid for m in messages if m.mid]
+    if mids:
+        for r in session.scalars(select(Reaction).where(Reaction.channel_id == conv.channel_id,
+                                                        Reaction.mid.in_(mids), Reaction.active.is_(True))):
+            thread.reactions.setdefault(r.mid, []).append(r)
+    if conv.customer_seen_at:
+        covered = [m for m in messages if m.direction == "out" and m.status == "sent"
+                   and m.sent_at <= conv.customer_seen_at]
+        thread.seen_message_id = covered[-1].id if covered else None
+    user_ids = {m.author_user_id for m in messages if m.author_user_id}
+    agent_ids = {m.author_agent_id for m in messages if m.author_agent_id}
+    if user_ids:
+        thread.users = dict(session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all())
+    if agent_ids:
+        thread.agents = dict(session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(agent_ids))).all())
+    return thread

@@ -1,0 +1,165 @@
+"""The inbox: conversation list, one thread, and the cheap change poll that keeps both live.
+
+Why polling and not server-sent events: see README ("Inbox"). Every URL is a full page; htmx
+requests get the named block of that page.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from keloa_web import changes, window
+from keloa_web.db import db, utcnow
+from keloa_web.htmx import render_blocks, render_page
+from keloa_web.inbox import queries, uploads
+from keloa_web.models import Channel, Conversation, User
+from keloa_web.sends import outbox
+from keloa_web.sends.jobs import enqueue_mark_seen, latest_customer_mid
+
+bp = Blueprint("inbox", __name__)
+THREAD_BLOCKS = ["unread_total", "thread_header", "thread_messages", "window_state"]
+
+
+@bp.app_template_filter("safe_href")
+def safe_href(url: str | None) -> str:
+    """Only http(s) links from Instagram become clickable (never javascript: or data:)."""
+    return url if url and url.startswith(("https://", "http://")) else ""
+
+
+@bp.app_template_filter("day_label")
+def day_label(at: datetime) -> str:
+    today = utcnow().date()
+    days = (today - at.date()).days
+    if days == 0:
+        return "Today"
+    if days == 1:
+        return "Yesterday"
+    return at.strftime("%A %d %B %Y" if days > 300 else "%A %d %B")
+
+
+@bp.app_template_filter("short_time")
+def short_time(at: datetime, now: datetime | None = None) -> str:
+    now = now or utcnow()
+    if at.date() == now.date():
+        return at.strftime("%H:%M")
+    if (now - at).days < 7:
+        return at.strftime("%a")
+    return at.strftime("%d %b")
+
+
+@bp.get("/")
+def home():
+    return redirect(url_for("inbox.index"))
+
+
+def _context(filters: queries.Filters, conv: Conversation | None = None, **extra) -> dict:
+    s = db.session
+    rows, next_cursor = queries.conversation_page(s, filters, current_user.id, request.args.get("before"))
+    ctx = {
+        "filters": filters, "rows": rows, "next_cursor": next_cursor, "channels": queries.channels_by_id(s),
+        "cursor": changes.latest_id(s), "unread_total": queries.unread_total(s, current_user.id),
+        "now": utcnow(), "window": window, "conv": conv, "open_id": conv.id if conv else "",
+    }
+    if conv is not None:
+        ctx.update(thread_context(conv))
+    ctx.update(extra)
+    return ctx
+
+
+def thread_context(conv: Conversation, **extra) -> dict:
+    s = db.session
+    channel = s.get(Channel, conv.channel_id)
+    ctx = {
+        "conv": conv, "channel": channel, "thread": queries.load_thread(s, conv),
+        "human": window.for_conversation(conv, "human"), "ai": window.for_conversation(conv, "ai"),
+        "channel_problem": outbox.channel_problem(channel), "teammates": _teammates(),
+        "now": utcnow(), "window": window, "open_id": conv.id, "error": None, "draft": "", "accept": uploads.ACCEPT,
+    }
+    ctx.update(extra)
+    return ctx
+
+
+def _teammates() -> list[User]:
+    return db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
+
+
+@bp.get("/inbox")
+def index():
+    filters = queries.Filters.from_args(request.args)
+    if request.args.get("before"):
+        return render_page("inbox/index.html", block="more_rows", **_context(filters))
+    return render_page("inbox/index.html", block="conv_list", **_context(filters))
+
+
+@bp.get("/inbox/c/<int:conv_id>")
+def conversation_show(conv_id: int):
+    conv = db.session.get(Conversation, conv_id) or abort(404)
+    opened(conv)
+    db.session.expire_all()
+    conv = db.session.get(Conversation, conv_id)
+    filters = queries.Filters.from_args(request.args)
+    if request.headers.get("HX-Target") == "thread-pane":
+        ctx = thread_context(conv, filters=filters, channels=queries.channels_by_id(db.session),
+                             unread_total=queries.unread_total(db.session, current_user.id))
+        return render_page("inbox/index.html", block="thread_pane", **ctx)
+    return render_page("inbox/index.html", **_context(filters, conv))
+
+
+def opened(conv: Conversation) -> None:
+    """A teammate is looking at it: clear the unread badge and tell Instagram (read receipts on)."""
+    with db.session_scope() as s:  # a GET writes here, so in its own short writer transaction
+        fresh = s.get(Conversation, conv.id)
+        if fresh.unread_count:
+            fresh.unread_count = 0
+            changes.touch(s, fresh.id)
+        channel = s.get(Channel, fresh.channel_id)
+        enqueue_mark_seen(fresh, channel, latest_customer_mid(s, fresh.id))
+
+
+@bp.get("/inbox/changes")
+def changes_poll():
+    """204 when nothing changed since `cursor`; else out-of-band swaps for what did."""
+    try:
+        cursor = int(request.args.get("cursor", "0"))
+    except ValueError:
+        cursor = 0
+    new_cursor, changed = changes.changed_since(db.session, cursor)
+    if not changed:
+        resp = make_response("", 204)
+        resp.headers["Vary"] = "HX-Request"
+        return resp
+    filters = queries.Filters.from_args(request.args)
+    open_id = request.args.get("c", type=int)
+    rows, gone = [], []
+    for conv_id in sorted(changed):
+        conv = db.session.get(Conversation, conv_id)
+        if conv is not None and queries.matches(db.session, conv_id, filters, current_user.id):
+            rows.append(conv)
+        else:
+            gone.append(conv_id)
+    ctx = {"rows": rows, "gone": gone, "cursor": new_cursor, "filters": filters, "now": utcnow(),
+           "window": window, "channels": queries.channels_by_id(db.session), "open_id": open_id,
+           "unread_total": queries.unread_total(db.session, current_user.id), "conv": None}
+    body = render_template("inbox/_changes.html", **ctx)
+    if open_id in changed and (conv := db.session.get(Conversation, open_id)) is not None:
+        opened(conv)  # it is on screen: new customer messages are read as they arrive
+        db.session.expire_all()
+        ctx.update(thread_context(db.session.get(Conversation, open_id)))
+        body += render_blocks("inbox/index.html", THREAD_BLOCKS, oob=True, **ctx)
+    else:
+        body += render_blocks("inbox/index.html", ["unread_total"], oob=True, **ctx)
+    resp = make_response(body)
+    resp.headers["Vary"] = "HX-Request"
+    return resp
+
+
+@bp.get("/inbox/c/<int:conv_id>/window")
+def window_show(conv_id: int):
+    conv = db.session.get(Conversation, conv_id) or abort(404)
+    return render_page("inbox/index.html", block="window_state", **thread_context(conv))
+
+
+from keloa_web.inbox import actions  # noqa: E402,F401  (registers the POST views on bp)

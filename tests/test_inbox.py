@@ -1,0 +1,220 @@
+"""The inbox pages: list, filters, search, pagination, thread, composer, actions, live poll."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from keloa_web import changes
+from keloa_web.db import db, utcnow
+from keloa_web.models import Conversation, Message
+from tests import factories
+
+
+def _conv(s, name="Maya Lopez", username="maya.lopez", text="Do you have oat milk?", ago=timedelta(minutes=5), **kw):
+    channel = kw.pop("channel", None) or factories.gen_channel(s)
+    contact = factories.gen_contact(s, channel, name=name, username=username)
+    conv = factories.gen_conversation(s, channel, contact, last_customer_ago=ago, last_message_preview=text, **kw)
+    factories.gen_message(s, conv, "in", text=text, sent_at=utcnow() - ago)
+    return conv
+
+
+def test_root_redirects_to_the_inbox(agent_client):
+    resp = agent_client.get("/")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/inbox")
+
+
+def test_list_shows_conversations_with_preview_window_and_unread(agent_client):
+    with db.session_scope() as s:
+        _conv(s, unread_count=2)
+    html = agent_client.get("/inbox").get_data(as_text=True)
+    assert "Maya Lopez" in html and "@maya.lopez" in html and "Do you have oat milk?" in html
+    assert "Window open" in html and 'aria-label="2 unread"' in html
+
+
+def test_thread_renders_and_clears_unread(agent_client):
+    with db.session_scope() as s:
+        conv_id = _conv(s, unread_count=3).id
+    resp = agent_client.get(f"/inbox/c/{conv_id}")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "Do you have oat milk?" in html and "Reply window open" in html
+    db.session.rollback()
+    assert db.session.get(Conversation, conv_id).unread_count == 0
+
+
+def _ids(html: str, convs) -> list[int]:
+    return [c.id for c in convs if f'id="conv-{c.id}"' in html]
+
+
+def test_filters_open_resolved_unread_mine_and_channel(agent_client, agent_user):
+    with db.session_scope() as s:
+        other = factories.gen_channel(s)
+        a = _conv(s, name="Open One")
+        b = _conv(s, name="Resolved One", status="resolved")
+        c = _conv(s, name="Unread One", unread_count=1)
+        d = _conv(s, name="Mine One", assignee_id=agent_user.id)
+        e = _conv(s, name="Other Channel", channel=other)
+    convs = [a, b, c, d, e]
+    get = lambda q: agent_client.get(f"/inbox?{q}", htmx=True).get_data(as_text=True)  # noqa: E731
+    assert _ids(get(""), convs) == [a.id, c.id, d.id, e.id]
+    assert _ids(get("status=resolved"), convs) == [b.id]
+    assert _ids(get("status=all"), convs) == [a.id, b.id, c.id, d.id, e.id]
+    assert _ids(get("unread=1"), convs) == [c.id]
+    assert _ids(get("mine=1"), convs) == [d.id]
+    assert _ids(get(f"channel={other.id}"), convs) == [e.id]
+
+
+def test_search_by_name_username_and_message_text(agent_client):
+    with db.session_scope() as s:
+        a = _conv(s, name="Leo Park", username="leopark", text="Is the café open on Sunday?")
+        b = _conv(s, name=None, username="zoe_z", text="100% arabica?")
+        c = _conv(s, name="Maya Lopez", username="maya.lopez", text="Thanks")
+    convs = [a, b, c]
+    search = lambda q: _ids(agent_client.get("/inbox", query_string={"q": q}, htmx=True).get_data(as_text=True), convs)  # noqa: E731
+    assert search("leo") == [a.id]
+    assert search("@zoe") == [b.id]
+    assert search("sunday") == [a.id]
+    assert search("100%") == [b.id]  # LIKE wildcards are literal
+    assert search("nobody") == []
+    assert "No conversation matches" in agent_client.get("/inbox?q=nobody", htmx=True).get_data(as_text=True)
+
+
+def test_htmx_requests_get_a_fragment_and_load_more_appends_rows(agent_client):
+    with db.session_scope() as s:
+        channel = factories.gen_channel(s)
+        convs = [_conv(s, name=f"Customer {n:02d}", channel=channel, ago=timedelta(minutes=n)) for n in range(55)]
+    resp = agent_client.get("/inbox", htmx=True)
+    html = resp.get_data(as_text=True)
+    assert "<html" not in html and "HX-Request" in resp.headers["Vary"]
+    assert len(_ids(html, convs)) == 50 and "Load more conversations" in html
+    import re
+
+    more_url = re.search(r'hx-get="(/inbox\?before=[^"]+)"', html).group(1).replace("&amp;", "&")
+    more = agent_client.get(more_url, htmx=True).get_data(as_text=True)
+    assert _ids(more, convs) == [c.id for c in convs[50:]] and "Load more" not in more and "<html" not in more
+    full = agent_client.get("/inbox").get_data(as_text=True)
+    assert full.startswith("<!doctype html>")
+
+
+def test_instagram_text_and_names_are_rendered_inert(agent_client):
+    with db.session_scope() as s:
+        conv = _conv(s, name="<script>alert(1)</script>", username="x", text="<img src=x onerror=alert(2)>")
+        factories.gen_message(s, conv, "in", kind="share", link_url="javascript:alert(3)", link_title="<b>t</b>")
+    for html in (agent_client.get("/inbox").get_data(as_text=True),
+                 agent_client.get(f"/inbox/c/{conv.id}").get_data(as_text=True)):
+        assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert "<img src=x" not in html
+    thread = agent_client.get(f"/inbox/c/{conv.id}").get_data(as_text=True)
+    assert "javascript:alert" not in thread and "&lt;b&gt;t&lt;/b&gt;" in thread
+
+
+def test_poll_answers_204_when_nothing_changed_and_rows_when_something_did(agent_client):
+    with db.session_scope() as s:
+        conv = _conv(s)
+        cursor = changes.latest_id(s) + 1
+        changes.touch(s, conv.id)
+    resp = agent_client.get(f"/inbox/changes?cursor={cursor}", htmx=True)
+    assert resp.status_code == 204
+    resp = agent_client.get(f"/inbox/changes?cursor={cursor - 1}&c={conv.id}", htmx=True)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "<html" not in html
+    assert f'id="conv-{conv.id}" hx-swap-oob="delete"' in html and 'hx-swap-oob="afterbegin:#conv-rows"' in html
+    assert 'id="thread-messages"' in html and f'value="{cursor}"' in html
+    resolved = agent_client.get(f"/inbox/changes?cursor={cursor - 1}&status=resolved", htmx=True).get_data(as_text=True)
+    assert "afterbegin" not in resolved and f'id="conv-{conv.id}" hx-swap-oob="delete"' in resolved
+
+
+def test_reply_is_queued_and_shown_as_sending(agent_client, agent_user):
+    with db.session_scope() as s:
+        conv = _conv(s)
+    resp = agent_client.post(f"/inbox/c/{conv.id}/messages", data={"text": "We do! 🥛"}, htmx=True)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "We do! 🥛" in html and "Sending…" in html and "Aaron Agent" in html
+    sent = db.session.scalars(select(Message).where(Message.direction == "out")).one()
+    assert (sent.status, sent.author_user_id, sent.tag) == ("queued", agent_user.id, None)
+    from keloa_web.queue import get_queue
+
+    assert len(get_queue("sends").jobs) == 1
+
+
+def test_reply_over_1000_bytes_is_refused_and_the_draft_kept(agent_client):
+    with db.session_scope() as s:
+        conv = _conv(s)
+    text = "é" * 501  # 1002 bytes, 501 characters
+    resp = agent_client.post(f"/inbox/c/{conv.id}/messages", data={"text": text}, htmx=True)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "at most 1000 bytes" in html and text in html
+    assert db.session.scalars(select(Message).where(Message.direction == "out")).all() == []
+
+
+def test_outside_the_window_the_composer_says_tagged_and_closed_says_why(agent_client):
+    with db.session_scope() as s:
+        old = _conv(s, ago=timedelta(days=8))
+        closed = _conv(s, meta_window_state="closed", meta_window_state_at=utcnow())
+    html = agent_client.get(f"/inbox/c/{old.id}").get_data(as_text=True)
+    assert "Human agent reply (tagged HUMAN_AGENT)" in html and "AI replies are off" in html
+    html = agent_client.get(f"/inbox/c/{closed.id}").get_data(as_text=True)
+    assert "re-engage by email or another channel" in html
+    resp = agent_client.post(f"/inbox/c/{closed.id}/messages", data={"text": "hello?"}, htmx=True)
+    assert resp.status_code == 422 and "re-engage" in resp.get_data(as_text=True)
+
+
+def test_composer_is_disabled_when_the_channel_needs_reconnect(agent_client):
+    with db.session_scope() as s:
+        conv = _conv(s, channel=factories.gen_channel(s, status="needs_reconnect"))
+    html = agent_client.get(f"/inbox/c/{conv.id}").get_data(as_text=True)
+    assert "Replies are off." in html and "needs reconnecting" in html
+
+
+def test_attachments_are_checked_by_content_not_name(agent_client):
+    import io
+
+    with db.session_scope() as s:
+        conv = _conv(s)
+    gif = (io.BytesIO(b"GIF89a" + b"\0" * 100), "photo.png")
+    resp = agent_client.post(f"/inbox/c/{conv.id}/messages", data={"file": gif}, htmx=True,
+                             content_type="multipart/form-data")
+    assert resp.status_code == 422 and "not a file Instagram accepts" in resp.get_data(as_text=True)
+    big = (io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\0" * (8 * 1024 * 1024)), "big.png")
+    resp = agent_client.post(f"/inbox/c/{conv.id}/messages", data={"file": big}, htmx=True,
+                             content_type="multipart/form-data")
+    assert resp.status_code == 422 and "up to 8 MB" in resp.get_data(as_text=True)
+
+
+def test_notes_assign_resolve_unread_and_ai_pause(agent_client, agent_user):
+    with db.session_scope() as s:
+        conv = _conv(s)
+    base = f"/inbox/c/{conv.id}"
+    html = agent_client.post(f"{base}/notes", data={"text": "VIP customer"}, htmx=True).get_data(as_text=True)
+    assert "Internal note · Aaron Agent" in html and "VIP customer" in html
+    agent_client.post(f"{base}/assign", data={"assignee_id": str(agent_user.id)}, htmx=True)
+    agent_client.post(f"{base}/status", data={"status": "resolved"}, htmx=True)
+    agent_client.post(f"{base}/ai", data={"paused": "1"}, htmx=True)
+    html = agent_client.post(f"{base}/unread", htmx=True).get_data(as_text=True)
+    assert "Reopen" in html and "Resume AI" in html
+    conv = db.session.get(Conversation, conv.id)
+    assert (conv.assignee_id, conv.status, conv.ai_paused, conv.unread_count) == (agent_user.id, "resolved", True, 1)
+
+
+def test_opening_a_conversation_queues_one_mark_seen_only_with_receipts_on(agent_client):
+    from keloa_web.queue import get_queue
+
+    with db.session_scope() as s:
+        on = _conv(s)
+        off = _conv(s, channel=factories.gen_channel(s, read_receipts=False))
+    for _ in range(2):
+        agent_client.get(f"/inbox/c/{on.id}")
+        agent_client.get(f"/inbox/c/{off.id}")
+    jobs = get_queue("sends").jobs
+    assert [(j.func_name.rsplit(".", 1)[-1], j.args) for j in jobs] == [("mark_seen", (on.id,))]
+
+
+def test_failed_message_shows_the_reason_and_retry_requeues_it(agent_client):
+    with db.session_scope() as s:
+        conv = _conv(s)
+        failed = factories.gen_message(s, conv, "out", text="Hi", status="failed", mid=None,
+                                       error="Instagram could not be reached after 5 attempts (timeout).")
+    html = agent_client.get(f"/inbox/c/{conv.id}").get_data(as_text=True)
+    assert "could not be reached after 5 attempts" in html and ">Retry</button>" in html
+    agent_client.post(f"/inbox/c/{conv.id}/messages/{failed.id}/retry", htmx=True)
+    assert db.session.get(Message, failed.id).status == "queued"
