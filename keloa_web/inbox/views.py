@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from keloa_web import changes, window
 from keloa_web.db import db, utcnow
-from keloa_web.htmx import render_blocks, render_page
+from keloa_web.htmx import is_htmx, render_blocks, render_page
 from keloa_web.inbox import queries, uploads
 from keloa_web.models import Channel, Conversation, User
 from keloa_web.sends import outbox
@@ -159,6 +159,8 @@ def changes_poll():
 @bp.get("/inbox/c/<int:conv_id>/window")
 def window_show(conv_id: int):
     conv = db.session.get(Conversation, conv_id) or abort(404)
+    if not is_htmx():  # only the composer refreshes this part; a visitor gets the whole thread
+        return redirect(url_for("inbox.conversation_show", conv_id=conv_id))
     return render_page("inbox/index.html", block="window_state", **thread_context(conv))
 
 
