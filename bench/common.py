@@ -181,3 +181,57 @@ def percentile(values: list[float], p: float) -> float:
         return float("nan")
     k = min(len(ordered) - 1, max(0, int(round(p / 100 * (len(ordered) - 1)))))
     return ordered[k]
+
+
+class Sandbox:
+    """The Meta sandbox as its own process (rate limits as configured there)."""
+
+    def __init__(self, ctx: Context, **settings: str) -> None:
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        env = dict(os.environ, SANDBOX_APP_ID=APP_ID, SANDBOX_APP_SECRET=APP_SECRET, SANDBOX_VERIFY_TOKEN=VERIFY_TOKEN,
+                   SANDBOX_PUBLIC_URL=self.base, **settings)
+        proc = spawn(ctx, [sys.executable, "-m", "meta_sandbox", "--host", "127.0.0.1", "--port", str(port)], env,
+                     ctx.work / "sandbox.log")
+        wait_http(f"{self.base}/_sandbox/state", proc)
+
+    def control(self, method: str, path: str, **kw):
+        resp = requests.request(method, f"{self.base}/_sandbox/{path}", timeout=60, **kw)
+        resp.raise_for_status()
+        return resp.json() if resp.content else None
+
+    def keloa_settings(self) -> dict:
+        return {"GRAPH_API_BASE": self.base, "META_AUTHORIZE_URL": f"{self.base}/v25.0/dialog/oauth",
+                "META_CDN_HOSTS": self.base.split("://", 1)[1]}
+
+
+class InProcessApp:
+    """Keloa's app object in this process with `env` as its settings (for setup and timing)."""
+
+    def __init__(self, env: dict) -> None:
+        self.env = env
+        self._saved: dict | None = None
+
+    def __enter__(self):
+        self._saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(self.env)
+        from keloa_web import create_app
+
+        self.app = create_app()
+        self._ctx = self.app.app_context()
+        self._ctx.push()
+        return self.app
+
+    def __exit__(self, *exc) -> None:
+        from keloa_web.db import db
+
+        self._ctx.pop()
+        db.engine.dispose()
+        os.environ.clear()
+        os.environ.update(self._saved or {})
+
+
+def start_workers(ctx: Context, env: dict, count: int, queues: str = "webhooks,sends,ai,default") -> list:
+    return [spawn(ctx, [sys.executable, "worker.py", "--queues", queues, "--no-sweeper"], env,
+                  ctx.work / f"worker-{n}.log") for n in range(count)]
