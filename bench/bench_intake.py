@@ -1,23 +1,12 @@
 """(1) Webhook intake under gunicorn with the production settings, against a bare Flask route."""
 from __future__ import annotations
 
-import sys
-
 from sqlalchemy import create_engine, text
 
 from bench import common, payloads
 from bench.load import post_load
 
 PATH = "/webhooks/instagram"
-
-
-def _serve(ctx: common.Context, module: str, env: dict):
-    port = common.free_port()
-    proc = common.spawn(ctx, [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", module],
-                        dict(env, KELOA_BIND=f"127.0.0.1:{port}"), ctx.work / f"gunicorn-{port}.log")
-    base = f"http://127.0.0.1:{port}"
-    common.wait_http(base + "/", proc)
-    return proc, base
 
 
 def run(ctx: common.Context) -> list[common.Row]:
@@ -28,7 +17,7 @@ def run(ctx: common.Context) -> list[common.Row]:
     env = common.keloa_env(ctx, db_url, common.start_redis(ctx))
     bodies = payloads.text_bodies(common.APP_SECRET, 2000)
 
-    proc, base = _serve(ctx, "bench.bare_app:app", env)
+    proc, base = common.serve_keloa(ctx, env, "bench.bare_app:app")
     post_load(base, PATH, bodies[:50], 1, connections, ctx.work)  # warm up
     bare = post_load(base, PATH, bodies, seconds, connections, ctx.work)
     common.stop(proc)
@@ -38,7 +27,7 @@ def run(ctx: common.Context) -> list[common.Row]:
         rows.append(common.Row("intake", "POST /webhooks/instagram", None, "", note="not on this checkout yet"))
         return rows
 
-    proc, base = _serve(ctx, "wsgi:app", env)
+    proc, base = common.serve_keloa(ctx, env)
     post_load(base, PATH, bodies[:50], 1, connections, ctx.work)
     keloa = post_load(base, PATH, bodies, seconds, connections, ctx.work)
     common.stop(proc)

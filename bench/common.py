@@ -175,6 +175,15 @@ def has_route(rule: str) -> bool:
         os.environ.update(env_backup)
 
 
+def has_module(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -232,6 +241,18 @@ class InProcessApp:
         os.environ.update(self._saved or {})
 
 
-def start_workers(ctx: Context, env: dict, count: int, queues: str = "webhooks,sends,ai,default") -> list:
-    return [spawn(ctx, [sys.executable, "worker.py", "--queues", queues, "--no-sweeper"], env,
+def start_workers(ctx: Context, env: dict, count: int, queues: str = "webhooks,sends,ai,default",
+                  sweeper: bool = False) -> list:
+    extra = [] if sweeper else ["--no-sweeper"]
+    return [spawn(ctx, [sys.executable, "worker.py", "--queues", queues, *extra], env,
                   ctx.work / f"worker-{n}.log") for n in range(count)]
+
+
+def serve_keloa(ctx: Context, env: dict, module: str = "wsgi:app") -> tuple[subprocess.Popen, str]:
+    """gunicorn with gunicorn.conf.py (the production settings) on a free loopback port."""
+    port = free_port()
+    proc = spawn(ctx, [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", module],
+                 dict(env, KELOA_BIND=f"127.0.0.1:{port}"), ctx.work / f"gunicorn-{port}.log")
+    base = f"http://127.0.0.1:{port}"
+    wait_http(base + "/", proc)
+    return proc, base

@@ -39,6 +39,8 @@ def _ensure_wrk() -> None:
 def _fmt(value: float | None) -> str:
     if value is None:
         return "—"
+    if float(value).is_integer():
+        return f"{int(value):,}"
     if value >= 100:
         return f"{value:,.0f}"
     return f"{value:.2f}" if value >= 1 else f"{value:.3f}"

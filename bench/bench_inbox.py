@@ -1,0 +1,108 @@
+"""(3) The inbox at scale: 50,000 conversations and 1,000,000 messages (SQLite), server time of the
+inbox page, a 200-message thread, a search and the "anything new" poll; the query plans they use."""
+from __future__ import annotations
+
+import re
+import shutil
+import time
+
+from sqlalchemy import event, func, select, text
+
+from bench import common, inbox_data
+
+GOAL_MS = 50.0
+
+
+class SqlLog:
+    """Statements the app runs while a block is active, for EXPLAIN QUERY PLAN."""
+
+    def __init__(self, engine) -> None:
+        self.engine, self.statements, self.active = engine, [], False
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn, _cursor, statement, parameters, _context, _many) -> None:
+        if self.active and statement.lstrip().upper().startswith("SELECT"):
+            self.statements.append((statement, parameters))
+
+
+def _timed(client, url: str, runs: int) -> tuple[float, int]:
+    times, status = [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        resp = client.get(url)
+        times.append((time.perf_counter() - start) * 1000)
+        status = resp.status_code
+        assert status in (200, 204), f"{url}: {status}"
+    return common.percentile(times, 95), status
+
+
+def _plans(engine, statements) -> tuple[list[str], list[str]]:
+    """Plan lines of each distinct statement, and the tables some statement scans without an index."""
+    lines, scans, seen = [], [], set()
+    with engine.connect() as conn:
+        for statement, params in statements:
+            key = re.sub(r"\s+", " ", statement)
+            if key in seen:
+                continue
+            seen.add(key)
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
+            lines.append("  " + key[:160])
+            for row in plan:
+                detail = row[-1]
+                lines.append(f"      {detail}")
+                found = re.match(r"SCAN (\w+)(?! USING)", detail)
+                if found and "USING" not in detail and found.group(1) not in ("CONSTANT", "users", "channels", "agents"):
+                    scans.append(found.group(1))
+    return lines, sorted(set(scans))
+
+
+def run(ctx: common.Context) -> list[common.Row]:
+    if not common.has_route("/inbox/changes"):
+        return [common.Row("inbox", "inbox pages and poll", None, "", note="not on this checkout yet")]
+    source, conversations, messages = inbox_data.cached(ctx.quick)
+    db_path = ctx.work / "inbox.db"
+    shutil.copy(source, db_path)
+    runs = 15 if ctx.quick else 40
+    env = common.keloa_env(ctx, f"sqlite:///{db_path}", common.start_redis(ctx))
+    rows, report = [], []
+    with common.InProcessApp(env) as app:
+        from keloa_web.accounts.passwords import hash_password
+        from keloa_web.db import db
+        from keloa_web.models import Change, User
+
+        with db.session_scope() as s:
+            user = User(email="owner@example.com", name="Owner", role="admin", password_hash=hash_password("x" * 12))
+            s.add(user)
+            s.flush()
+            user_id = user.id
+            cursor = s.scalar(select(func.max(Change.id)))
+        client = app.test_client()
+        with client.session_transaction() as sess:
+            sess["_user_id"], sess["_fresh"] = f"{user_id}:1", True
+        log = SqlLog(db.engine)
+        baseline, _ = _timed(client, "/healthz", runs)
+        cases = [
+            ("inbox page (open, newest 50)", "/inbox"),
+            ("thread of 200 messages", "/inbox/c/7"),
+            ("search by message text", "/inbox?status=all&q=voucher%20gift"),
+            ("search by customer name", "/inbox?status=all&q=Customer%2049999"),
+            ("poll, nothing new (204)", f"/inbox/changes?cursor={cursor}"),
+        ]
+        for label, url in cases:
+            client.get(url)  # warm caches once, as a page that is in use would be
+            log.statements, log.active = [], True
+            p95, status = _timed(client, url, runs)
+            log.active = False
+            plan_lines, scans = _plans(db.engine, log.statements)
+            report += [f"{label}: GET {url}", *plan_lines]
+            note = f"HTTP {status}" + (f"; full scan of {', '.join(scans)}" if scans else "; indexes only")
+            rows.append(common.Row("inbox", f"{label}, p95", p95, "ms", baseline, "GET /healthz p95",
+                                   f"< {GOAL_MS:.0f} ms", p95 < GOAL_MS, note, higher_is_better=False))
+        with db.engine.connect() as conn:
+            counted = conn.execute(text("SELECT count(*) FROM messages")).scalar()
+    rows.insert(0, common.Row("inbox", "data", counted, "messages", note=f"{conversations:,} conversations"))
+    plan_file = common.OUT / "inbox_query_plans.txt"
+    plan_file.write_text("\n".join(report) + "\n")
+    print("\nQuery plans (EXPLAIN QUERY PLAN, SQLite), also in bench/out/inbox_query_plans.txt:")
+    print("\n".join(report))
+    return rows
