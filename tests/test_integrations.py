@@ -60,6 +60,7 @@ def test_settings_save_on_toggle_as_htmx_partials(app, admin_client):
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "<html" not in body and "Saved" in body
     assert f'id="settings-{channel.id}"' in body
+    assert f'id="summary-{channel.id}" hx-swap-oob="true"' in body  # the card's title and facts follow
     assert _channel(channel.id).read_receipts is False
 
     admin_client.post(url, data={"field": "ai_enabled", "ai_enabled": ["0", "1"]}, htmx=True)

@@ -86,9 +86,10 @@ def settings_update(channel_id: int):
         db.session.commit()
     else:
         db.session.rollback()
-    return render_page("integrations/index.html", block="settings", status=400 if error else 200,
+    # The card's summary (title, agent, AI on/off) travels along out-of-band.
+    return render_page("integrations/index.html", block=["settings", "summary"], status=400 if error else 200,
                        channel=channel, agents=_agents(), saved=None if error else name, error=error,
-                       error_field=name if error else None)
+                       error_field=name if error else None, oob=True)
 
 
 @bp.get("/channels/<int:channel_id>/disconnect")

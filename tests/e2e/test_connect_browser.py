@@ -1,0 +1,56 @@
+"""Connect Instagram in Chromium: Meta's dialog (sandbox), Page picker, card, a setting, disconnect."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.e2e
+
+
+def test_connect_toggle_and_disconnect(sandbox, app, live_server, signed_in_page, tmp_path):
+    page = signed_in_page
+    page.goto(f"{live_server}/integrations/")
+    expect(page.get_by_text("No Instagram account connected yet")).to_be_visible()
+    page.get_by_role("button", name="Connect Instagram").click()
+
+    # The sandbox's Facebook Login dialog: continue as Ana with every permission.
+    expect(page.get_by_text("is requesting access")).to_be_visible()
+    page.get_by_label(re.compile("Ana Admin")).check()
+    page.get_by_role("button", name="Continue").click()
+
+    page.wait_for_url(re.compile(r"/integrations/meta/pages"))
+    expect(page.get_by_text("Signed in with Meta as")).to_be_visible()
+    coffee = page.locator("li.page-row", has_text="Keloa Coffee")
+    expect(coffee.get_by_text("@keloa.coffee")).to_be_visible()
+    expect(page.locator("li.page-row", has_text="Corner Bakery").get_by_text("No Instagram account linked")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "picker.png"), full_page=True)
+    coffee.get_by_role("button", name="Connect Keloa Coffee").click()
+
+    page.wait_for_url(re.compile(r"/integrations/$"))
+    card = page.locator("article.channel", has_text="@keloa.coffee")
+    expect(card.get_by_text("Active")).to_be_visible()
+    expect(page.get_by_text("is connected")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "integrations.png"), full_page=True)
+
+    card.get_by_label("Send read receipts").uncheck()
+    expect(card.get_by_text("Saved")).to_be_visible()
+    card.get_by_label("Display name in Keloa").fill("Coffee shop DMs")
+    card.get_by_label("Display name in Keloa").press("Tab")
+    expect(card.locator(".saved")).to_be_visible()
+    expect(card.get_by_label("Display name in Keloa")).to_have_value("Coffee shop DMs")
+    expect(card.get_by_role("heading", name="Coffee shop DMs")).to_be_visible()
+
+    card.get_by_role("button", name="Check connection").click()
+    expect(card.locator(".checks")).to_contain_text("Access token valid")
+    page.screenshot(path=str(tmp_path / "checks.png"), full_page=True)
+
+    card.get_by_role("link", name="Disconnect").click()
+    expect(page.get_by_text("Conversations stay in the inbox")).to_be_visible()
+    page.get_by_role("button", name=re.compile("^Disconnect")).click()
+    page.wait_for_url(re.compile(r"/integrations/$"))
+    card = page.locator("article.channel").first
+    expect(card.locator(".badge", has_text="Disconnected")).to_be_visible()
+    expect(page.get_by_text("is disconnected")).to_be_visible()
+    assert [p["subscribed_fields"] for p in sandbox.state()["pages"] if p["key"] == "coffee"] == [[]]
