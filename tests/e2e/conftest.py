@@ -2,7 +2,8 @@
 
     def test_something(sandbox, app, live_server, admin, signed_in_page): ...
 
-`browser` is started once per session; `page` is a fresh context (own cookies) per test, with a
+`browser` is started once for this package (package scope: Playwright's sync API keeps an event loop
+running while it lives, which would break a `sync_playwright()` elsewhere); `page` is a fresh context (own cookies) per test, with a
 screenshot saved under the test's tmp_path when the test fails.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-s
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     from playwright.sync_api import sync_playwright
 
