@@ -98,7 +98,7 @@ def index():
 def conversation_show(conv_id: int):
     conv = db.session.get(Conversation, conv_id) or abort(404)
     opened(conv)
-    db.session.expire_all()
+    db.session.rollback()  # end this request's read snapshot so it sees what opened() wrote
     conv = db.session.get(Conversation, conv_id)
     filters = queries.Filters.from_args(request.args)
     if request.headers.get("HX-Target") == "thread-pane":
@@ -146,7 +146,7 @@ def changes_poll():
     body = render_template("inbox/_changes.html", **ctx)
     if open_id in changed and (conv := db.session.get(Conversation, open_id)) is not None:
         opened(conv)  # it is on screen: new customer messages are read as they arrive
-        db.session.expire_all()
+        db.session.rollback()
         ctx.update(thread_context(db.session.get(Conversation, open_id)))
         body += render_blocks("inbox/index.html", THREAD_BLOCKS, oob=True, **ctx)
     else:
