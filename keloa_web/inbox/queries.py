@@ -119,6 +119,8 @@ class Thread:
     agents: dict[int, str] = field(default_factory=dict)
 
     def author(self, m: Message) -> str:
+        if m.direction == "note" and m.author_type == "system":  # left by an AI agent's job
+            return self.agents.get(m.author_agent_id, "AI agent") + " (AI)" if m.author_agent_id else "Keloa"
         if m.direction == "note" or m.author_type == "user":
             return self.users.get(m.author_user_id, "A former teammate")
         if m.author_type == "ai":
