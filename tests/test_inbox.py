@@ -218,3 +218,18 @@ def test_failed_message_shows_the_reason_and_retry_requeues_it(agent_client):
     assert "could not be reached after 5 attempts" in html and ">Retry</button>" in html
     agent_client.post(f"/inbox/c/{conv.id}/messages/{failed.id}/retry", htmx=True)
     assert db.session.get(Message, failed.id).status == "queued"
+
+
+def test_text_search_follows_edits_and_unsends(agent_client):
+    with db.session_scope() as s:
+        conv = _conv(s, name="Ana", username="ana", text="hello")
+        message = factories.gen_message(s, conv, "in", text="Where is my voucher?")
+    search = lambda q: f'id="conv-{conv.id}"' in agent_client.get("/inbox", query_string={"q": q}, htmx=True).get_data(as_text=True)  # noqa: E731
+    assert search("VOUCHER")
+    with db.session_scope() as s:
+        s.get(Message, message.id).text = "Where is my gift card?"
+    assert search("gift card") and not search("voucher")
+    with db.session_scope() as s:
+        m = s.get(Message, message.id)
+        m.text, m.deleted = None, True
+    assert not search("gift card")

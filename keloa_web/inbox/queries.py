@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Integer, and_, column, or_, select, text
+from sqlalchemy.orm import Session, selectinload
 
 from keloa_web.models import Agent, Channel, Contact, Conversation, Message, Reaction, User
 
@@ -44,7 +44,16 @@ def _like(q: str) -> str:
     return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _where(filters: Filters, user_id: int) -> list:
+def _message_ids_matching(q: str, dialect: str):
+    """Ids of messages whose text contains `q`: from the trigram index on SQLite (migration 0003)."""
+    if dialect == "sqlite" and len(q) >= 3:
+        phrase = '"' + q.replace('"', '""') + '"'
+        return text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :phrase").bindparams(
+            phrase=phrase).columns(column("rowid", Integer))
+    return select(Message.id).where(Message.text.ilike(_like(q), escape="\\"))
+
+
+def _where(filters: Filters, user_id: int, dialect: str = "sqlite") -> list:
     where = []
     if filters.status != "all":
         where.append(Conversation.status == filters.status)
@@ -58,7 +67,8 @@ def _where(filters: Filters, user_id: int) -> list:
         pattern = _like(filters.q.lstrip("@") if filters.q.startswith("@") else filters.q)
         people = select(Contact.id).where(or_(Contact.name.ilike(pattern, escape="\\"),
                                               Contact.username.ilike(pattern, escape="\\")))
-        texts = select(Message.conversation_id).where(Message.text.ilike(pattern, escape="\\"),
+        q = filters.q.lstrip("@") if filters.q.startswith("@") else filters.q
+        texts = select(Message.conversation_id).where(Message.id.in_(_message_ids_matching(q, dialect)),
                                                       Message.deleted.is_(False))
         where.append(or_(Conversation.contact_id.in_(people), Conversation.id.in_(texts)))
     return where
@@ -79,7 +89,7 @@ def decode_cursor(raw: str | None) -> tuple[datetime, int] | None:
 def conversation_page(session: Session, filters: Filters, user_id: int, before: str | None = None,
                       limit: int = PAGE_SIZE) -> tuple[list[Conversation], str | None]:
     """One page of conversations, newest activity first, and the cursor of the next page (or None)."""
-    stmt = select(Conversation).where(*_where(filters, user_id))
+    stmt = select(Conversation).where(*_where(filters, user_id, _dialect(session)))
     cursor = decode_cursor(before)
     if cursor:
         at, conv_id = cursor
@@ -94,7 +104,11 @@ def conversation_page(session: Session, filters: Filters, user_id: int, before: 
 
 def matches(session: Session, conv_id: int, filters: Filters, user_id: int) -> bool:
     return session.scalar(select(Conversation.id).where(Conversation.id == conv_id,
-                                                        *_where(filters, user_id))) is not None
+                                                        *_where(filters, user_id, _dialect(session)))) is not None
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def channels_by_id(session: Session) -> dict[int, Channel]:
@@ -132,6 +146,7 @@ class Thread:
 
 def load_thread(session: Session, conv: Conversation) -> Thread:
     newest = session.scalars(select(Message).where(Message.conversation_id == conv.id)
+                             .options(selectinload(Message.attachments))
                              .order_by(Message.sent_at.desc(), Message.id.desc()).limit(THREAD_LIMIT + 1)).all()
     truncated = len(newest) > THREAD_LIMIT
     messages = list(reversed(newest[:THREAD_LIMIT]))

@@ -5,10 +5,12 @@ requests get the named block of that page.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from keloa_web import changes, window
@@ -20,6 +22,7 @@ from keloa_web.sends import outbox
 from keloa_web.sends.jobs import enqueue_mark_seen, latest_customer_mid
 
 bp = Blueprint("inbox", __name__)
+log = logging.getLogger(__name__)
 THREAD_BLOCKS = ["unread_total", "thread_header", "thread_messages", "window_state"]
 
 
@@ -116,7 +119,10 @@ def opened(conv: Conversation) -> None:
             fresh.unread_count = 0
             changes.touch(s, fresh.id)
         channel = s.get(Channel, fresh.channel_id)
-        enqueue_mark_seen(fresh, channel, latest_customer_mid(s, fresh.id))
+        try:
+            enqueue_mark_seen(fresh, channel, latest_customer_mid(s, fresh.id))
+        except RedisError as exc:  # a missed "seen" is not worth failing the page; the next open retries
+            log.warning("mark_seen for conversation %s not queued: %s", fresh.id, exc)
 
 
 @bp.get("/inbox/changes")

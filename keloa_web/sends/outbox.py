@@ -9,6 +9,8 @@ rolled-back reply is never sent). Refusals raise `SendRefused` with a reason a p
 """
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session
 
@@ -16,6 +18,7 @@ from keloa_web import changes, window
 from keloa_web.db import utcnow
 from keloa_web.models import Attachment, Channel, Conversation, Message
 
+log = logging.getLogger(__name__)
 TEXT_MAX_BYTES = 1000  # Meta: message text is UTF-8, at most 1000 bytes
 AUTHOR_TYPES = ("user", "ai")
 
@@ -96,9 +99,20 @@ def preview(message: Message) -> str:
 
 
 def _enqueue_send(message_id: int) -> None:
+    from redis.exceptions import RedisError
+
+    from keloa_web.db import db
     from keloa_web.sends.jobs import send_message
 
-    send_message.enqueue(message_id)
+    try:
+        send_message.enqueue(message_id)
+    except RedisError as exc:  # the reply is saved; say it did not leave, and offer Retry
+        log.error("could not queue message %s: %s", message_id, exc)
+        with db.session_scope() as s:
+            message = s.get(Message, message_id)
+            message.status = "failed"
+            message.error = "Keloa's job queue (Redis) did not answer, so this was not sent. Retry in a moment."
+            changes.touch(s, message.conversation_id)
 
 
 def after_commit(session: Session, fn, *args) -> None:
