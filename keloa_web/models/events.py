@@ -23,3 +23,5 @@ class WebhookEvent(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # After a failed apply: not before this time (back-off); None means "as soon as possible".
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -1,0 +1,1 @@
+"""Admin page for webhook events that could not be applied."""

@@ -1,0 +1,1 @@
+"""Customer media and profile pictures: storage, download, serving."""

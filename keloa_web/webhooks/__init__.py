@@ -1,0 +1,1 @@
+"""Receiving Instagram webhooks: intake, parsing, and the ingest jobs that apply them."""

@@ -1,0 +1,145 @@
+"""Applying one stored webhook body: route each event to its channel and hand it to its handler.
+
+Everything here runs inside the drain job's transaction (one SAVEPOINT per stored event) and is
+idempotent on Meta's ids, so duplicates change nothing and any order converges. Work that needs
+the network is only *collected* in `Effects` and done after the commit (see ingest.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from keloa_web.db import utcnow
+from keloa_web.models import Channel, Contact, Conversation, Message
+from keloa_web.webhooks import parse
+
+PROFILE_MAX_AGE = timedelta(days=1)
+
+
+class Unprocessable(Exception):
+    """The body can never be applied (not JSON, not an object): mark the event failed at once."""
+
+
+@dataclass
+class Effects:
+    """What one event changed, acted on only if its SAVEPOINT and the batch commit succeed."""
+
+    touched: set[int] = field(default_factory=set)  # conversation ids for the change feed
+    attachments: list = field(default_factory=list)  # Attachment rows to download
+    profiles: set[int] = field(default_factory=set)  # contact ids whose profile to (re)fetch
+    customer_messages: list = field(default_factory=list)  # new inbound Message rows
+    files: list[str] = field(default_factory=list)  # stored media to delete (unsent messages)
+    channels: set[int] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+
+    def merge(self, other: "Effects") -> None:
+        self.touched |= other.touched
+        self.attachments += other.attachments
+        self.profiles |= other.profiles
+        self.customer_messages += other.customer_messages
+        self.files += other.files
+        self.channels |= other.channels
+
+
+class Router:
+    """Finds a channel by the business's IG account id (or, for object=page, its Page id)."""
+
+    def __init__(self, session: Session) -> None:
+        channels = session.scalars(select(Channel)).all()
+        self.by_id: dict[str, Channel] = {c.page_id: c for c in channels if c.page_id}
+        self.by_id.update({c.ig_account_id: c for c in channels})
+
+    def find(self, *ids: str | None) -> Channel | None:
+        for candidate in ids:
+            if candidate and candidate in self.by_id:
+                return self.by_id[candidate]
+        return None
+
+
+@dataclass
+class Ctx:
+    """One event being applied: where it goes, who the customer is, and when it happened."""
+
+    session: Session
+    channel: Channel
+    customer: str | None
+    outbound: bool
+    at: datetime
+    ts: int
+    data: dict
+    fx: Effects
+
+    def message(self, mid: str) -> Message | None:
+        return self.session.scalar(select(Message).where(Message.channel_id == self.channel.id, Message.mid == mid))
+
+    def contact(self) -> Contact | None:
+        if not self.customer:
+            return None
+        contact = self.session.scalar(
+            select(Contact).where(Contact.channel_id == self.channel.id, Contact.igsid == self.customer))
+        if contact is None:
+            contact = Contact(channel_id=self.channel.id, igsid=self.customer)
+            self.session.add(contact)
+            self.session.flush()
+            self.fx.profiles.add(contact.id)
+        elif contact.profile_fetched_at is None or contact.profile_fetched_at < utcnow() - PROFILE_MAX_AGE:
+            self.fx.profiles.add(contact.id)
+        return contact
+
+    def conversation(self, contact: Contact) -> Conversation:
+        conv = self.session.scalar(select(Conversation).where(Conversation.contact_id == contact.id))
+        if conv is None:
+            conv = Conversation(channel_id=self.channel.id, contact_id=contact.id, status="open",
+                                last_activity_at=self.at, unread_count=0)
+            self.session.add(conv)
+            self.session.flush()
+        return conv
+
+
+def apply_body(session: Session, router: Router, body, received_at: datetime, fx: Effects) -> None:
+    """Apply every event of one stored body; notes (test event, unknown account...) go to `fx`."""
+    from keloa_web.webhooks import handlers
+
+    if not isinstance(body, dict):
+        raise Unprocessable("The body is JSON but not an object, so it holds no events.")
+    obj = body.get("object")
+    if obj not in (None, "instagram", "page"):
+        fx.notes.append(f"Ignored: object {parse.clean(obj, 40)!r} is not Instagram messaging.")
+        return
+    count = 0
+    for item in parse.items(body):
+        count += 1
+        if item.source == "test":
+            fx.notes.append("Meta dashboard test event (not from a customer): recorded only.")
+            continue
+        if item.source.startswith("changes:"):
+            fx.notes.append(f"Ignored field {item.source[8:]!r}: Keloa handles direct messages only.")
+            continue
+        kind = parse.classify(item.data)
+        message = item.data.get("message") if isinstance(item.data.get("message"), dict) else {}
+        sender, recipient = parse.ident(item.data.get("sender")), parse.ident(item.data.get("recipient"))
+        outbound = kind == "echo" or parse.truthy(message.get("is_echo"))
+        channel = router.find(item.entry_id, sender if outbound else recipient)
+        if channel is None:
+            fx.notes.append(f"unknown account {item.entry_id or recipient}: no channel with this id, ignored.")
+            continue
+        fx.channels.add(channel.id)
+        if item.source == "standby":
+            fx.notes.append("Standby event (another app handles this thread): recorded only.")
+            continue
+        customer = recipient if outbound else sender
+        if customer in (channel.ig_account_id, channel.page_id):
+            customer = None
+        at, ts = parse.timestamp(item.data.get("timestamp"), received_at)
+        ctx = Ctx(session, channel, customer, outbound, at, ts, item.data, fx)
+        handler = handlers.HANDLERS.get(kind)
+        if handler is None:
+            keys = ", ".join(sorted(str(k) for k in item.data)[:8])
+            fx.notes.append(f"Ignored an event of unknown type (keys: {parse.clean(keys, 200)}).")
+            continue
+        handler(ctx)
+    if count == 0:
+        fx.notes.append("The body holds no entries with events.")

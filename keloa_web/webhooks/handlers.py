@@ -1,0 +1,240 @@
+"""One handler per kind of event. Each is idempotent on Meta's ids and safe in any order.
+
+Updates that may arrive before their message (an unsend, an edit) create the message row early,
+marked `extra["early"]`; the message itself then fills that row in instead of adding another.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from keloa_web.models import Attachment, Conversation, Message, PendingRead, Reaction
+from keloa_web.webhooks import parse
+from keloa_web.webhooks.apply import Ctx
+from keloa_web.webhooks.describe import preview
+
+
+def on_message(ctx: Ctx) -> None:
+    msg = ctx.data["message"]
+    _record(ctx, parse.mid_of(msg) or parse.synthetic_mid("message", ctx.data), parse.content(msg))
+
+
+def on_postback(ctx: Ctx) -> None:
+    postback = ctx.data["postback"]
+    content = parse.Content(kind="postback", text=parse.clean(postback.get("title"), 1000),
+                            extra={"payload": parse.clean(postback.get("payload"), 1000)})
+    _record(ctx, parse.mid_of(postback) or parse.synthetic_mid("postback", ctx.data), content)
+
+
+def on_referral(ctx: Ctx) -> None:
+    referral = ctx.data["referral"]
+    content = parse.content({"referral": referral})
+    if content.kind != "story_mention":
+        content.kind = "referral"
+    _record(ctx, parse.synthetic_mid("referral", ctx.data), content)
+
+
+def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
+    existing = ctx.message(mid)
+    early = (existing.extra or {}).get("early") if existing is not None else None
+    if existing is not None and not early:
+        return  # a duplicate, or the echo of a message Keloa sent (its mid was recorded by the send job)
+    contact = ctx.contact()
+    if contact is None:
+        ctx.fx.notes.append(f"Message {mid[:40]} has no customer id: ignored.")
+        return
+    conv = ctx.conversation(contact)
+    m = existing or Message(conversation_id=conv.id, channel_id=ctx.channel.id, mid=mid)
+    m.direction = "out" if ctx.outbound else "in"
+    m.author_type = "instagram" if ctx.outbound else "customer"
+    m.status = "sent" if ctx.outbound else "received"
+    m.sent_at = ctx.at
+    m.kind = content.kind
+    if not m.deleted:  # an unsent message keeps no content, whenever the unsend arrived
+        keep_text = early == "edit" and m.edit_count > 0 and m.text is not None
+        m.text = m.text if keep_text else content.text
+        m.link_url, m.link_title = content.link_url, content.link_title
+        m.story_id, m.story_url = content.story_id, content.story_url
+        m.reply_to_mid = content.reply_to_mid
+        for kind, url in content.media:
+            att = Attachment(type=kind, source_url=url, status="pending" if url else "failed",
+                             error=None if url else "Instagram sent no link for this file.")
+            m.attachments.append(att)
+            if url:
+                ctx.fx.attachments.append(att)
+    m.extra = (content.extra or None) if not m.deleted else None
+    if existing is None:
+        ctx.session.add(m)
+    ctx.session.flush()
+    _bump(ctx, conv, m)
+    if not ctx.outbound:
+        if conv.last_customer_message_at is None or m.sent_at > conv.last_customer_message_at:
+            conv.last_customer_message_at = m.sent_at
+        if m.kind != "referral":
+            conv.unread_count = (conv.unread_count or 0) + 1
+            if not m.deleted:
+                ctx.fx.customer_messages.append(m)
+        conv.status = "open"
+    apply_pending_read(ctx.session, m, conv)
+
+
+def _bump(ctx: Ctx, conv: Conversation, m: Message) -> None:
+    """Keep the conversation's preview on its newest message, whatever order events arrive in."""
+    if conv.last_activity_at is None or m.sent_at >= conv.last_activity_at:
+        conv.last_activity_at = m.sent_at
+        conv.last_message_preview = preview(m)
+    ctx.fx.touched.add(conv.id)
+
+
+def _early(ctx: Ctx, mid: str, **fields) -> Message | None:
+    """Create the row of a message not received yet, so that its unsend or edit is kept."""
+    contact = ctx.contact()
+    if contact is None:
+        return None
+    conv = ctx.conversation(contact)
+    m = Message(conversation_id=conv.id, channel_id=ctx.channel.id, mid=mid, kind="text", sent_at=ctx.at,
+                direction="out" if ctx.outbound else "in", author_type="instagram" if ctx.outbound else "customer",
+                status="sent" if ctx.outbound else "received", **fields)
+    ctx.session.add(m)
+    ctx.session.flush()
+    _bump(ctx, conv, m)
+    return m
+
+
+def on_delete(ctx: Ctx) -> None:
+    mid = parse.mid_of(ctx.data["message"])
+    if not mid:
+        ctx.fx.notes.append("Unsend without a message id: ignored.")
+        return
+    m = ctx.message(mid)
+    if m is None:
+        if _early(ctx, mid, deleted=True, extra={"early": "delete"}) is None:
+            ctx.fx.notes.append(f"Unsend of unknown message {mid[:40]} without a customer id: ignored.")
+        return
+    if m.deleted:
+        return
+    wipe(ctx.session, m, ctx.fx.files)
+    conv = ctx.session.get(Conversation, m.conversation_id)
+    if conv.last_activity_at is None or m.sent_at >= conv.last_activity_at:
+        conv.last_message_preview = preview(m)
+    ctx.fx.touched.add(conv.id)
+
+
+def wipe(session, m: Message, files: list[str]) -> None:
+    """Meta's terms: an unsent message loses its text, media and links; the row says "unsent"."""
+    m.deleted = True
+    m.text = m.link_url = m.link_title = m.story_url = None
+    m.extra = None
+    for att in list(m.attachments):
+        if att.local_path:
+            files.append(att.local_path)
+        m.attachments.remove(att)
+        session.delete(att)
+
+
+def on_edit(ctx: Ctx) -> None:
+    edit = ctx.data["message_edit"]
+    mid = parse.mid_of(edit)
+    if not mid:
+        ctx.fx.notes.append("Edit without a message id: ignored.")
+        return
+    text = parse.clean(edit.get("text")) if "text" in edit else None
+    try:
+        num = int(edit.get("num_edit"))
+    except (TypeError, ValueError):
+        num = None
+    m = ctx.message(mid)
+    if m is None:
+        if _early(ctx, mid, text=text, edit_count=num or 1, edited_at=ctx.at, extra={"early": "edit"}) is None:
+            raise LookupError(f"Edit of message {mid[:40]} that Keloa has not received yet (no customer id).")
+        return
+    if m.deleted:
+        return
+    if num is not None and num <= m.edit_count:
+        return  # this edit, or a later one, is already applied
+    if num is None and m.edited_at is not None and ctx.at <= m.edited_at:
+        return
+    m.edit_count = num if num is not None else m.edit_count + 1
+    m.edited_at = ctx.at
+    if text is not None:
+        m.text = text
+    conv = ctx.session.get(Conversation, m.conversation_id)
+    if m.sent_at >= conv.last_activity_at:
+        conv.last_message_preview = preview(m)
+    ctx.fx.touched.add(conv.id)
+
+
+def on_reaction(ctx: Ctx) -> None:
+    reaction = ctx.data["reaction"]
+    mid, reactor = parse.mid_of(reaction), parse.ident(ctx.data.get("sender"))
+    if not mid or not reactor:
+        ctx.fx.notes.append("Reaction without a message or reactor id: ignored.")
+        return
+    active = str(reaction.get("action") or "react").lower() != "unreact"
+    row = ctx.session.scalar(select(Reaction).where(
+        Reaction.channel_id == ctx.channel.id, Reaction.mid == mid, Reaction.reactor_igsid == reactor))
+    if row is None:
+        row = Reaction(channel_id=ctx.channel.id, mid=mid, reactor_igsid=reactor, event_ts=ctx.ts)
+        ctx.session.add(row)
+    elif ctx.ts < row.event_ts or (ctx.ts == row.event_ts and (active or not row.active)):
+        return  # the newest event wins; on a tie "unreact" wins, so any order converges
+    row.event_ts, row.active = ctx.ts, active
+    if active:
+        row.reaction = parse.clean(reaction.get("reaction"), 32)
+        row.emoji = parse.clean(reaction.get("emoji"), 32)
+    m = ctx.message(mid)
+    if m is not None:
+        ctx.fx.touched.add(m.conversation_id)
+
+
+def on_read(ctx: Ctx) -> None:
+    mid = parse.mid_of(ctx.data["read"])
+    if not mid:
+        ctx.fx.notes.append("Read receipt without a message id: ignored.")
+        return
+    m = ctx.message(mid)
+    if m is not None:
+        conv = ctx.session.get(Conversation, m.conversation_id)
+        _seen(conv, m)
+        ctx.fx.touched.add(conv.id)
+        return
+    pending = ctx.session.scalar(select(PendingRead).where(
+        PendingRead.channel_id == ctx.channel.id, PendingRead.mid == mid))
+    if pending is None:
+        ctx.session.add(PendingRead(channel_id=ctx.channel.id, mid=mid, event_ts=ctx.ts))
+    else:
+        pending.event_ts = max(pending.event_ts, ctx.ts)
+
+
+def _seen(conv: Conversation, m: Message) -> None:
+    if conv.customer_seen_at is None or m.sent_at > conv.customer_seen_at:
+        conv.customer_seen_at = m.sent_at
+
+
+def apply_pending_read(session, m: Message, conv: Conversation) -> None:
+    """A read receipt that came before its message: apply it now (also used by the send job)."""
+    if not m.mid:
+        return
+    pending = session.scalar(select(PendingRead).where(PendingRead.channel_id == m.channel_id,
+                                                       PendingRead.mid == m.mid))
+    if pending is not None:
+        _seen(conv, m)
+        session.delete(pending)
+
+
+def adopt_mid(session, message: Message, mid: str) -> None:
+    """For the send job: record Meta's id on a message Keloa sent. If its echo was applied first
+    (recorded as "sent from Instagram"), that row is the same message: drop it."""
+    twin = session.scalar(select(Message).where(Message.channel_id == message.channel_id, Message.mid == mid,
+                                                Message.id != message.id))
+    if twin is not None and twin.author_type == "instagram":
+        session.delete(twin)
+        session.flush()
+    message.mid = mid
+    session.flush()
+    apply_pending_read(session, message, session.get(Conversation, message.conversation_id))
+
+
+HANDLERS = {
+    "message": on_message, "echo": on_message, "postback": on_postback, "referral": on_referral,
+    "delete": on_delete, "edit": on_edit, "reaction": on_reaction, "read": on_read,
+}

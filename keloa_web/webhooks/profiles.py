@@ -1,0 +1,66 @@
+"""Customer profiles from the Graph profile lookup: name, username and a cached picture."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from keloa_web import changes, crypto
+from keloa_web.db import db, utcnow
+from keloa_web.graph import GraphClient, GraphError, GraphUnavailable
+from keloa_web.media import download, storage
+from keloa_web.models import Channel, Contact, Conversation
+from keloa_web.queue import job
+from keloa_web.webhooks.parse import clean
+
+REFRESH_AFTER = timedelta(days=1)
+
+
+@job("default")
+def fetch_profile(contact_id: int) -> str:
+    """Look the customer up at most once a day; a failure is recorded and never blocks messages."""
+    with db.session_scope(write=False) as session:
+        contact = session.get(Contact, contact_id)
+        if contact is None:
+            return "gone"
+        if contact.profile_fetched_at and contact.profile_fetched_at > utcnow() - REFRESH_AFTER:
+            return "fresh"
+        channel = session.get(Channel, contact.channel_id)
+        token, igsid = crypto.decrypt(channel.page_token_enc), contact.igsid
+    if not token:
+        return _save(contact_id, error="No Page token for this account: reconnect it under Integrations.")
+    try:
+        profile = GraphClient.from_app().get(igsid, token, fields="name,username,profile_pic")
+    except GraphUnavailable as exc:  # try again with the next message, not tomorrow
+        return _save(contact_id, error=f"Instagram could not be reached: {exc}", final=False)
+    except GraphError as exc:
+        return _save(contact_id, error=f"Instagram did not share this profile: {exc}")
+    picture, error = None, None
+    if profile.get("profile_pic"):
+        try:
+            data, content_type = download.fetch(clean(profile["profile_pic"]), "image")
+            picture = storage.save(data, content_type, folder="profiles")
+        except (download.MediaRefused, download.MediaUnavailable) as exc:
+            error = f"Profile picture not saved: {exc}"
+    return _save(contact_id, name=clean(profile.get("name"), 200), username=clean(profile.get("username"), 120),
+                 picture=picture, error=error)
+
+
+def _save(contact_id: int, name=None, username=None, picture=None, error=None, final: bool = True) -> str:
+    with db.session_scope() as session:
+        contact = session.get(Contact, contact_id)
+        if contact is None:
+            storage.delete(picture)
+            return "gone"
+        if final:
+            contact.profile_fetched_at = utcnow()
+        contact.name = name or contact.name
+        contact.username = username or contact.username
+        if picture:
+            storage.delete(contact.picture_path)
+            contact.picture_path = picture
+        contact.profile_error = error
+        conv_id = session.scalar(select(Conversation.id).where(Conversation.contact_id == contact_id))
+        if conv_id:
+            changes.touch(session, conv_id)
+    return "error" if error else "ok"
