@@ -6,7 +6,9 @@ from dataclasses import dataclass
 # Endpoints anyone may reach without signing in. Adding one here is a security decision.
 PUBLIC_ENDPOINTS = {"accounts.login", "accounts.setup", "accounts.accept_invite", "health.healthz", "static",
                     # Meta's deauthorize callback: refuses anything without a valid signed_request.
-                    "meta_deauth.deauthorize"}
+                    "meta_deauth.deauthorize",
+                    # signed, expiring links to media Keloa sends: Meta fetches them without a session
+                    "media.media_public"}
 # Blueprints that receive calls from Meta (signed), not from people.
 PUBLIC_BLUEPRINTS = {"webhooks"}
 # Areas only admins may change (issue text: team, integrations, agents, failed events).
