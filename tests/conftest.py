@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -154,6 +155,30 @@ def sandbox(settings, tmp_path):
     })
     yield helpers.Sandbox(base)
     helpers.stop_process(proc)
+
+
+@pytest.fixture()
+def postgres_url():
+    """A database of its own on the test PostgreSQL server, dropped afterwards."""
+    admin_url = os.environ.get("KELOA_TEST_POSTGRES_URL")
+    if not admin_url:
+        pytest.skip("KELOA_TEST_POSTGRES_URL is not set (CI sets it: .ci/run starts PostgreSQL)")
+    import psycopg
+
+    name = f"keloa_prod_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """An empty database of each supported kind (PostgreSQL only when KELOA_TEST_POSTGRES_URL is set)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    return request.getfixturevalue("postgres_url")
 
 
 def pytest_collection_modifyitems(items):

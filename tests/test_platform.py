@@ -57,43 +57,29 @@ def test_job_runs_in_a_real_worker_process_and_writes_to_the_database(app, setti
     assert [i.email for i in db.session.scalars(select(Invite))] == ["fresh@example.com"]
 
 
-def _database_urls():
-    urls = ["sqlite"]
-    if os.environ.get("KELOA_TEST_POSTGRES_URL"):
-        urls.append("postgresql")
-    return urls
-
-
-@pytest.mark.parametrize("backend", _database_urls())
-def test_migrations_upgrade_and_downgrade_cleanly(backend, tmp_path):
-    url = f"sqlite:///{tmp_path / 'm.db'}" if backend == "sqlite" else os.environ["KELOA_TEST_POSTGRES_URL"]
+def test_migrations_upgrade_and_downgrade_cleanly(database_url):
     from keloa_web.db import make_engine
 
-    helpers.migrate(url, "base", "downgrade") if backend != "sqlite" else None
-    helpers.migrate(url)
-    engine = make_engine(url)
+    helpers.migrate(database_url)
+    engine = make_engine(database_url)
     tables = set(inspect(engine).get_table_names())
     assert {"users", "channels", "conversations", "messages", "webhook_events", "reactions"} <= tables
     engine.dispose()
-    helpers.migrate(url, "base", "downgrade")
-    engine = make_engine(url)
+    helpers.migrate(database_url, "base", "downgrade")
+    engine = make_engine(database_url)
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     engine.dispose()
-    helpers.migrate(url)
+    helpers.migrate(database_url)
 
 
-@pytest.mark.parametrize("backend", _database_urls())
-def test_models_round_trip(backend, tmp_path):
-    url = f"sqlite:///{tmp_path / 'm.db'}" if backend == "sqlite" else os.environ["KELOA_TEST_POSTGRES_URL"]
+def test_models_round_trip(database_url):
     from sqlalchemy.orm import Session
 
     from keloa_web.db import make_engine
     from keloa_web.models import Channel, Contact, Conversation, Message
 
-    if backend != "sqlite":
-        helpers.migrate(url, "base", "downgrade")
-    helpers.migrate(url)
-    engine = make_engine(url)
+    helpers.migrate(database_url)
+    engine = make_engine(database_url)
     with Session(engine) as s:
         ch = Channel(ig_account_id="1784", ig_username="shop", page_id="99", page_name="Shop")
         s.add(ch)
@@ -109,8 +95,6 @@ def test_models_round_trip(backend, tmp_path):
         msg = s.scalar(select(Message).where(Message.mid == "m1"))
         assert msg.text == "héllo 👋" and msg.status == "received"
     engine.dispose()
-    if backend != "sqlite":
-        helpers.migrate(url, "base", "downgrade")
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):

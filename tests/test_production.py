@@ -24,22 +24,6 @@ pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture()
-def postgres_url():
-    """A database of its own on the test PostgreSQL server, dropped afterwards."""
-    admin_url = os.environ.get("KELOA_TEST_POSTGRES_URL")
-    if not admin_url:
-        pytest.skip("KELOA_TEST_POSTGRES_URL is not set (CI sets it: .ci/run starts PostgreSQL)")
-    import psycopg
-
-    name = f"keloa_prod_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture()
 def system_redis(tmp_path):
     """redis-server as a system service runs it: TCP on loopback, AOF on, not the embedded socket."""
     port = helpers.free_port()
