@@ -18,7 +18,9 @@ from keloa_web.sends import outbox
 
 
 def _conversation(conv_id: int) -> Conversation:
-    return db.session.get(Conversation, conv_id, with_for_update=True) or abort(404)
+    # Lock the conversation row only: its contact is joined eagerly, and PostgreSQL refuses
+    # FOR UPDATE on the nullable side of that outer join.
+    return db.session.get(Conversation, conv_id, with_for_update={"of": Conversation}) or abort(404)
 
 
 def _pane(conv: Conversation, status: int = 200, **extra):
