@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from rq.exceptions import DuplicateJobError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from keloa_web import changes, window
 from keloa_web.crypto import decrypt
@@ -114,17 +115,25 @@ def schedule_retry(message_id: int, delay: float) -> None:
 
 def _record_sent(message_id: int, mid: str) -> None:
     """Store Meta's id; if the echo webhook got here first, keep our row and drop the echo's."""
-    with db.session_scope() as s:
-        message = s.get(Message, message_id)
-        if mid:
-            echo = s.scalar(select(Message).where(
-                Message.channel_id == message.channel_id, Message.mid == mid, Message.id != message.id))
-            if echo is not None:
-                s.delete(echo)
-                s.flush()
-            message.mid = mid
-        message.status, message.error = "sent", None
-        changes.touch(s, message.conversation_id)
+    for attempt in range(3):
+        try:
+            with db.session_scope() as s:
+                message = s.get(Message, message_id)
+                if mid:
+                    echo = s.scalar(select(Message).where(
+                        Message.channel_id == message.channel_id, Message.mid == mid, Message.id != message.id))
+                    if echo is not None:
+                        s.delete(echo)
+                        s.flush()
+                    message.mid = mid
+                message.status, message.error = "sent", None
+                changes.touch(s, message.conversation_id)
+            return
+        except IntegrityError:
+            # PostgreSQL: the echo was stored by another worker between our look-up and our update
+            # (SQLite's BEGIN IMMEDIATE rules that out). Look again: it is committed now.
+            if attempt == 2:
+                raise
 
 
 def _set(message_id: int, status: str, error: str | None) -> None:
