@@ -101,3 +101,11 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_migrations_have_exactly_one_head():
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(AlembicConfig(str(helpers.ROOT / "alembic.ini"))).get_heads()
+    assert len(heads) == 1, f"several Alembic heads {heads}: chain the newest revision onto the other"
