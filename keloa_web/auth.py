@@ -50,6 +50,10 @@ def _load_user(session_id: str):
 def _unauthorized():
     if is_htmx():
         return hx_redirect("accounts.login", next=request.headers.get("HX-Current-URL", ""))
+    from keloa_web.models import User
+
+    if db.session.scalar(select(User.id).limit(1)) is None:
+        return redirect(url_for("accounts.setup"))  # a fresh install: nobody can sign in yet
     flash("Please sign in to continue.", "info")
     return redirect(url_for("accounts.login", next=request.full_path if request.method == "GET" else None))
 

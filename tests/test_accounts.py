@@ -140,3 +140,9 @@ def test_security_headers(client):
     csp = resp.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_fresh_install_sends_every_page_to_setup_without_a_sign_in_message(client):
+    resp = client.get("/team/")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/setup")
+    assert "Please sign in" not in client.get("/setup").get_data(as_text=True)
