@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from keloa_web.db import utcnow
 from keloa_web.models import Channel, Contact, Conversation, Message
 from keloa_web.webhooks import parse
+from keloa_web.webhooks.lookup import Lookup
 
 PROFILE_MAX_AGE = timedelta(days=1)
 
@@ -51,6 +52,7 @@ class Router:
         channels = session.scalars(select(Channel)).all()
         self.by_id: dict[str, Channel] = {c.page_id: c for c in channels if c.page_id}
         self.by_id.update({c.ig_account_id: c for c in channels})
+        self.channel_ids = {c.id for c in channels}
 
     def find(self, *ids: str | None) -> Channel | None:
         for candidate in ids:
@@ -64,6 +66,7 @@ class Ctx:
     """One event being applied: where it goes, who the customer is, and when it happened."""
 
     session: Session
+    lookup: Lookup
     channel: Channel
     customer: str | None
     outbound: bool
@@ -73,33 +76,39 @@ class Ctx:
     fx: Effects
 
     def message(self, mid: str) -> Message | None:
-        return self.session.scalar(select(Message).where(Message.channel_id == self.channel.id, Message.mid == mid))
+        return self.lookup.message(self.channel.id, mid)
+
+    def add_message(self, m: Message) -> None:
+        self.session.add(m)
+        self.lookup.messages[(m.channel_id, m.mid)] = m
 
     def contact(self) -> Contact | None:
         if not self.customer:
             return None
-        contact = self.session.scalar(
-            select(Contact).where(Contact.channel_id == self.channel.id, Contact.igsid == self.customer))
+        contact = self.lookup.contact(self.channel.id, self.customer)
         if contact is None:
             contact = Contact(channel_id=self.channel.id, igsid=self.customer)
             self.session.add(contact)
             self.session.flush()
+            self.lookup.contacts[(self.channel.id, self.customer)] = contact
+            self.lookup.conversations[contact.id] = None
             self.fx.profiles.add(contact.id)
         elif contact.profile_fetched_at is None or contact.profile_fetched_at < utcnow() - PROFILE_MAX_AGE:
             self.fx.profiles.add(contact.id)
         return contact
 
     def conversation(self, contact: Contact) -> Conversation:
-        conv = self.session.scalar(select(Conversation).where(Conversation.contact_id == contact.id))
+        conv = self.lookup.conversation(contact.id)
         if conv is None:
             conv = Conversation(channel_id=self.channel.id, contact_id=contact.id, status="open",
                                 last_activity_at=self.at, unread_count=0)
             self.session.add(conv)
             self.session.flush()
+            self.lookup.conversations[contact.id] = conv
         return conv
 
 
-def apply_body(session: Session, router: Router, body, received_at: datetime, fx: Effects) -> None:
+def apply_body(lookup: Lookup, router: Router, body, received_at: datetime, fx: Effects) -> None:
     """Apply every event of one stored body; notes (test event, unknown account...) go to `fx`."""
     from keloa_web.webhooks import handlers
 
@@ -134,7 +143,7 @@ def apply_body(session: Session, router: Router, body, received_at: datetime, fx
         if customer in (channel.ig_account_id, channel.page_id):
             customer = None
         at, ts = parse.timestamp(item.data.get("timestamp"), received_at)
-        ctx = Ctx(session, channel, customer, outbound, at, ts, item.data, fx)
+        ctx = Ctx(lookup.session, lookup, channel, customer, outbound, at, ts, item.data, fx)
         handler = handlers.HANDLERS.get(kind)
         if handler is None:
             keys = ", ".join(sorted(str(k) for k in item.data)[:8])

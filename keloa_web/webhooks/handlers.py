@@ -63,8 +63,7 @@ def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
                 ctx.fx.attachments.append(att)
     m.extra = (content.extra or None) if not m.deleted else None
     if existing is None:
-        ctx.session.add(m)
-    ctx.session.flush()
+        ctx.add_message(m)
     _bump(ctx, conv, m)
     if not ctx.outbound:
         if conv.last_customer_message_at is None or m.sent_at > conv.last_customer_message_at:
@@ -74,7 +73,7 @@ def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
             if not m.deleted:
                 ctx.fx.customer_messages.append(m)
         conv.status = "open"
-    apply_pending_read(ctx.session, m, conv)
+    _apply_pending_read(ctx, m, conv)
 
 
 def _bump(ctx: Ctx, conv: Conversation, m: Message) -> None:
@@ -94,8 +93,7 @@ def _early(ctx: Ctx, mid: str, **fields) -> Message | None:
     m = Message(conversation_id=conv.id, channel_id=ctx.channel.id, mid=mid, kind="text", sent_at=ctx.at,
                 direction="out" if ctx.outbound else "in", author_type="instagram" if ctx.outbound else "customer",
                 status="sent" if ctx.outbound else "received", **fields)
-    ctx.session.add(m)
-    ctx.session.flush()
+    ctx.add_message(m)
     _bump(ctx, conv, m)
     return m
 
@@ -170,11 +168,11 @@ def on_reaction(ctx: Ctx) -> None:
         ctx.fx.notes.append("Reaction without a message or reactor id: ignored.")
         return
     active = str(reaction.get("action") or "react").lower() != "unreact"
-    row = ctx.session.scalar(select(Reaction).where(
-        Reaction.channel_id == ctx.channel.id, Reaction.mid == mid, Reaction.reactor_igsid == reactor))
+    row = ctx.lookup.reaction(ctx.channel.id, mid, reactor)
     if row is None:
         row = Reaction(channel_id=ctx.channel.id, mid=mid, reactor_igsid=reactor, event_ts=ctx.ts)
         ctx.session.add(row)
+        ctx.lookup.reactions[(ctx.channel.id, mid, reactor)] = row
     elif ctx.ts < row.event_ts or (ctx.ts == row.event_ts and (active or not row.active)):
         return  # the newest event wins; on a tie "unreact" wins, so any order converges
     row.event_ts, row.active = ctx.ts, active
@@ -197,10 +195,11 @@ def on_read(ctx: Ctx) -> None:
         _seen(conv, m)
         ctx.fx.touched.add(conv.id)
         return
-    pending = ctx.session.scalar(select(PendingRead).where(
-        PendingRead.channel_id == ctx.channel.id, PendingRead.mid == mid))
+    pending = ctx.lookup.pending_read(ctx.channel.id, mid)
     if pending is None:
-        ctx.session.add(PendingRead(channel_id=ctx.channel.id, mid=mid, event_ts=ctx.ts))
+        pending = PendingRead(channel_id=ctx.channel.id, mid=mid, event_ts=ctx.ts)
+        ctx.session.add(pending)
+        ctx.lookup.pending_reads[(ctx.channel.id, mid)] = pending
     else:
         pending.event_ts = max(pending.event_ts, ctx.ts)
 
@@ -208,6 +207,14 @@ def on_read(ctx: Ctx) -> None:
 def _seen(conv: Conversation, m: Message) -> None:
     if conv.customer_seen_at is None or m.sent_at > conv.customer_seen_at:
         conv.customer_seen_at = m.sent_at
+
+
+def _apply_pending_read(ctx: Ctx, m: Message, conv: Conversation) -> None:
+    pending = ctx.lookup.pending_read(m.channel_id, m.mid)
+    if pending is not None:
+        _seen(conv, m)
+        ctx.session.delete(pending)
+        ctx.lookup.pending_reads[(m.channel_id, m.mid)] = None
 
 
 def apply_pending_read(session, m: Message, conv: Conversation) -> None:

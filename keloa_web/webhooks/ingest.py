@@ -23,6 +23,7 @@ from keloa_web.models import Channel, WebhookEvent
 from keloa_web.queue import get_redis, job
 from keloa_web.sweeper import periodic
 from keloa_web.webhooks.apply import Effects, Router, Unprocessable, apply_body
+from keloa_web.webhooks.lookup import Lookup, ids_in
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,6 @@ def drain_webhook_events() -> int:
 def drain_batch(limit: int = BATCH_SIZE) -> int:
     """Claim, apply and commit one batch; act on its side effects after the commit."""
     now = utcnow()
-    batch = Effects()
     with db.session_scope() as session:
         query = (select(WebhookEvent)
                  .where(WebhookEvent.status == "pending",
@@ -70,9 +70,14 @@ def drain_batch(limit: int = BATCH_SIZE) -> int:
         events = session.scalars(query.with_for_update(skip_locked=True)).all()
         if not events:
             return 0
-        router = Router(session)
-        for event in events:
-            _apply_one(session, router, event, batch)
+        try:
+            # Fast path: the whole batch at once. Any error rolls back to here and the batch is
+            # applied again one SAVEPOINT per event, so only the faulty event is held back.
+            with session.begin_nested():
+                batch = _apply_all(session, events, isolate=False)
+        except Exception as exc:
+            log.info("batch of %s events retried one by one after %s: %s", len(events), type(exc).__name__, exc)
+            batch = _apply_all(session, events, isolate=True)
         for channel_id in batch.channels:
             session.get(Channel, channel_id).last_webhook_at = now
         for conversation_id in sorted(batch.touched):
@@ -81,31 +86,55 @@ def drain_batch(limit: int = BATCH_SIZE) -> int:
     return len(events)
 
 
-def _apply_one(session, router: Router, event: WebhookEvent, batch: Effects) -> None:
-    fx = Effects()
-    try:
-        with session.begin_nested():
-            try:
-                body = json.loads(event.body)
-            except ValueError as exc:
-                raise Unprocessable(f"The body is not valid JSON: {exc}") from None
-            apply_body(session, router, body, event.received_at, fx)
-    except Unprocessable as exc:
-        event.attempts += 1
-        event.status, event.error, event.processed_at = "failed", str(exc), utcnow()
-        return
-    except Exception as exc:  # recorded on the event; it is retried with back-off, then marked failed
-        log.warning("webhook event %s failed (attempt %s): %s", event.id, event.attempts + 1, exc)
-        event.attempts += 1
-        event.error = f"{type(exc).__name__}: {exc}"[:2000]
-        if event.attempts >= MAX_ATTEMPTS:
-            event.status, event.processed_at = "failed", utcnow()
-        else:
-            event.next_attempt_at = utcnow() + timedelta(seconds=2 ** event.attempts)
-        return
-    event.status, event.processed_at, event.next_attempt_at = "done", utcnow(), None
-    event.error = " ".join(fx.notes)[:2000] or None
-    batch.merge(fx)
+def _apply_all(session, events: list[WebhookEvent], isolate: bool) -> Effects:
+    router, lookup, batch = Router(session), Lookup(session), Effects()
+    bodies, mids, people = {}, set(), set()
+    for event in events:
+        try:
+            bodies[event.id] = json.loads(event.body)
+        except ValueError as exc:
+            bodies[event.id] = Unprocessable(f"The body is not valid JSON: {exc}")
+            continue
+        more_mids, more_people = ids_in(bodies[event.id])
+        mids |= more_mids
+        people |= more_people
+    lookup.prefetch(router.channel_ids, mids, people)
+    for event in events:
+        fx = Effects()
+        try:
+            if isinstance(bodies[event.id], Exception):
+                raise bodies[event.id]
+            if isolate:
+                with session.begin_nested():
+                    apply_body(lookup, router, bodies[event.id], event.received_at, fx)
+            else:
+                apply_body(lookup, router, bodies[event.id], event.received_at, fx)
+        except Unprocessable as exc:
+            event.attempts += 1
+            event.status, event.error, event.processed_at = "failed", str(exc), utcnow()
+            continue
+        except Exception as exc:  # recorded on the event; retried with back-off, then marked failed
+            if not isolate:
+                raise
+            lookup.clear()  # objects from the rolled-back SAVEPOINT are gone
+            _failed_attempt(event, exc)
+            continue
+        event.status, event.processed_at, event.next_attempt_at = "done", utcnow(), None
+        event.error = " ".join(fx.notes)[:2000] or None
+        batch.merge(fx)
+    if not isolate:
+        session.flush()  # constraint errors surface here, inside the fast path's SAVEPOINT
+    return batch
+
+
+def _failed_attempt(event: WebhookEvent, exc: Exception) -> None:
+    log.warning("webhook event %s failed (attempt %s): %s", event.id, event.attempts + 1, exc)
+    event.attempts += 1
+    event.error = f"{type(exc).__name__}: {exc}"[:2000]
+    if event.attempts >= MAX_ATTEMPTS:
+        event.status, event.processed_at = "failed", utcnow()
+    else:
+        event.next_attempt_at = utcnow() + timedelta(seconds=2 ** event.attempts)
 
 
 def _after_commit(batch: Effects) -> None:

@@ -47,6 +47,8 @@ def clean(value: Any, limit: int | None = None) -> str | None:
     """A storable string: no NUL (PostgreSQL refuses it), no lone surrogates (UTF-8 refuses them)."""
     if value is None or isinstance(value, (dict, list)):
         return None
+    if isinstance(value, str) and value.isascii() and "\x00" not in value:
+        return value[:limit] if limit else value  # the common case, without re-encoding
     text = str(value).replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
     return text[:limit] if limit else text
 
