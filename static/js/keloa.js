@@ -97,7 +97,22 @@
     }
   }, true);
 
+  // Times are rendered in UTC by the server; show them in the reader's own time zone.
+  function localTimes(root) {
+    var now = new Date();
+    Array.prototype.forEach.call((root || document).querySelectorAll("time[data-local]"), function (el) {
+      var at = new Date(el.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      var hm = at.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+      if (el.dataset.local === "time" || at.toDateString() === now.toDateString()) el.textContent = hm;
+      else if (now - at < 6 * 86400000) el.textContent = at.toLocaleDateString([], {weekday: "short"});
+      else el.textContent = at.toLocaleDateString([], {day: "numeric", month: "short"});
+      el.title = at.toLocaleString();
+    });
+  }
+
   document.addEventListener("htmx:afterSettle", function (e) {
+    localTimes();
     tidyRows();
     if (e.detail && e.detail.target && e.detail.target.id === "thread-pane") {
       stickToBottom = true;
@@ -107,9 +122,12 @@
     }
   });
   document.addEventListener("htmx:oobAfterSwap", function (e) {
+    localTimes();
+    tidyRows();
     if (e.detail && e.detail.target && e.detail.target.id === "thread-messages") scrollThread(false);
   });
   document.addEventListener("DOMContentLoaded", function () {
+    localTimes();
     tidyRows();
     scrollThread(true);
     var area = document.getElementById("reply-text");

@@ -1,0 +1,65 @@
+"""The inbox in Chromium: a sandbox customer writes, it appears live, a teammate replies, and the
+customer's reaction and "Seen" appear beside the reply, all without reloading the page."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from keloa_web.db import db
+from keloa_web.models import Message
+from tests import factories
+
+pytestmark = pytest.mark.e2e
+LIVE = 3_500  # ms: the page polls every 2 s, so anything new shows within 3 s (plus the worker's turn)
+
+
+def _customer(sandbox, channel, kind: str, **kw) -> dict:
+    return sandbox.control("POST", "customer/send", json={"account": channel.ig_account_id, "customer": "maya",
+                                                         "type": kind, **kw})
+
+
+def test_dm_appears_live_reply_is_sent_and_reaction_and_seen_follow(sandbox, app, live_server, worker,
+                                                                     signed_in_page, tmp_path):
+    page = signed_in_page
+    sandbox.control("POST", "config", json={"SANDBOX_WEBHOOK_URL": f"{live_server}/webhooks/instagram"})
+    with db.session_scope() as s:
+        channel = factories.sandbox_channel(s, sandbox)
+    page.goto(f"{live_server}/inbox")
+    expect(page.get_by_text("Nothing here.")).to_be_visible()
+
+    # The customer writes, sends a photo and replies to a story: the list updates by itself.
+    _customer(sandbox, channel, "text", text="Hi! Is this still available?")
+    _customer(sandbox, channel, "image")
+    _customer(sandbox, channel, "story_reply", text="Love this latte art")
+    row = page.locator(".conv-row", has_text="Maya")
+    expect(row).to_be_visible(timeout=10_000)
+    expect(row.locator(".unread-count")).to_be_visible(timeout=LIVE)
+
+    row.click()
+    thread = page.locator("#thread-messages")
+    expect(thread).to_contain_text("Hi! Is this still available?")
+    expect(thread).to_contain_text("Love this latte art", timeout=LIVE)
+    expect(thread.locator("img.msg-image")).to_be_visible(timeout=10_000)  # downloaded into Keloa's storage
+    expect(thread.locator("figure.story")).to_contain_text("Replied to your story")
+    expect(page.locator("#window-state")).to_contain_text("Reply window open")
+    page.screenshot(path=str(tmp_path / "inbox-thread.png"))
+
+    # A teammate replies; the worker sends it through the sandbox's Send API.
+    page.locator("#reply-text").fill("Yes! Come by today ☕")
+    expect(page.locator(".byte-count")).to_contain_text("/ 1000 bytes")
+    page.get_by_role("button", name="Send", exact=True).click()
+    reply = thread.locator("article.msg-out", has_text="Yes! Come by today")
+    expect(reply).to_be_visible()
+    expect(reply.locator(".state.sent")).to_be_visible(timeout=10_000)
+    sent = [r for r in sandbox.control("GET", "sent")["data"] if r["kind"] == "message"]
+    assert [(r["text"], r["tag"]) for r in sent] == [("Yes! Come by today ☕", None)]
+
+    # The customer reacts to the reply and reads it: both show next to it, live.
+    mid = db.session.scalar(select(Message.mid).where(Message.direction == "out"))
+    db.session.rollback()
+    _customer(sandbox, channel, "react", mid=mid, reaction="love")
+    _customer(sandbox, channel, "seen", mid=mid)
+    expect(reply.locator(".reaction")).to_be_visible(timeout=LIVE + 2_000)
+    expect(reply.locator(".seen")).to_have_text("Seen", timeout=LIVE + 2_000)
+    page.screenshot(path=str(tmp_path / "inbox-replied.png"))
