@@ -23,6 +23,8 @@ def test_dm_appears_live_reply_is_sent_and_reaction_and_seen_follow(sandbox, app
                                                                      signed_in_page, tmp_path):
     page = signed_in_page
     sandbox.control("POST", "config", json={"SANDBOX_WEBHOOK_URL": f"{live_server}/webhooks/instagram"})
+    sandbox.control("POST", "pages/coffee/subscription", json={"fields": ["messages", "message_reactions",
+                                                                          "message_reads"]})
     with db.session_scope() as s:
         channel = factories.sandbox_channel(s, sandbox)
     page.goto(f"{live_server}/inbox")
@@ -41,7 +43,10 @@ def test_dm_appears_live_reply_is_sent_and_reaction_and_seen_follow(sandbox, app
     expect(thread).to_contain_text("Hi! Is this still available?")
     expect(thread).to_contain_text("Love this latte art", timeout=LIVE)
     expect(thread.locator("img.msg-image")).to_be_visible(timeout=10_000)  # downloaded into Keloa's storage
-    expect(thread.locator("figure.story")).to_contain_text("Replied to your story")
+    story = thread.locator("figure.story")
+    expect(story).to_contain_text("Replied to your story")
+    expect(story.locator("img.story-preview")).to_be_visible()  # loaded from the sandbox's CDN URL
+    expect(story.get_by_text("Story no longer available")).to_be_hidden()
     expect(page.locator("#window-state")).to_contain_text("Reply window open")
     page.screenshot(path=str(tmp_path / "inbox-thread.png"))
 
@@ -63,3 +68,11 @@ def test_dm_appears_live_reply_is_sent_and_reaction_and_seen_follow(sandbox, app
     expect(reply.locator(".reaction")).to_be_visible(timeout=LIVE + 2_000)
     expect(reply.locator(".seen")).to_have_text("Seen", timeout=LIVE + 2_000)
     page.screenshot(path=str(tmp_path / "inbox-replied.png"))
+
+    # A day later Meta's story URL stops loading: the placeholder takes its place.
+    sandbox.control("POST", "clock", json={"advance_hours": 25})
+    page.reload()
+    expect(page.locator("figure.story").get_by_text("Story no longer available")).to_be_visible()
+    expect(page.locator("figure.story img.story-preview")).to_be_hidden()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(tmp_path / "inbox-phone.png"))
