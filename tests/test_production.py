@@ -73,15 +73,20 @@ class ProxiedClient:
     def submit(self, path: str, data: dict) -> requests.Response:
         return self.request("POST", path, data={"csrf_token": self.csrf(path), **data})
 
-    def htmx_post(self, path: str, data: dict | None = None, page: str = "/settings") -> requests.Response:
-        """A POST the way htmx sends it: the CSRF token from the page's hx-headers, as a header."""
+    def post_form(self, path: str, data: dict | None = None, page: str = "/settings") -> requests.Response:
+        """A POST with the CSRF token in a header, taken from `page` (as base.html sets it for htmx)."""
         token = helpers.CSRF_RE.search(self.request("GET", page).text).group(1)
         return self.request("POST", path, data=data or {}, headers={"X-CSRFToken": token})
 
 
+def _page_with(browser: ProxiedClient, path: str, text: str) -> str | None:
+    page = browser.request("GET", path).text
+    return page if text in page else None
+
+
 def connect_instagram(browser: ProxiedClient, sandbox: helpers.Sandbox, page_key: str = "coffee") -> None:
     """Integrations → Connect Instagram → the sandbox's Facebook Login dialog as ana → pick the Page."""
-    dialog = browser.htmx_post("/integrations/meta/login", page="/integrations/")
+    dialog = browser.post_form("/integrations/meta/login", page="/integrations/")
     assert dialog.status_code == 302 and dialog.headers["Location"].startswith(sandbox.base)
     state = sandbox.state()
     ana = next(u for u in state["users"] if u["key"] == "ana")
@@ -91,7 +96,7 @@ def connect_instagram(browser: ProxiedClient, sandbox: helpers.Sandbox, page_key
     callback = urlsplit(answer.headers["Location"].split("#", 1)[0])
     assert browser.request("GET", f"{callback.path}?{callback.query}").headers["Location"].endswith("/meta/pages")
     page_id = next(p["id"] for p in state["pages"] if p["key"] == page_key)
-    resp = browser.htmx_post(f"/integrations/meta/pages/{page_id}/connect", page="/integrations/meta/pages")
+    resp = browser.post_form(f"/integrations/meta/pages/{page_id}/connect", page="/integrations/meta/pages")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/integrations/"), resp.text[:300]
 
 
@@ -174,6 +179,27 @@ def test_production_path_serves_and_works_as_documented(production):
     assert "@keloa.coffee" in browser.request("GET", "/integrations/").text
     coffee = next(p for p in sandbox.state()["pages"] if p["key"] == "coffee")
     assert "messages" in coffee["subscribed_fields"]
+
+    # Maya writes to @keloa.coffee: Meta (the sandbox) signs and posts the webhook to gunicorn, a
+    # worker applies it, and the inbox shows it.
+    sandbox.control("POST", "customer/send", json={"account": "keloa.coffee", "customer": "maya", "type": "text",
+                                                   "text": "Hi! Is the oat latte vegan?"})
+    inbox = helpers.wait_until(lambda: _page_with(browser, "/inbox?status=all", "Is the oat latte vegan?"),
+                               timeout=30, message="the customer's DM in the inbox")
+    conv_path = re.search(r'href="(/inbox/c/\d+)', inbox).group(1)
+    assert "Maya" in browser.request("GET", conv_path).text
+
+    # A teammate replies from the thread; a worker sends it through the Send API.
+    resp = browser.post_form(f"{conv_path}/messages", {"text": "Yes, oat milk is vegan. See you soon!"}, page=conv_path)
+    assert resp.status_code == 302 and resp.headers["Location"].startswith(conv_path), resp.text[:300]
+    sent = helpers.wait_until(lambda: [m for m in sandbox.control("GET", "sent")["data"]
+                                       if m.get("text") == "Yes, oat milk is vegan. See you soon!"],
+                              timeout=30, message="the reply at the sandbox")
+    assert len(sent) == 1 and sent[0]["customer"] == "maya" and not sent[0].get("tag")
+    # Its echo webhook comes back too: the thread still shows the reply once, marked sent.
+    thread = helpers.wait_until(lambda: _page_with(browser, conv_path, 'class="state sent"'), timeout=20,
+                                message="the reply marked sent")
+    assert thread.count('<p class="msg-text">Yes, oat milk is vegan. See you soon!</p>') == 1
 
     # Every process is still up: nothing crashed along the way.
     assert production["web"].poll() is None and all(w.poll() is None for w in production["workers"])
