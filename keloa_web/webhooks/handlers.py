@@ -64,7 +64,9 @@ def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
     m.extra = (content.extra or None) if not m.deleted else None
     if existing is None:
         ctx.add_message(m)
-    _bump(ctx, conv, m)
+        _bump(ctx, conv, m)
+    else:
+        _refresh_newest(ctx, conv)  # the early row carried the unsend/edit time, not the message's
     if not ctx.outbound:
         if conv.last_customer_message_at is None or m.sent_at > conv.last_customer_message_at:
             conv.last_customer_message_at = m.sent_at
@@ -81,6 +83,14 @@ def _bump(ctx: Ctx, conv: Conversation, m: Message) -> None:
     if conv.last_activity_at is None or m.sent_at >= conv.last_activity_at:
         conv.last_activity_at = m.sent_at
         conv.last_message_preview = preview(m)
+    ctx.fx.touched.add(conv.id)
+
+
+def _refresh_newest(ctx: Ctx, conv: Conversation) -> None:
+    newest = ctx.session.scalar(select(Message).where(Message.conversation_id == conv.id)
+                                .order_by(Message.sent_at.desc(), Message.id.desc()).limit(1))
+    conv.last_activity_at = newest.sent_at
+    conv.last_message_preview = preview(newest)
     ctx.fx.touched.add(conv.id)
 
 

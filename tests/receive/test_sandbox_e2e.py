@@ -1,0 +1,52 @@
+"""End to end with the Meta sandbox: a customer writes, Meta delivers, the worker stores it."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from keloa_web.db import db
+from keloa_web.media import storage
+from keloa_web.models import Attachment, Contact, Message
+from tests import factories, helpers
+
+
+def _message(mid: str) -> Message | None:
+    db.session.rollback()
+    return db.session.scalar(select(Message).where(Message.mid == mid))
+
+
+def test_sandbox_customer_text_and_image_land_with_profile(sandbox, app, live_server, settings):
+    with db.session_scope() as s:
+        channel = factories.sandbox_channel(s, sandbox)
+    sandbox.control("POST", "config", json={"SANDBOX_WEBHOOK_URL": f"{live_server}/webhooks/instagram"})
+    sandbox.control("POST", "pages/coffee/subscription", json={"fields": ["messages", "message_reactions"]})
+    worker = helpers.start_worker(settings)
+    try:
+        text = sandbox.control("POST", "customer/send", json={
+            "account": "keloa.coffee", "customer": "leo", "type": "text", "text": "Do you ship <b>beans</b>?"})
+        image = sandbox.control("POST", "customer/send", json={"account": "keloa.coffee", "customer": "leo", "type": "image"})
+        helpers.wait_until(lambda: _message(text["mid"]) and _message(image["mid"]), timeout=20,
+                           message="both messages to arrive")
+        helpers.wait_until(lambda: _message(image["mid"]).attachments[0].status != "pending", timeout=20,
+                           message="the image download")
+        att = _message(image["mid"]).attachments[0]
+        assert att.status == "stored", att.error
+        assert att.content_type.startswith("image/") and storage.resolve(att.local_path).stat().st_size == att.size
+        m = _message(text["mid"])
+        assert (m.text, m.channel_id, m.direction) == ("Do you ship <b>beans</b>?", channel.id, "in")
+
+        def profile():
+            db.session.rollback()
+            return db.session.scalar(select(Contact).where(Contact.igsid == text["igsid"], Contact.name.is_not(None)))
+
+        contact = helpers.wait_until(profile, timeout=20, message="the profile lookup")
+        assert (contact.name, contact.username) == ("Leo Park", "leopark") and contact.profile_error is None
+        assert contact.picture_path and storage.resolve(contact.picture_path).is_file()
+
+        path, att_id = storage.resolve(att.local_path), att.id
+        sandbox.control("POST", "customer/send", json={"account": "keloa.coffee", "customer": "leo", "type": "unsend"})
+        helpers.wait_until(lambda: _message(image["mid"]).deleted, timeout=20, message="the unsend")
+        db.session.rollback()
+        assert db.session.scalar(select(Attachment).where(Attachment.id == att_id)) is None
+        assert not path.exists()
+    finally:
+        helpers.stop_process(worker)
