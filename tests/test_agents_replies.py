@@ -13,7 +13,7 @@ from keloa_web.agents.jobs import reply_to_message
 from keloa_web.db import db, utcnow
 from keloa_web.models import Conversation, Message
 from keloa_web.queue import get_redis
-from tests import factories
+from tests import factories, helpers
 from tests.chat_stub import ChatStub
 
 QUESTION = "Hi! Do you ship to Portugal?"
@@ -198,3 +198,25 @@ def test_listener_queues_only_for_channels_with_ai_on(app):
     hooks.emit("customer_message", message_id=message_id, conversation_id=conv.id)
     hooks.emit("customer_message", message_id=message_id, conversation_id=conv.id)
     assert _ai_jobs() == [f"ai-{message_id}"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_database(request, settings):
+    """This test's Keloa on SQLite, then on PostgreSQL (when KELOA_TEST_POSTGRES_URL is set)."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        helpers.migrate(url)
+        settings["DATABASE_URL"] = url
+    return request.param
+
+
+def test_answers_once_and_hands_off_on_every_database(any_database, app):
+    _agent, conv = _setup()
+    asked = _customer(conv, ago=timedelta(minutes=2))
+    reply_to_message(asked)
+    reply_to_message(asked)
+    unknown = _customer(conv, "Can I pay with a gift card?")
+    reply_to_message(unknown)
+    reply_to_message(unknown)
+    rows, conv = _rows(conv.id)
+    assert [r[:2] for r in rows] == [("out", "ai"), ("note", "system")] and conv.needs_human
