@@ -119,3 +119,12 @@ def test_try_it_with_a_model_shows_reply_and_failure(admin_client, chat):
     body = admin_client.post(f"/agents/{agent.id}/try", data={"message": "Ship to Portugal?"}, htmx=True).get_data(as_text=True)
     assert "AI could not answer" in body and "HTTP 500" in body
     assert "sk-local-123" not in body
+
+
+def test_a_question_about_something_unwritten_is_not_answered_with_a_neighbour(app):
+    agent = _coffee_kb()
+    gen_entry(db.session, agent, "Decaf", "Yes, we sell a Swiss-water decaf from Colombia.")
+    db.session.commit()
+    assert answer(db.session, agent, "Do you sell decaf?").text == "Yes, we sell a Swiss-water decaf from Colombia."
+    result = answer(db.session, agent, "Do you sell tea?")
+    assert result.text is None and "below this agent's threshold" in result.handoff

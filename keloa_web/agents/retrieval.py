@@ -6,8 +6,8 @@ normalised **confidence**: the best entry's BM25 score divided by the score an a
 would get if it contained each meaningful word of the question once. Roughly: the share of the
 question's meaningful words (weighted by how rare they are in the knowledge base) that the entry
 covers. 1.0 = everything the customer asked about is there; 0.5 (the default) = about half.
-Words no entry contains count as if one entry had them, so a question about something the team
-never wrote about scores low instead of matching on its one common word.
+Words no entry contains count with the weight of the rarest word, so a question about something the
+team never wrote about ("do you sell tea?") scores low instead of matching on its one common word.
 """
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ TOP_K = 3
 # bm25s's own English list is short; chat questions carry many more words that say nothing
 # about the topic ("hi, can you tell me what..."), and they must not dilute the confidence.
 CHAT_STOPWORDS = frozenset("""
-a about am an and any anyone are as at be been but by can could did do does doing for from get
-got had has have hello hey hi how i i'm if im in is it its just know let like me mine my need no
+a about also am an and any anyone are as at be been but by can could did do does doing for from get
+got had has have hello hey hi how i i'm if im in is it its just know let like many me mine more much my need no
 not of ok okay on or our please pls plz so tell than thank thanks that the their them then there
 these they this those thx to u up us want was we were what when where which who why will with
-would yes you your yours
+very would yes you your yours
 """.split())
 
 
@@ -123,7 +123,7 @@ def search(session: Session, agent_id: int, question: str, k: int = TOP_K) -> li
     if not known:
         return []
     n_docs = len(index.entries)
-    ideal = sum(_idf(n_docs, index.doc_freq.get(t, 1)) for t in query) / (1 + K1)
+    ideal = sum(_idf(n_docs, index.doc_freq.get(t, 0)) for t in query) / (1 + K1)
     scores = index.retriever.get_scores(known)
     ranked = sorted(range(n_docs), key=lambda i: -float(scores[i]))[:k]
     hits = []
