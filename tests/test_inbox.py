@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from keloa_web import changes
 from keloa_web.db import db, utcnow
@@ -233,3 +233,30 @@ def test_text_search_follows_edits_and_unsends(agent_client):
         m = s.get(Message, message.id)
         m.text, m.deleted = None, True
     assert not search("gift card")
+
+
+def _plan(stmt) -> str:
+    from sqlalchemy.dialects import sqlite
+
+    compiled = stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True})
+    rows = db.session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")).all()
+    return " | ".join(r[-1] for r in rows)
+
+
+def test_list_queries_walk_an_index(app, agent_user):
+    from sqlalchemy import func
+
+    from keloa_web.inbox import queries
+
+    def page_stmt(**kw):
+        filters = queries.Filters(**kw)
+        return (select(Conversation).where(*queries._where(filters, agent_user.id))
+                .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(51))
+
+    assert "USING INDEX ix_conversations_list" in _plan(page_stmt())
+    assert "USING INDEX ix_conversations_assignee_activity" in _plan(page_stmt(mine=True, status="all"))
+    assert "USING INDEX ix_conversations_channel_activity" in _plan(page_stmt(channel_id=1, status="all"))
+    unread = select(func.count()).select_from(Conversation).where(Conversation.status == "open",
+                                                                  Conversation.unread_count > 0)
+    assert "USING COVERING INDEX ix_conversations_unread" in _plan(unread)
+    assert "messages_fts VIRTUAL TABLE INDEX" in _plan(page_stmt(q="voucher"))

@@ -143,3 +143,42 @@ def test_echo_that_beats_the_response_is_merged_into_the_reply(app):
     db.session.rollback()
     rows = db.session.scalars(select(Message).where(Message.direction == "out")).all()
     assert [(m.id, m.mid, m.author_type, m.status) for m in rows] == [(message_id, "mid-echo-1", "user", "sent")]
+
+
+def test_photo_reply_is_handed_to_meta_by_a_signed_url_it_can_fetch(sandbox, app, live_server, settings, agent_client):
+    import io
+    import struct
+    import zlib
+
+    def png() -> bytes:
+        raw = b"".join(b"\0" + b"\xff\x80\x00" * 4 for _ in range(4))
+        chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(  # noqa: E731
+            ">I", zlib.crc32(kind + data))
+        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+    conv_id = _setup(sandbox)
+    resp = agent_client.post(f"/inbox/c/{conv_id}/messages", htmx=True, content_type="multipart/form-data",
+                             data={"text": "", "file": (io.BytesIO(png()), "latte.png")})
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    helpers.run_worker_burst({**settings, "PUBLIC_BASE_URL": live_server})
+    (sent,) = _sent(sandbox)
+    assert sent["attachments"][0]["type"] == "image"
+    assert sent["attachments"][0]["source_url"].startswith(f"{live_server}/m/")
+    message = db.session.scalars(select(Message).where(Message.direction == "out")).one()
+    assert (message.status, message.kind, message.mid) == ("sent", "image", sent["mid"])
+
+
+def test_a_send_stranded_by_a_dead_worker_becomes_unknown(app):
+    from datetime import timedelta
+
+    from keloa_web.db import utcnow
+    from keloa_web.sends.jobs import settle_stranded_sends
+
+    with db.session_scope() as s:
+        conv = factories.gen_conversation(s)
+        old = factories.gen_message(s, conv, "out", status="sending", mid=None, sent_at=utcnow() - timedelta(minutes=11))
+        fresh = factories.gen_message(s, conv, "out", status="sending", mid=None)
+    settle_stranded_sends()
+    assert _message(old.id).status == "unknown" and "check Instagram" in _message(old.id).error
+    assert _message(fresh.id).status == "sending"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from rq.exceptions import DuplicateJobError
 from sqlalchemy import select
@@ -16,12 +17,13 @@ from sqlalchemy.exc import IntegrityError
 
 from keloa_web import changes, window
 from keloa_web.crypto import decrypt
-from keloa_web.db import db
+from keloa_web.db import db, utcnow
 from keloa_web.graph import GraphClient, GraphError, GraphTimeout
 from keloa_web.models import Channel, Contact, Conversation, Message
 from keloa_web.queue import job
 from keloa_web.sends import outbox, ratelimit
 from keloa_web.sends.failures import handle_error, needs_reconnect
+from keloa_web.sweeper import periodic
 
 log = logging.getLogger(__name__)
 
@@ -195,3 +197,23 @@ def enqueue_mark_seen(conversation: Conversation, channel: Channel, mid: str | N
         return False
     return True
 
+
+
+STRANDED_AFTER = timedelta(minutes=10)
+
+
+@periodic(60)
+def settle_stranded_sends() -> None:
+    """A worker killed mid-send leaves a reply `sending` forever: after a while say what we know.
+
+    It may or may not have reached Instagram, so it becomes `unknown` (never resent on its own).
+    """
+    cutoff = utcnow() - STRANDED_AFTER
+    with db.session_scope() as s:
+        stranded = s.scalars(select(Message).where(Message.status == "sending", Message.sent_at < cutoff)
+                             .limit(200)).all()
+        for message in stranded:
+            message.status = "unknown"
+            message.error = ("Unknown — check Instagram: Keloa lost track of this send (a worker stopped while "
+                             "sending). Retry only if it is missing there.")
+            changes.touch(s, message.conversation_id)
