@@ -105,6 +105,7 @@ class Ctx:
             self.session.add(conv)
             self.session.flush()
             self.lookup.conversations[contact.id] = conv
+            self.lookup.conversations_by_id[conv.id] = conv
         return conv
 
 

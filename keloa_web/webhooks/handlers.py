@@ -121,7 +121,7 @@ def on_delete(ctx: Ctx) -> None:
     if m.deleted:
         return
     wipe(ctx.session, m, ctx.fx.files)
-    conv = ctx.session.get(Conversation, m.conversation_id)
+    conv = ctx.lookup.conversation_by_id(m.conversation_id)
     if conv.last_activity_at is None or m.sent_at >= conv.last_activity_at:
         conv.last_message_preview = preview(m)
     ctx.fx.touched.add(conv.id)
@@ -165,7 +165,7 @@ def on_edit(ctx: Ctx) -> None:
     m.edited_at = ctx.at
     if text is not None:
         m.text = text
-    conv = ctx.session.get(Conversation, m.conversation_id)
+    conv = ctx.lookup.conversation_by_id(m.conversation_id)
     if m.sent_at >= conv.last_activity_at:
         conv.last_message_preview = preview(m)
     ctx.fx.touched.add(conv.id)
@@ -201,7 +201,7 @@ def on_read(ctx: Ctx) -> None:
         return
     m = ctx.message(mid)
     if m is not None:
-        conv = ctx.session.get(Conversation, m.conversation_id)
+        conv = ctx.lookup.conversation_by_id(m.conversation_id)
         _seen(conv, m)
         ctx.fx.touched.add(conv.id)
         return

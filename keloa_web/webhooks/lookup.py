@@ -17,12 +17,16 @@ _CHUNK = 400
 class Lookup:
     def __init__(self, session: Session) -> None:
         self.session = session
+        # PostgreSQL: rows a batch updates are locked as they are read, so that two drains in
+        # parallel never overwrite each other's counters (a no-op on SQLite, which has one writer).
+        self.lock = session.get_bind().dialect.name == "postgresql"
         self.clear()
 
     def clear(self) -> None:
         self.messages: dict[tuple[int, str], Message | None] = {}
         self.contacts: dict[tuple[int, str], Contact | None] = {}
         self.conversations: dict[int, Conversation | None] = {}  # by contact id
+        self.conversations_by_id: dict[int, Conversation] = {}
         self.pending_reads: dict[tuple[int, str], PendingRead | None] = {}
         self.reactions: dict[tuple[int, str, str], Reaction | None] = {}
         # What was prefetched: a miss on these is a known absence, not a reason to query.
@@ -37,11 +41,12 @@ class Lookup:
             return
         s = self.session
         for chunk in _chunks(mids):
-            for m in s.scalars(select(Message).where(Message.mid.in_(chunk), Message.channel_id.in_(channel_ids))):
+            for m in s.scalars(self._locked(select(Message).where(
+                    Message.mid.in_(chunk), Message.channel_id.in_(channel_ids)).order_by(Message.id))):
                 self.messages[(m.channel_id, m.mid)] = m
-            for p in s.scalars(select(PendingRead).where(PendingRead.mid.in_(chunk))):
+            for p in s.scalars(self._locked(select(PendingRead).where(PendingRead.mid.in_(chunk)).order_by(PendingRead.id))):
                 self.pending_reads[(p.channel_id, p.mid)] = p
-            for r in s.scalars(select(Reaction).where(Reaction.mid.in_(chunk))):
+            for r in s.scalars(self._locked(select(Reaction).where(Reaction.mid.in_(chunk)).order_by(Reaction.id))):
                 self.reactions[(r.channel_id, r.mid, r.reactor_igsid)] = r
         contact_ids = []
         for chunk in _chunks(people):
@@ -49,12 +54,17 @@ class Lookup:
                 self.contacts[(c.channel_id, c.igsid)] = c
                 contact_ids.append(c.id)
         for chunk in _chunks(contact_ids):
-            for conv in s.scalars(select(Conversation).where(Conversation.contact_id.in_(chunk))):
+            query = select(Conversation).where(Conversation.contact_id.in_(chunk)).order_by(Conversation.id)
+            for conv in s.scalars(self._locked(query, of=Conversation)):
                 self.conversations[conv.contact_id] = conv
+                self.conversations_by_id[conv.id] = conv
         self.known_channels |= set(channel_ids)
         self.known_mids |= mids
         self.known_people |= people
         self.known_contacts |= set(contact_ids)
+
+    def _locked(self, query, of=None):
+        return query.with_for_update(of=of) if self.lock else query
 
     def _known(self, channel_id: int, value: str, known: set) -> bool:
         return channel_id in self.known_channels and value in known
@@ -64,8 +74,8 @@ class Lookup:
         if key not in self.messages and self._known(channel_id, mid, self.known_mids):
             return None
         if key not in self.messages:
-            self.messages[key] = self.session.scalar(
-                select(Message).where(Message.channel_id == channel_id, Message.mid == mid))
+            self.messages[key] = self.session.scalar(self._locked(
+                select(Message).where(Message.channel_id == channel_id, Message.mid == mid)))
         return self.messages[key]
 
     def contact(self, channel_id: int, igsid: str) -> Contact | None:
@@ -81,17 +91,24 @@ class Lookup:
         if contact_id not in self.conversations and contact_id in self.known_contacts:
             return None
         if contact_id not in self.conversations:
-            self.conversations[contact_id] = self.session.scalar(
-                select(Conversation).where(Conversation.contact_id == contact_id))
+            self.conversations[contact_id] = self.session.scalar(self._locked(
+                select(Conversation).where(Conversation.contact_id == contact_id), of=Conversation))
         return self.conversations[contact_id]
+
+    def conversation_by_id(self, conversation_id: int) -> Conversation:
+        if conversation_id not in self.conversations_by_id:
+            conv = self.session.scalar(self._locked(
+                select(Conversation).where(Conversation.id == conversation_id), of=Conversation))
+            self.conversations_by_id[conversation_id] = conv
+        return self.conversations_by_id[conversation_id]
 
     def pending_read(self, channel_id: int, mid: str) -> PendingRead | None:
         key = (channel_id, mid)
         if key not in self.pending_reads and self._known(channel_id, mid, self.known_mids):
             return None
         if key not in self.pending_reads:
-            self.pending_reads[key] = self.session.scalar(
-                select(PendingRead).where(PendingRead.channel_id == channel_id, PendingRead.mid == mid))
+            self.pending_reads[key] = self.session.scalar(self._locked(
+                select(PendingRead).where(PendingRead.channel_id == channel_id, PendingRead.mid == mid)))
         return self.pending_reads[key]
 
     def reaction(self, channel_id: int, mid: str, reactor: str) -> Reaction | None:
@@ -99,8 +116,8 @@ class Lookup:
         if key not in self.reactions and self._known(channel_id, mid, self.known_mids):
             return None
         if key not in self.reactions:
-            self.reactions[key] = self.session.scalar(select(Reaction).where(
-                Reaction.channel_id == channel_id, Reaction.mid == mid, Reaction.reactor_igsid == reactor))
+            self.reactions[key] = self.session.scalar(self._locked(select(Reaction).where(
+                Reaction.channel_id == channel_id, Reaction.mid == mid, Reaction.reactor_igsid == reactor)))
         return self.reactions[key]
 
 

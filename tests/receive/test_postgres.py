@@ -1,0 +1,55 @@
+"""On PostgreSQL, two workers drain in parallel (FOR UPDATE SKIP LOCKED) and still apply every
+event exactly once, with counters that no drain overwrites."""
+from __future__ import annotations
+
+import random
+
+import pytest
+from sqlalchemy import func, select
+
+from keloa_web.db import db
+from keloa_web.models import Conversation, Message, Reaction, WebhookEvent
+from keloa_web.webhooks.ingest import drain_webhook_events
+from tests import helpers
+from tests.receive.util import body, channel, messaging, post
+
+pytestmark = pytest.mark.postgres
+BIZ = "17841400000000888"
+T = 1_763_000_000_000
+
+
+@pytest.fixture()
+def settings(settings, postgres_url):
+    helpers.migrate(postgres_url)
+    settings["DATABASE_URL"] = postgres_url
+    return settings
+
+
+def test_parallel_drains_on_postgresql_apply_each_event_once(app, client, settings):
+    channel(BIZ)
+    events = []
+    for i in range(400):
+        cust = f"92000000000000{i % 5}"
+        events.append(messaging(cust, BIZ, T + i * 1000, message={"mid": f"p{i}", "text": f"msg {i}"}))
+        if i % 4 == 0:
+            events.append(messaging(cust, BIZ, T + i * 1000 + 1, reaction={"mid": f"p{i}", "action": "react",
+                                                                         "reaction": "like", "emoji": "👍"}))
+    deliveries = events + random.Random(3).sample(events, 60)
+    random.Random(4).shuffle(deliveries)
+    for event in deliveries:
+        assert post(client, body(BIZ, event)).status_code == 200
+    drain_webhook_events.enqueue()  # a second drain job, so that both workers drain at once
+    workers = [helpers.start_worker(settings, "--queues", "webhooks") for _ in range(2)]
+    try:
+        def drained():
+            db.session.rollback()
+            return db.session.scalar(select(func.count()).where(WebhookEvent.status != "done")) == 0
+
+        helpers.wait_until(drained, timeout=60, interval=0.5, message="both workers to drain everything")
+    finally:
+        for proc in workers:
+            helpers.stop_process(proc)
+    assert db.session.scalar(select(func.count()).select_from(Message)) == 400
+    assert db.session.scalar(select(func.count()).select_from(Reaction)) == 100
+    convs = db.session.scalars(select(Conversation)).all()
+    assert len(convs) == 5 and all(c.unread_count == 80 for c in convs)
