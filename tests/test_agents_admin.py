@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from keloa_web.db import db
 from keloa_web.models import Agent, KnowledgeEntry
-from tests.factories import gen_agent, gen_entry
+from tests.factories import gen_agent, gen_channel, gen_entry
 
 SETTINGS = {"name": "Coffee helper", "instructions": "Be warm.", "handoff_keywords": "human, manager",
             "quiet_minutes": "30", "min_score": "0.5", "backend": "knowledge_base", "base_url": "", "model": "",
@@ -130,10 +130,13 @@ def test_try_it_answers_from_knowledge_and_explains_handoffs(admin_client):
     assert resp.status_code == 400 and "Type a sample customer message." in resp.get_data(as_text=True)
 
 
-def test_delete_agent(admin_client):
+def test_delete_agent_keeps_its_channels_without_ai(admin_client):
     agent = gen_agent(db.session, name="Old")
     gen_entry(db.session, agent, "t", "b")
+    channel = gen_channel(db.session, agent_id=agent.id, ai_enabled=True)
     db.session.commit()
     resp = admin_client.post(f"/agents/{agent.id}/delete")
     assert resp.status_code == 302
     assert db.session.scalar(select(Agent)) is None and db.session.scalar(select(KnowledgeEntry)) is None
+    db.session.refresh(channel)
+    assert channel.agent_id is None
