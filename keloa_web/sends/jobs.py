@@ -24,6 +24,7 @@ from keloa_web.queue import job
 from keloa_web.sends import outbox, ratelimit
 from keloa_web.sends.failures import handle_error, needs_reconnect
 from keloa_web.sweeper import periodic
+from keloa_web.webhooks.handlers import adopt_mid
 
 log = logging.getLogger(__name__)
 
@@ -121,14 +122,11 @@ def _record_sent(message_id: int, mid: str) -> None:
         try:
             with db.session_scope() as s:
                 message = s.get(Message, message_id)
-                if mid:
-                    echo = s.scalar(select(Message).where(
-                        Message.channel_id == message.channel_id, Message.mid == mid, Message.id != message.id))
-                    if echo is not None:
-                        s.delete(echo)
-                        s.flush()
-                    message.mid = mid
                 message.status, message.error = "sent", None
+                if mid:
+                    # Drops the echo's row if it came first, and applies a read receipt that
+                    # arrived before Keloa knew this message's id.
+                    adopt_mid(s, message, mid)
                 changes.touch(s, message.conversation_id)
             return
         except IntegrityError:
