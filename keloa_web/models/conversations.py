@@ -110,6 +110,8 @@ class Message(Base):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", cascade="all, delete-orphan", order_by="Attachment.id"
     )
+    # Lets ingest create a conversation and its first messages in one flush (no id needed first).
+    conversation: Mapped[Conversation] = relationship(lazy="select")
 
 
 class Attachment(Base):

@@ -28,9 +28,10 @@ class Unprocessable(Exception):
 class Effects:
     """What one event changed, acted on only if its SAVEPOINT and the batch commit succeed."""
 
-    touched: set[int] = field(default_factory=set)  # conversation ids for the change feed
+    touched: set = field(default_factory=set)  # Conversation rows for the change feed (ids after flush)
     attachments: list = field(default_factory=list)  # Attachment rows to download
     profiles: set[int] = field(default_factory=set)  # contact ids whose profile to (re)fetch
+    new_contacts: list = field(default_factory=list)  # Contact rows created (ids after flush)
     customer_messages: list = field(default_factory=list)  # new inbound Message rows
     files: list[str] = field(default_factory=list)  # stored media to delete (unsent messages)
     channels: set[int] = field(default_factory=set)
@@ -40,6 +41,7 @@ class Effects:
         self.touched |= other.touched
         self.attachments += other.attachments
         self.profiles |= other.profiles
+        self.new_contacts += other.new_contacts
         self.customer_messages += other.customer_messages
         self.files += other.files
         self.channels |= other.channels
@@ -89,24 +91,26 @@ class Ctx:
         if contact is None:
             contact = Contact(channel_id=self.channel.id, igsid=self.customer)
             self.session.add(contact)
-            self.session.flush()
             self.lookup.contacts[(self.channel.id, self.customer)] = contact
-            self.lookup.conversations[contact.id] = None
-            self.fx.profiles.add(contact.id)
-        elif contact.profile_fetched_at is None or contact.profile_fetched_at < utcnow() - PROFILE_MAX_AGE:
+            self.fx.new_contacts.append(contact)
+        elif contact.id is not None and (
+                contact.profile_fetched_at is None or contact.profile_fetched_at < utcnow() - PROFILE_MAX_AGE):
             self.fx.profiles.add(contact.id)
         return contact
 
     def conversation(self, contact: Contact) -> Conversation:
-        conv = self.lookup.conversation(contact.id)
+        conv = self.lookup.conversation(contact)
         if conv is None:
-            conv = Conversation(channel_id=self.channel.id, contact_id=contact.id, status="open",
+            conv = Conversation(channel_id=self.channel.id, contact=contact, status="open",
                                 last_activity_at=self.at, unread_count=0)
             self.session.add(conv)
-            self.session.flush()
-            self.lookup.conversations[contact.id] = conv
-            self.lookup.conversations_by_id[conv.id] = conv
+            self.lookup.by_customer[(contact.channel_id, contact.igsid)] = conv
         return conv
+
+    def conversation_of(self, m: Message) -> Conversation:
+        if m.conversation_id is None:  # created in this batch, not flushed yet
+            return m.conversation
+        return self.lookup.conversation_by_id(m.conversation_id)
 
 
 def apply_body(lookup: Lookup, router: Router, body, received_at: datetime, fx: Effects) -> None:

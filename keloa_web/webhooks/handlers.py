@@ -43,7 +43,7 @@ def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
         ctx.fx.notes.append(f"Message {mid[:40]} has no customer id: ignored.")
         return
     conv = ctx.conversation(contact)
-    m = existing or Message(conversation_id=conv.id, channel_id=ctx.channel.id, mid=mid)
+    m = existing or Message(conversation=conv, channel_id=ctx.channel.id, mid=mid)
     m.direction = "out" if ctx.outbound else "in"
     m.author_type = "instagram" if ctx.outbound else "customer"
     m.status = "sent" if ctx.outbound else "received"
@@ -83,7 +83,7 @@ def _bump(ctx: Ctx, conv: Conversation, m: Message) -> None:
     if conv.last_activity_at is None or m.sent_at >= conv.last_activity_at:
         conv.last_activity_at = m.sent_at
         conv.last_message_preview = preview(m)
-    ctx.fx.touched.add(conv.id)
+    ctx.fx.touched.add(conv)
 
 
 def _refresh_newest(ctx: Ctx, conv: Conversation) -> None:
@@ -91,7 +91,7 @@ def _refresh_newest(ctx: Ctx, conv: Conversation) -> None:
                                 .order_by(Message.sent_at.desc(), Message.id.desc()).limit(1))
     conv.last_activity_at = newest.sent_at
     conv.last_message_preview = preview(newest)
-    ctx.fx.touched.add(conv.id)
+    ctx.fx.touched.add(conv)
 
 
 def _early(ctx: Ctx, mid: str, **fields) -> Message | None:
@@ -100,7 +100,7 @@ def _early(ctx: Ctx, mid: str, **fields) -> Message | None:
     if contact is None:
         return None
     conv = ctx.conversation(contact)
-    m = Message(conversation_id=conv.id, channel_id=ctx.channel.id, mid=mid, kind="text", sent_at=ctx.at,
+    m = Message(conversation=conv, channel_id=ctx.channel.id, mid=mid, kind="text", sent_at=ctx.at,
                 direction="out" if ctx.outbound else "in", author_type="instagram" if ctx.outbound else "customer",
                 status="sent" if ctx.outbound else "received", **fields)
     ctx.add_message(m)
@@ -121,10 +121,10 @@ def on_delete(ctx: Ctx) -> None:
     if m.deleted:
         return
     wipe(ctx.session, m, ctx.fx.files)
-    conv = ctx.lookup.conversation_by_id(m.conversation_id)
+    conv = ctx.conversation_of(m)
     if conv.last_activity_at is None or m.sent_at >= conv.last_activity_at:
         conv.last_message_preview = preview(m)
-    ctx.fx.touched.add(conv.id)
+    ctx.fx.touched.add(conv)
 
 
 def wipe(session, m: Message, files: list[str]) -> None:
@@ -165,10 +165,10 @@ def on_edit(ctx: Ctx) -> None:
     m.edited_at = ctx.at
     if text is not None:
         m.text = text
-    conv = ctx.lookup.conversation_by_id(m.conversation_id)
+    conv = ctx.conversation_of(m)
     if m.sent_at >= conv.last_activity_at:
         conv.last_message_preview = preview(m)
-    ctx.fx.touched.add(conv.id)
+    ctx.fx.touched.add(conv)
 
 
 def on_reaction(ctx: Ctx) -> None:
@@ -191,7 +191,7 @@ def on_reaction(ctx: Ctx) -> None:
         row.emoji = parse.clean(reaction.get("emoji"), 32)
     m = ctx.message(mid)
     if m is not None:
-        ctx.fx.touched.add(m.conversation_id)
+        ctx.fx.touched.add(ctx.conversation_of(m))
 
 
 def on_read(ctx: Ctx) -> None:
@@ -201,9 +201,9 @@ def on_read(ctx: Ctx) -> None:
         return
     m = ctx.message(mid)
     if m is not None:
-        conv = ctx.lookup.conversation_by_id(m.conversation_id)
+        conv = ctx.conversation_of(m)
         _seen(conv, m)
-        ctx.fx.touched.add(conv.id)
+        ctx.fx.touched.add(conv)
         return
     pending = ctx.lookup.pending_read(ctx.channel.id, mid)
     if pending is None:

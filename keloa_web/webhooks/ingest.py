@@ -80,8 +80,10 @@ def drain_batch(limit: int = BATCH_SIZE) -> int:
             batch = _apply_all(session, events, isolate=True)
         for channel_id in batch.channels:
             session.get(Channel, channel_id).last_webhook_at = now
-        for conversation_id in sorted(batch.touched):
+        session.flush()  # ids for the rows created in this batch
+        for conversation_id in sorted({conv.id for conv in batch.touched}):
             changes.touch(session, conversation_id)
+        batch.profiles |= {contact.id for contact in batch.new_contacts}
     _after_commit(batch)
     return len(events)
 
@@ -153,7 +155,10 @@ def _after_commit(batch: Effects) -> None:
     except redis.RedisError:
         log.warning("could not queue media/profile jobs; the sweeper retries them")
     for m in batch.customer_messages:
-        hooks.emit("customer_message", message_id=m.id, conversation_id=m.conversation_id)
+        try:
+            hooks.emit("customer_message", message_id=m.id, conversation_id=m.conversation_id)
+        except Exception:  # one listener's failure must not cost the other messages their turn
+            log.exception("customer_message listener failed for message %s", m.id)
 
 
 def _enqueue_once(fn, arg: int, job_id: str) -> None:

@@ -27,6 +27,7 @@ class Lookup:
         self.contacts: dict[tuple[int, str], Contact | None] = {}
         self.conversations: dict[int, Conversation | None] = {}  # by contact id
         self.conversations_by_id: dict[int, Conversation] = {}
+        self.by_customer: dict[tuple[int, str], Conversation] = {}  # includes ones not flushed yet
         self.pending_reads: dict[tuple[int, str], PendingRead | None] = {}
         self.reactions: dict[tuple[int, str, str], Reaction | None] = {}
         # What was prefetched: a miss on these is a known absence, not a reason to query.
@@ -87,13 +88,20 @@ class Lookup:
                 select(Contact).where(Contact.channel_id == channel_id, Contact.igsid == igsid))
         return self.contacts[key]
 
-    def conversation(self, contact_id: int) -> Conversation | None:
-        if contact_id not in self.conversations and contact_id in self.known_contacts:
-            return None
+    def conversation(self, contact: Contact) -> Conversation | None:
+        key = (contact.channel_id, contact.igsid)
+        if key in self.by_customer:
+            return self.by_customer[key]
+        contact_id = contact.id
+        if contact_id is None or (contact_id not in self.conversations and contact_id in self.known_contacts):
+            return None  # a contact created in this batch, or one known to have no conversation
         if contact_id not in self.conversations:
             self.conversations[contact_id] = self.session.scalar(self._locked(
                 select(Conversation).where(Conversation.contact_id == contact_id), of=Conversation))
-        return self.conversations[contact_id]
+        conv = self.conversations[contact_id]
+        if conv is not None:
+            self.by_customer[key] = conv
+        return conv
 
     def conversation_by_id(self, conversation_id: int) -> Conversation:
         if conversation_id not in self.conversations_by_id:
