@@ -71,3 +71,27 @@ def test_a_body_over_the_server_limit_gets_a_clear_413(app, agent_client):
     assert "larger than this server accepts" in resp.get_data(as_text=True)
     assert resp.headers.get("HX-Retarget") == "#flash"
     assert _outgoing() == 0
+
+
+def test_the_file_name_never_decides_the_type(app, agent_client):
+    """A real PNG named like a script is stored as image/png under a name Keloa chose."""
+    conv = _conv()
+    resp = _post(agent_client, conv.id, PNG + b"\0" * 64, "../../evil.html")
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    msg = db.session.scalar(select(Message).where(Message.direction == "out"))
+    att = msg.attachments[0]
+    assert att.content_type == "image/png" and "evil" not in att.local_path and ".." not in att.local_path
+    served = agent_client.get(f"/media/{att.id}")
+    assert served.status_code == 200 and served.mimetype == "image/png"
+    assert served.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_public_media_links_only_open_with_a_valid_signature(app, client):
+    from keloa_web.media import storage
+
+    path = storage.save(PNG + b"\0" * 16, "image/png", folder="outgoing")
+    url = storage.public_url(path)
+    token = url.rsplit("/m/", 1)[1]
+    assert client.get(f"/m/{token}").status_code == 200
+    for forged in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), "x", "../../etc/passwd", token + "x"):
+        assert client.get(f"/m/{forged}").status_code == 404, forged
