@@ -50,8 +50,9 @@ def _plans(engine, statements) -> tuple[list[str], list[str]]:
             for row in plan:
                 detail = row[-1]
                 lines.append(f"      {detail}")
-                found = re.match(r"SCAN (\w+)(?! USING)", detail)
-                if found and "USING" not in detail and found.group(1) not in ("CONSTANT", "users", "channels", "agents"):
+                found = re.match(r"SCAN (\w+)", detail)
+                indexed = "USING" in detail or "VIRTUAL TABLE INDEX" in detail  # FTS lookups show as the latter
+                if found and not indexed and found.group(1) not in ("CONSTANT", "users", "channels", "agents"):
                     scans.append(found.group(1))
     return lines, sorted(set(scans))
 
@@ -75,7 +76,6 @@ def run(ctx: common.Context) -> list[common.Row]:
             s.add(user)
             s.flush()
             user_id = user.id
-            cursor = s.scalar(select(func.max(Change.id)))
         client = app.test_client()
         with client.session_transaction() as sess:
             sess["_user_id"], sess["_fresh"] = f"{user_id}:1", True
@@ -84,11 +84,15 @@ def run(ctx: common.Context) -> list[common.Row]:
         cases = [
             ("inbox page (open, newest 50)", "/inbox"),
             ("thread of 200 messages", "/inbox/c/7"),
-            ("search by message text", "/inbox?status=all&q=voucher%20gift"),
+            ("search, a common word (in ~1 of 3 messages)", "/inbox?status=all&q=voucher"),
+            ("search, a rare phrase (~600 messages)", "/inbox?status=all&q=voucher%20gift%20card"),
             ("search by customer name", "/inbox?status=all&q=Customer%2049999"),
-            ("poll, nothing new (204)", f"/inbox/changes?cursor={cursor}"),
+            ("poll, nothing new (204)", "/inbox/changes?cursor={cursor}"),
         ]
         for label, url in cases:
+            if "{cursor}" in url:  # opening a thread above touched the change feed: poll from now
+                with db.session_scope(write=False) as s:
+                    url = url.format(cursor=s.scalar(select(func.max(Change.id))))
             client.get(url)  # warm caches once, as a page that is in use would be
             log.statements, log.active = [], True
             p95, status = _timed(client, url, runs)

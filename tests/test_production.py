@@ -167,11 +167,15 @@ def test_production_path_serves_and_works_as_documented(production):
     assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
     assert browser.request("GET", "/settings").status_code == 200
 
-    # The access log has paths, never query strings (OAuth codes, state, verify tokens).
+    # Meta's subscription handshake with the verify token; the access log has paths, never query
+    # strings (the verify token, OAuth codes and state).
+    handshake = requests.get(f"{base}/webhooks/instagram", timeout=5, params={
+        "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
+    assert handshake.status_code == 200 and handshake.text == "1158201444"
     browser.request("GET", "/login?next=/&code=SECRET-OAUTH-CODE&access_token=SECRET-TOKEN")
     access = (production["tmp"] / "access.log").read_text()
-    assert '"GET /login HTTP/1.1"' in access
-    assert "SECRET-" not in access
+    assert '"GET /login HTTP/1.1"' in access and '"GET /webhooks/instagram HTTP/1.1" 200' in access
+    assert "SECRET-" not in access and VERIFY_TOKEN not in access and "1158201444" not in access
 
     # Connect @keloa.coffee through the sandbox's Facebook Login: Keloa subscribes its Page.
     sandbox = production["sandbox"]
