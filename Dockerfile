@@ -32,6 +32,6 @@ USER keloa
 VOLUME ["/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "deploy/healthcheck.py", "web"]
-ENTRYPOINT ["deploy/docker-entrypoint.sh"]
+    CMD ["python", "/app/deploy/healthcheck.py", "web"]
+ENTRYPOINT ["/app/deploy/docker-entrypoint.sh"]
 CMD ["web"]
