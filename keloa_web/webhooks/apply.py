@@ -93,8 +93,7 @@ class Ctx:
             self.session.add(contact)
             self.lookup.contacts[(self.channel.id, self.customer)] = contact
             self.fx.new_contacts.append(contact)
-        elif contact.id is not None and (
-                contact.profile_fetched_at is None or contact.profile_fetched_at < utcnow() - PROFILE_MAX_AGE):
+        elif contact.profile_fetched_at is not None and contact.profile_fetched_at < utcnow() - PROFILE_MAX_AGE:
             self.fx.profiles.add(contact.id)
         return contact
 

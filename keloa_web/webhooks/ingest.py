@@ -154,9 +154,15 @@ def _after_commit(batch: Effects) -> None:
             _enqueue_once(fetch_profile, contact_id, f"profile-{contact_id}")
     except redis.RedisError:
         log.warning("could not queue media/profile jobs; the sweeper retries them")
+    # One call per conversation and batch, for its newest new message: a burst of customer
+    # messages gets one turn (listeners look at the whole conversation), and the drain stays fast.
+    newest: dict[int, object] = {}
     for m in batch.customer_messages:
+        if m.conversation_id not in newest or m.sent_at >= newest[m.conversation_id].sent_at:
+            newest[m.conversation_id] = m
+    for m in newest.values():
         try:
-            hooks.emit("customer_message", message_id=m.id, conversation_id=m.conversation_id)
+            hooks.emit("customer_message", message_id=m.id, conversation_id=m.conversation_id, channel_id=m.channel_id)
         except Exception:  # one listener's failure must not cost the other messages their turn
             log.exception("customer_message listener failed for message %s", m.id)
 

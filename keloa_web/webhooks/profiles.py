@@ -11,9 +11,24 @@ from keloa_web.graph import GraphClient, GraphError, GraphUnavailable
 from keloa_web.media import download, storage
 from keloa_web.models import Channel, Contact, Conversation
 from keloa_web.queue import job
+from keloa_web.sweeper import periodic
 from keloa_web.webhooks.parse import clean
 
 REFRESH_AFTER = timedelta(days=1)
+
+
+@periodic(300)
+def _sweep_unfetched_profiles() -> None:
+    """Contacts whose lookup job was never queued (Redis was down after the commit)."""
+    from keloa_web.webhooks.ingest import _enqueue_once
+
+    now = utcnow()
+    with db.session_scope(write=False) as session:
+        ids = session.scalars(select(Contact.id).where(
+            Contact.profile_fetched_at.is_(None), Contact.created_at < now - timedelta(minutes=10),
+            Contact.created_at > now - timedelta(days=2)).limit(200)).all()
+    for contact_id in ids:
+        _enqueue_once(fetch_profile, contact_id, f"profile-{contact_id}")
 
 
 @job("default")
@@ -52,8 +67,8 @@ def _save(contact_id: int, name=None, username=None, picture=None, error=None, f
         if contact is None:
             storage.delete(picture)
             return "gone"
-        if final:
-            contact.profile_fetched_at = utcnow()
+        # A failure Meta gave an answer for waits a day; an unreachable Graph is tried after an hour.
+        contact.profile_fetched_at = utcnow() - (timedelta(0) if final else REFRESH_AFTER - timedelta(hours=1))
         contact.name = name or contact.name
         contact.username = username or contact.username
         if picture:
