@@ -53,6 +53,7 @@ def message_create(conv_id: int):
         # 422 is swapped like a 200 (see keloa.js) so the reason shows in the composer with the draft.
         return _pane(conv, status=422, error=str(exc), draft=request.form.get("text", ""))
     conv.status = "open" if conv.status == "resolved" else conv.status
+    conv.needs_human = False  # a person has answered
     db.session.commit()
     return _pane(conv)
 
