@@ -58,7 +58,7 @@ class Receiver:
     def bodies(self):
         return [json.loads(r["body"]) for r in self.posts()]
 
-    def wait_posts(self, n, timeout=5.0, path="/webhook"):
+    def wait_posts(self, n, timeout=15.0, path="/webhook"):
         end = time.time() + timeout
         while time.time() < end:
             if len(self.posts(path)) >= n:

@@ -159,7 +159,9 @@ def test_sender_actions_and_business_reactions(sb, coffee, receiver):
     assert_meta_error(send(sb, pt, {"recipient": {"id": rid}, "sender_action": "dance"}), 100)
     import time
     time.sleep(0.2)
-    assert len(receiver.posts()) == 1  # no echo for sender actions or business reactions
+    # No echo for sender actions or business reactions. (Count echoes, not posts: under load a slow
+    # answer from the receiver can make the sandbox deliver the customer's message twice, as Meta does.)
+    assert not [p for p in receiver.posts() if '"is_echo"' in p["body"]]
 
 
 def test_concurrent_sends_are_consistent(sb, coffee, receiver):
