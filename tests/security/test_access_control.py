@@ -88,3 +88,14 @@ def test_agents_keep_their_own_areas(app, agent_client):
             assert resp.status_code in (200, 204, 302), route_id(route)  # 204: the live poll, nothing new
             if resp.status_code == 302:
                 assert not resp.headers["Location"].startswith("/login"), route_id(route)
+
+
+def test_sign_in_never_redirects_off_site(app, admin):
+    for target in ("//evil.example", "https://evil.example", "/\\evil.example", "/\tevil.example",
+                   "///evil.example", "javascript:alert(1)"):
+        client = helpers.Client(app)
+        resp = client.post(f"/login?next={target}", data={"email": "owner@example.com",
+                                                          "password": "correct horse battery"})
+        location = resp.headers["Location"]
+        assert resp.status_code == 302 and location.startswith("/"), target
+        assert not location.startswith(("//", "/\\")) and "javascript:" not in location, (target, location)

@@ -87,3 +87,29 @@ def test_missing_csrf_token_is_a_clear_400(app, admin_client):
     resp = admin_client.post("/settings", data={"current": "x"}, csrf=False)
     assert resp.status_code == 400
     assert "Your form expired" in resp.get_data(as_text=True)
+
+
+JUNK_QUERY = ("?cursor=abc&before=not-a-cursor_x&status=%3Cscript%3E&q=" + "x" * 5000 +
+              "&channel=-1&unread=maybe&mine=2&c=abc&page=NaN&next=//evil.example&code=%00&state=%FF")
+
+
+def test_every_get_route_answers_junk_query_strings_without_a_server_error(app, admin):
+    _seed()
+    client = helpers.Client(app)
+    client.login("owner@example.com")
+    problems = []
+    for route in all_routes(app):
+        if route.method != "GET" or route.endpoint == "static":
+            continue
+        for htmx in (False, True):
+            try:
+                resp = client.get(route.url() + JUNK_QUERY, htmx=htmx)
+            except Exception:
+                problems.append(f"{route_id(route)} htmx={htmx} raised:\n{traceback.format_exc(limit=-3)}")
+                continue
+            if resp.status_code >= 500:
+                problems.append(f"{route_id(route)} htmx={htmx}: {resp.status_code}")
+            location = resp.headers.get("Location", "")
+            if "evil.example" in location:
+                problems.append(f"{route_id(route)}: redirects off-site to {location}")
+    assert not problems, "\n".join(problems)
