@@ -75,11 +75,13 @@ class Database:
         self.engine: Engine | None = None
         self.factory: sessionmaker[Session] | None = None
         self.session: scoped_session[Session] | None = None
+        self.generation = 0  # changes whenever the engine is replaced; keys process-local caches
 
     def configure(self, url: str) -> None:
         if self.engine is not None:
             self.engine.dispose()
         self.engine = make_engine(url)
+        self.generation += 1
         self.writer = self.engine.execution_options(sqlite_immediate=True)
         self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
         # One session per app context (each request, each job), like Flask-SQLAlchemy; a request

@@ -14,6 +14,7 @@ Every outcome that writes (a reply or a note) records the inbound message it ans
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import redis
@@ -34,14 +35,33 @@ from keloa_web.sends.outbox import SendRefused, create_outgoing
 log = logging.getLogger(__name__)
 
 
-@hooks.on("customer_message")
-def queue_reply(message_id: int, conversation_id: int, **_ignored) -> None:
-    """Queue the ai job when the conversation's channel has an agent, AI on, and can send."""
+# Ingest emits one event per conversation per batch: a fresh query each time would cost the
+# drain about half its speed, so each process remembers a channel's answer for a moment. A
+# change to the channel's AI settings reaches the workers within this many seconds.
+_ELIGIBILITY_TTL = 2.0
+_eligibility: dict[tuple[int, int], tuple[float, bool]] = {}
+
+
+def _channel_answers(channel_id: int) -> bool:
+    now, key = time.monotonic(), (db.generation, channel_id)
+    cached = _eligibility.get(key)
+    if cached and now - cached[0] < _ELIGIBILITY_TTL:
+        return cached[1]
     with db.session_scope(write=False) as s:
-        channel = s.scalar(select(Channel).join(Conversation, Conversation.channel_id == Channel.id)
-                           .where(Conversation.id == conversation_id))
-        if channel is None or channel.agent_id is None or not channel.ai_enabled or not channel.can_send:
-            return
+        channel = s.get(Channel, channel_id)
+        answers = bool(channel and channel.agent_id is not None and channel.ai_enabled and channel.can_send)
+    _eligibility[key] = (now, answers)
+    return answers
+
+
+@hooks.on("customer_message")
+def queue_reply(message_id: int, conversation_id: int, channel_id: int | None = None, **_ignored) -> None:
+    """Queue the ai job when the conversation's channel has an agent, AI on, and can send."""
+    if channel_id is None:
+        with db.session_scope(write=False) as s:
+            channel_id = s.scalar(select(Conversation.channel_id).where(Conversation.id == conversation_id))
+    if channel_id is None or not _channel_answers(channel_id):
+        return
     delay = current_app.config["AI_REPLY_DELAY_SECONDS"]
     try:
         if delay > 0:  # a burst of messages gets one answer: the newest message's job answers them all
