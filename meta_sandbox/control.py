@@ -219,3 +219,32 @@ def app_subscriptions():
     with st.lock:
         st.app_fields = list(_json().get("fields", []))
         return jsonify({"fields": st.app_fields})
+
+
+@bp.post("/accounts/<key>/kind")
+def account_kind(key):
+    """Switch an Instagram account between business, creator and personal (as its owner can in the app)."""
+    st, kind = _sb().store, _json().get("kind")
+    if kind not in ("business", "creator", "personal"):
+        return _bad("kind must be business, creator or personal")
+    with st.lock:
+        ig = st.ig_by_key(key)
+        if ig is None:
+            return _bad("unknown account", 404)
+        ig["kind"] = kind
+        return jsonify(ig)
+
+
+@bp.post("/accounts/<key>/unlink")
+def account_unlink(key):
+    """Unlink an Instagram account from its Facebook Page."""
+    st = _sb().store
+    with st.lock:
+        ig = st.ig_by_key(key)
+        if ig is None:
+            return _bad("unknown account", 404)
+        page = st.pages.get(ig.get("page_id"))
+        if page is not None:
+            page["ig_id"] = None
+        ig["page_id"] = None
+        return jsonify(ig)

@@ -219,3 +219,14 @@ def test_control_creates_world(sb, receiver):
     assert res["delivery"]["status"] == "queued"
     body = json.loads(receiver.wait_posts(1)[0]["body"])
     assert body["entry"][0]["id"] == ig_id
+
+
+def test_account_kind_and_unlink_controls(sb):
+    tok = sb.issue("ana")["access_token"]
+    sb.control("accounts/keloa.coffee/kind", {"kind": "personal"})
+    page = sb.graph("GET", COFFEE_PAGE, tok, fields="instagram_business_account,connected_instagram_account").json()
+    assert "instagram_business_account" not in page and page["connected_instagram_account"] == {"id": COFFEE_IG}
+    sb.control("accounts/keloa.coffee/kind", {"kind": "business"})
+    sb.control("accounts/keloa.coffee/unlink")
+    page = sb.graph("GET", COFFEE_PAGE, tok, fields="instagram_business_account,connected_instagram_account").json()
+    assert "instagram_business_account" not in page and "connected_instagram_account" not in page
