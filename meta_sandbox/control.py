@@ -24,6 +24,14 @@ def _public(rec):
     return {k: v for k, v in rec.items() if k != "raw"}
 
 
+def _fresh_id(st, taken, prefix, length):
+    """A new id that no seeded or created object already has (the seed uses the same prefixes)."""
+    while True:
+        candidate = st.new_digits(prefix, length)
+        if candidate not in taken:
+            return candidate
+
+
 @bp.post("/reset")
 def reset():
     _sb().reset(settings=bool(_json().get("settings")))
@@ -71,7 +79,7 @@ def clock():
 def create_user():
     st, b = _sb().store, _json()
     with st.lock:
-        uid = b.get("id") or st.new_digits("100089", 15)
+        uid = b.get("id") or _fresh_id(st, st.users, "100089", 15)
         user = {"id": uid, "key": b.get("key") or uid, "name": b.get("name") or "New User", "perms": {},
                 "granted_pages": None, "page_tasks": {}, "app_removed": False}
         st.users[uid] = user
@@ -82,13 +90,13 @@ def create_user():
 def create_page():
     st, b = _sb().store, _json()
     with st.lock:
-        pid = b.get("id") or st.new_digits("1040", 15)
+        pid = b.get("id") or _fresh_id(st, st.pages, "1040", 15)
         page = {"id": pid, "key": b.get("key") or pid, "name": b.get("name") or "New Page",
                 "category": b.get("category") or "Business", "ig_id": None, "subscribed_fields": [],
                 "first_failure_at": None, "unsubscribed_reason": None}
         ig = b.get("ig")
         if ig:
-            iid = ig.get("id") or st.new_digits("17841", 17)
+            iid = ig.get("id") or _fresh_id(st, st.igs, "17841", 17)
             st.igs[iid] = {"id": iid, "key": page["key"], "username": ig.get("username") or f"page{pid[-4:]}",
                            "name": ig.get("name") or page["name"], "kind": ig.get("kind", "business"),
                            "page_id": pid, "dm_access": ig.get("dm_access", True), "conversations_called": False,

@@ -230,3 +230,11 @@ def test_account_kind_and_unlink_controls(sb):
     sb.control("accounts/keloa.coffee/unlink")
     page = sb.graph("GET", COFFEE_PAGE, tok, fields="instagram_business_account,connected_instagram_account").json()
     assert "instagram_business_account" not in page and "connected_instagram_account" not in page
+
+
+def test_created_pages_and_users_never_take_a_seeded_id(sb):
+    seeded = {COFFEE_PAGE, BOOKS_PAGE, BAKERY_PAGE, PERSONAL_PAGE, QUIET_PAGE}
+    created = [sb.control("pages", {"key": f"p{n}", "name": f"P{n}"})["page"]["id"] for n in range(110)]
+    assert not seeded & set(created) and len(set(created)) == 110
+    users = [sb.control("users", {"key": f"u{n}"})["id"] for n in range(5)]
+    assert "100089000000001" not in users
