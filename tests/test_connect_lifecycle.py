@@ -131,3 +131,14 @@ def test_page_tokens_stay_encrypted_and_out_of_pages(sandbox, app, admin_client)
     for url in ("/integrations/", f"/integrations/channels/{channel.id}/diagnostics",
                 f"/integrations/channels/{channel.id}/disconnect"):
         assert token not in admin_client.get(url).get_data(as_text=True)
+
+
+def test_diagnostics_instagram_account_personal_or_unlinked(sandbox, app, admin_client):
+    channel = _connect(admin_client, sandbox)
+    sandbox.control("POST", "accounts/keloa.coffee/kind", json={"kind": "personal"})
+    body = _checks(admin_client, channel)
+    assert "is now a personal account" in body and "Switch it back to a professional account" in body
+    sandbox.control("POST", "accounts/keloa.coffee/kind", json={"kind": "business"})
+    sandbox.control("POST", "accounts/keloa.coffee/unlink")
+    body = _checks(admin_client, channel)
+    assert "is no longer linked to Keloa Coffee" in body and "Link the Instagram account to the Page again" in body

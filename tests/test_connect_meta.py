@@ -172,3 +172,14 @@ def test_picker_without_sign_in_sends_back(sandbox, app, admin_client):
     resp = admin_client.get("/integrations/meta/pages")
     assert resp.status_code == 302
     assert "Meta sign-in has expired" in admin_client.get("/integrations/").get_data(as_text=True)
+
+
+def test_picker_follows_paging_to_list_every_page(sandbox, app, admin_client):
+    for n in range(105):
+        sandbox.control("POST", "pages", json={"key": f"shop{n}", "name": f"Shop {n:03d}",
+                                               "admins": {"ana": ["MANAGE", "MESSAGING", "MODERATE"]}})
+    _sign_in(admin_client, sandbox)
+    body = admin_client.get("/integrations/meta/pages").get_data(as_text=True)
+    missing = [n for n in ("Shop 000", "Shop 104", "Keloa Coffee") if n not in body]
+    assert not missing, missing
+    assert body.count('class="card page-row"') == 110
