@@ -1,4 +1,4 @@
-"""Every payload in ../shared/meta/samples through the signed endpoint into a real worker."""
+"""Every payload in tests/fixtures/meta_samples (copied from Meta captures and docs) through the signed endpoint into a real worker."""
 from __future__ import annotations
 
 from datetime import datetime

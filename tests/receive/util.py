@@ -13,9 +13,7 @@ from keloa_web.db import db
 from keloa_web.models import Channel
 from tests.conftest import APP_SECRET
 
-SAMPLES = Path("/work/shared/meta/samples")
-if not SAMPLES.is_dir():  # a checkout elsewhere keeps a copy next to the tests
-    SAMPLES = Path(__file__).parent / "samples"
+SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "meta_samples"
 
 
 def sign(body: bytes, secret: str = APP_SECRET) -> str:

@@ -10,12 +10,10 @@ import pytest
 from .conftest import APP_SECRET, BOOKS_PAGE, COFFEE_IG, COFFEE_PAGE
 
 pytestmark = pytest.mark.timeout(30)
-SAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "meta", "samples")
+SAMPLES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "meta_samples")
 
 
 def sample(prefix):
-    if not os.path.isdir(SAMPLES):
-        pytest.skip("shared/meta/samples not beside the repository")
     name = [f for f in os.listdir(SAMPLES) if f.startswith(prefix)][0]
     with open(os.path.join(SAMPLES, name)) as fh:
         return json.load(fh)["payload"]
