@@ -1,12 +1,15 @@
 """History backfill at connect: the 20 newest messages per conversation, a note, progress, no duplicates."""
 from __future__ import annotations
 
+from datetime import timezone
+
 from sqlalchemy import func, select
 
 from keloa_web.db import db
 from keloa_web.integrations.backfill import backfill_channel
 from keloa_web.models import Attachment, Channel, Contact, Conversation, Message
 from tests import factories, helpers
+from tests.receive import util
 
 
 def _count(model, *where) -> int:
@@ -62,3 +65,37 @@ def test_backfill_respects_two_calls_per_second(sandbox, app, settings, admin_cl
     assert len(calls) >= 3 and all(c["status"] == 200 for c in calls)
     times = sorted(c["time"] for c in calls)
     assert all(b - a >= 0.45 for a, b in zip(times, times[1:]))
+
+
+def test_webhooks_for_imported_messages_add_nothing_new_ones_join_the_thread(sandbox, app, settings, admin_client):
+    factories.connect_account(admin_client, sandbox, backfill=True)
+    helpers.run_worker_burst(settings)
+    db.session.rollback()
+    channel = db.session.scalar(select(Channel))
+    maya = db.session.scalar(select(Contact).where(Contact.username == "maya.lopez"))
+    last = db.session.scalar(select(Message).where(Message.channel_id == channel.id, Message.direction == "in")
+                             .order_by(Message.sent_at.desc()))
+    before = _count(Message, Message.channel_id == channel.id)
+    ts = int(last.sent_at.replace(tzinfo=timezone.utc).timestamp() * 1000)
+    late = util.messaging(maya.igsid, channel.ig_account_id, ts, message={"mid": last.mid, "text": last.text})
+    fresh = util.messaging(maya.igsid, channel.ig_account_id, ts + 60_000, message={"mid": "m-new-1", "text": "Still open?"})
+    for event in (late, fresh):
+        resp = util.post(admin_client, {"object": "instagram", "entry": [
+            {"id": channel.ig_account_id, "time": ts, "messaging": [event]}]})
+        assert resp.status_code == 200
+    helpers.run_worker_burst(settings)
+    assert _count(Message, Message.channel_id == channel.id) == before + 1
+    new = db.session.scalar(select(Message).where(Message.mid == "m-new-1"))
+    assert new.conversation_id == db.session.scalar(select(Conversation.id).where(Conversation.contact_id == maya.id))
+    assert _count(Contact) == 2
+
+
+def test_imported_media_is_downloaded_and_profiles_looked_up(sandbox, app, settings, admin_client):
+    factories.connect_account(admin_client, sandbox, backfill=True)
+    helpers.run_worker_burst(settings)
+    helpers.run_worker_burst(settings)  # the media and profile jobs queued by the import
+    db.session.rollback()
+    att = db.session.scalar(select(Attachment))
+    assert att.status == "stored", att.error
+    maya = db.session.scalar(select(Contact).where(Contact.username == "maya.lopez"))
+    assert maya.name == "Maya Lopez"

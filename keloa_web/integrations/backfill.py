@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from rq.exceptions import DuplicateJobError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -46,7 +48,8 @@ def backfill_channel(channel_id: int) -> None:
             body = _calm(ig_id, lambda: graph.get(
                 conv_id, token, fields=f"messages.limit({DETAIL_LIMIT + 1}){{{MESSAGE_FIELDS}}}"))
             with db.session_scope() as s:
-                import_conversation(s, s.get(Channel, channel_id), body.get("messages") or {})
+                imported = import_conversation(s, s.get(Channel, channel_id), body.get("messages") or {})
+            _fetch_later(imported)
             _progress(channel_id, done=done)
     except Exception as exc:
         with db.session_scope() as s:
@@ -80,22 +83,30 @@ def _progress(channel_id: int, total: int | None = None, done: int | None = None
             channel.backfill_state = state
 
 
-def import_conversation(s: Session, channel: Channel, listing: dict) -> int:
-    """Import the newest messages of one conversation listing (newest first); returns how many were new."""
+@dataclass
+class Imported:
+    messages: list[Message] = field(default_factory=list)
+    attachment_ids: list[int] = field(default_factory=list)  # to download
+    profile_contact_id: int | None = None  # a customer whose profile Keloa has not read yet
+
+
+def import_conversation(s: Session, channel: Channel, listing: dict) -> Imported:
+    """Import the newest messages of one conversation listing (newest first)."""
     items = [m for m in listing.get("data", []) if m.get("from")][:DETAIL_LIMIT]
     truncated = len(listing.get("data", [])) > DETAIL_LIMIT or bool((listing.get("paging") or {}).get("next"))
     customer = next((m for m in items if str(m["from"].get("id")) != channel.ig_account_id), None)
+    out = Imported()
     if customer is None:
-        return 0
+        return out
     conversation = ensure_conversation(s, channel, str(customer["from"]["id"]), customer["from"].get("username"))
+    if not conversation.contact.name:
+        out.profile_contact_id = conversation.contact_id
     existing = set(s.scalars(select(Message.mid).where(Message.channel_id == channel.id,
                                                        Message.mid.in_([m["id"] for m in items]))))
-    new = 0
     for item in reversed(items):
-        if item["id"] in existing:
-            continue
-        s.add(_message(channel, conversation, item))
-        new += 1
+        if item["id"] not in existing:
+            out.messages.append(_message(channel, conversation, item))
+            s.add(out.messages[-1])
     if truncated and items and not s.scalar(select(Message.id).where(
             Message.conversation_id == conversation.id, Message.kind == "note", Message.author_type == "system")):
         # Just before the oldest imported message, so the thread reads: note, then history.
@@ -104,10 +115,29 @@ def import_conversation(s: Session, channel: Channel, listing: dict) -> int:
                       author_type="system", status="received", sent_at=oldest,
                       text=OLDER_NOTE.format(n=len(items)), extra={"backfill": True}))
     s.flush()
+    out.attachment_ids = [a.id for m in out.messages for a in m.attachments if a.source_url]
     _refresh_conversation(s, conversation)
     changes.touch(s, conversation.id)
-    return new
+    return out
 
+
+def _fetch_later(imported: Imported) -> None:
+    """Download imported media now (Meta's links expire) and look up new customers' profiles,
+    with the same jobs and job ids as webhook ingest, so neither runs twice."""
+    from keloa_web.media.jobs import fetch_media
+    from keloa_web.webhooks.profiles import fetch_profile
+
+    for attachment_id in imported.attachment_ids:
+        _queue_once(fetch_media, attachment_id, f"media-{attachment_id}")
+    if imported.profile_contact_id is not None:
+        _queue_once(fetch_profile, imported.profile_contact_id, f"profile-{imported.profile_contact_id}")
+
+
+def _queue_once(fn, arg: int, job_id: str) -> None:
+    try:
+        fn.enqueue(arg, job_id=job_id, unique=True)
+    except DuplicateJobError:
+        pass  # already queued or running
 
 def ensure_conversation(s: Session, channel: Channel, igsid: str, username: str | None) -> Conversation:
     contact = s.scalar(select(Contact).where(Contact.channel_id == channel.id, Contact.igsid == igsid))

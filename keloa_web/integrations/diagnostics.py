@@ -88,12 +88,16 @@ def _user_checks(graph: GraphClient, channel: Channel, user_token: str | None) -
 def _ig_check(graph: GraphClient, channel: Channel, token: str) -> Check:
     name = "Instagram account professional and linked"
     try:
-        body = graph.get(channel.page_id, token, fields="instagram_business_account{id,username},"
-                                                        "connected_instagram_account")
+        body = graph.get(channel.page_id, token, fields="instagram_business_account{id,username,name,"
+                                                        "profile_picture_url},connected_instagram_account")
     except GraphError as exc:
         return Check(name, "warn", f"Meta did not answer: {exc}", "Try again in a moment.")
     ig = body.get("instagram_business_account") or {}
     if ig.get("id") == channel.ig_account_id:
+        # Meta's picture links expire after a few days: take the fresh one while we are here.
+        channel.ig_username = ig.get("username") or channel.ig_username
+        channel.ig_picture_url = ig.get("profile_picture_url") or channel.ig_picture_url
+        db.session.commit()
         return Check(name, "pass", f"@{ig.get('username') or channel.ig_username} is a professional account "
                                    f"linked to {channel.page_name}.")
     if body.get("connected_instagram_account") and not ig:

@@ -76,6 +76,7 @@ class MetaLogin:
 
 
 def remember_login(login: MetaLogin) -> None:
+    forget_login()  # a new sign-in replaces the previous one
     key = secrets.token_urlsafe(24)
     record = {"user_id": login.user_id, "name": login.name, "token": crypto.encrypt(login.token)}
     get_redis().set(f"keloa:meta_login:{key}", json.dumps(record), ex=LOGIN_TTL)

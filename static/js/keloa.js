@@ -133,4 +133,15 @@
     var area = document.getElementById("reply-text");
     if (area) updateCounter(area);
   });
+  // An account picture whose link expired (Meta's CDN links last days) falls back to its initial.
+  document.addEventListener("error", function (e) {
+    var img = e.target;
+    if (img.tagName === "IMG" && img.classList.contains("avatar")) {
+      var span = document.createElement("span");
+      span.className = "avatar placeholder";
+      span.setAttribute("aria-hidden", "true");
+      span.textContent = (img.getAttribute("data-initial") || "?").toUpperCase();
+      img.replaceWith(span);
+    }
+  }, true);
 })();
