@@ -11,7 +11,7 @@ from keloa_web.models import Message
 from tests import factories
 
 pytestmark = pytest.mark.e2e
-LIVE = 3_500  # ms: the page polls every 2 s, so anything new shows within 3 s (plus the worker's turn)
+LIVE = 15_000  # ms: generous on purpose; how fast things appear is measured by bench/bench_live.py, not here
 
 
 def _customer(sandbox, channel, kind: str, **kw) -> dict:
