@@ -2,26 +2,11 @@
 from flask import Blueprint, current_app, jsonify, request
 
 from .config import DEFAULT_FAULTS
+from .control import _bad, _json, _public, _sb
 from .events import ActionError, customer_action
 from .webhooks import encode_body
 
 bp = Blueprint("control_events", __name__, url_prefix="/_sandbox")
-
-
-def _sb():
-    return current_app.extensions["meta_sandbox"]
-
-
-def _json():
-    return request.get_json(silent=True) or {}
-
-
-def _bad(msg, status=400):
-    return jsonify({"error": msg}), status
-
-
-def _public(rec):
-    return {k: v for k, v in rec.items() if k != "raw"}
 
 
 @bp.post("/customer/send")
