@@ -28,20 +28,27 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def make_engine(url: str) -> Engine:
+# SQLite WAL checkpoints. By default the connection whose commit takes the WAL past 1,000 pages
+# copies it back into the database file, inside that commit: a webhook's answer would wait for it
+# (measured: a fifth of intake's throughput). Web processes (wsgi.py) only checkpoint past this
+# backstop; workers keep the default and also checkpoint every second (housekeeping.py).
+WEB_WAL_AUTOCHECKPOINT = 10_000  # pages, about 40 MB
+
+
+def make_engine(url: str, wal_autocheckpoint: int = 1000) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        _sqlite_pragmas(engine)
+        _sqlite_pragmas(engine, wal_autocheckpoint)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return create_engine(url, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def _sqlite_pragmas(engine: Engine, wal_autocheckpoint: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # pragma: no cover - exercised by every test
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
@@ -51,6 +58,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -77,10 +85,10 @@ class Database:
         self.session: scoped_session[Session] | None = None
         self.generation = 0  # changes whenever the engine is replaced; keys process-local caches
 
-    def configure(self, url: str) -> None:
+    def configure(self, url: str, wal_autocheckpoint: int = 1000) -> None:
         if self.engine is not None:
             self.engine.dispose()
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, wal_autocheckpoint)
         self.generation += 1
         self.writer = self.engine.execution_options(sqlite_immediate=True)
         self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
@@ -89,7 +97,7 @@ class Database:
         self.session = scoped_session(self._request_session, scopefunc=_app_ctx_id)
 
     def init_app(self, app) -> None:
-        self.configure(app.config["DATABASE_URL"])
+        self.configure(app.config["DATABASE_URL"], app.config.get("SQLITE_WAL_AUTOCHECKPOINT", 1000))
         app.teardown_appcontext(lambda _exc: self.session.remove())
 
     def _request_session(self) -> Session:

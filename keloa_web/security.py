@@ -38,14 +38,20 @@ def init_app(app) -> None:
         f"form-action 'self' {_origin(app.config['META_AUTHORIZE_URL'])}"
     )
 
+    always = [
+        ("Content-Security-Policy", csp),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+    ]
+    if app.config["SESSION_COOKIE_SECURE"]:
+        always.append(("Strict-Transport-Security", "max-age=31536000"))
+
     @app.after_request
     def _headers(resp):
-        resp.headers.setdefault("Content-Security-Policy", csp)
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
-        if app.config["SESSION_COOKIE_SECURE"]:
-            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # A view may set its own (media sets a stricter CSP); every other response gets these.
+        headers = resp.headers
+        headers.extend([(name, value) for name, value in always if name not in headers])
         return resp
 
     def _error(status: int, title: str, detail: str):

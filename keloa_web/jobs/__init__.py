@@ -6,7 +6,7 @@ from importlib import import_module
 
 JOB_MODULES = (
     "keloa_web.accounts.jobs", "keloa_web.sends.jobs", "keloa_web.integrations.backfill", "keloa_web.agents.jobs",
-    "keloa_web.webhooks.ingest", "keloa_web.webhooks.profiles", "keloa_web.media.jobs",
+    "keloa_web.webhooks.ingest", "keloa_web.webhooks.profiles", "keloa_web.media.jobs", "keloa_web.housekeeping",
 )
 
 for _name in JOB_MODULES:

@@ -1,6 +1,6 @@
 """Meta's webhook callback: the verification handshake and the signed event intake.
 
-Intake stays a single INSERT plus one Redis SETNX (and rarely an enqueue): Meta counts an answer
+Intake stays a single INSERT (store.py) plus a wake-up for the drain (notify.py): Meta counts an answer
 slower than 5 s as a failure and unsubscribes the Page after an hour of them. Parsing and every
 other write happen in the drain job (ingest.py).
 """
@@ -11,21 +11,18 @@ import hmac
 import json
 import logging
 
-import redis
 from flask import Blueprint, current_app, request
-from sqlalchemy import insert
 
 from keloa_web.auth import public
-from keloa_web.db import db, utcnow
-from keloa_web.models import WebhookEvent
+from keloa_web.db import utcnow
 from keloa_web.security import csrf
-from keloa_web.webhooks.ingest import request_drain
+from keloa_web.webhooks.notify import notifier
+from keloa_web.webhooks.store import store_event
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 _TEXT = {"Content-Type": "text/plain; charset=utf-8"}
-
 
 
 @bp.get("/instagram")
@@ -74,21 +71,16 @@ def instagram_receive():
         return "Too large.", 413, _TEXT
     if not signature_ok(body, request.headers.get("X-Hub-Signature-256"), current_app.config["META_APP_SECRET"]):
         return "Invalid signature.", 403, _TEXT
-    row = {"body": body, "status": "pending", "attempts": 0, "received_at": utcnow(), "object_type": None}
+    status, error, object_type = "pending", None, None
     try:
         parsed = json.loads(body)
     except ValueError as exc:
         # Stored for inspection, answered 200 so that Meta does not retry it forever.
-        row.update(status="failed", error=f"The body is not valid JSON: {exc}")
+        status, error = "failed", f"The body is not valid JSON: {exc}"
     else:
         obj = parsed.get("object") if isinstance(parsed, dict) else None
-        row["object_type"] = obj[:32] if isinstance(obj, str) else None
-    # One Core INSERT on the hot path: no ORM unit of work for a row nobody reads back here.
-    event_id = db.session.execute(insert(WebhookEvent).values(**row).returning(WebhookEvent.id)).scalar_one()
-    db.session.commit()
-    if row["status"] == "pending":
-        try:
-            request_drain()
-        except redis.RedisError as exc:
-            log.warning("Redis unavailable at intake (event %s kept; the sweeper will queue it): %s", event_id, exc)
+        object_type = obj[:32] if isinstance(obj, str) else None
+    store_event(utcnow(), body, object_type, status, error)
+    if status == "pending":
+        notifier(current_app._get_current_object()).notify()  # after the commit, never before
     return "EVENT_RECEIVED", 200, _TEXT

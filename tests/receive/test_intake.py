@@ -10,7 +10,7 @@ from sqlalchemy import select
 from keloa_web.db import db
 from keloa_web.models import Contact, Conversation, Message, WebhookEvent
 from keloa_web.redis_server import EmbeddedRedis
-from keloa_web.webhooks import ingest
+from keloa_web.webhooks import ingest, notify
 from tests import helpers
 from tests.conftest import VERIFY_TOKEN
 from tests.receive.util import body, channel, count, messaging, post, sign
@@ -126,5 +126,20 @@ def test_intake_sets_the_flag_and_queues_one_drain(app, client, redis_url):
     conn = redis_lib.Redis.from_url(redis_url)
     for i in range(5):
         post(client, body(BIZ, messaging("c1", BIZ, 1_760_000_000_000 + i, message={"mid": f"q{i}", "text": "x"})))
-    assert conn.get(ingest.FLAG) == b"1"
+    # The drain is asked for right after the answer, by the process' notifier thread.
+    helpers.wait_until(lambda: conn.get(ingest.FLAG) == b"1", timeout=5, message="the drain flag")
     assert conn.llen("rq:queue:webhooks") == 1  # five events, one drain job
+
+
+def test_a_webhook_after_the_notifier_went_idle_still_queues_a_drain(app, client, redis_url, monkeypatch):
+    channel(BIZ)
+    monkeypatch.setattr(notify, "IDLE_EXIT", 0.2)
+    conn = redis_lib.Redis.from_url(redis_url)
+    for round_ in range(3):
+        conn.delete(ingest.FLAG, "rq:queue:webhooks")
+        post(client, body(BIZ, messaging("c1", BIZ, 1_760_000_000_000 + round_,
+                                          message={"mid": f"idle{round_}", "text": "x"})))
+        helpers.wait_until(lambda: conn.llen("rq:queue:webhooks") == 1, timeout=5, message="a drain job")
+        # Let the thread end for lack of webhooks; the next one must start it again.
+        helpers.wait_until(lambda: notify.notifier(app)._running_in is None, timeout=5, message="the idle exit")
+    assert count(WebhookEvent, WebhookEvent.status == "pending") == 3
