@@ -38,8 +38,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     Path(app.config["MEDIA_DIR"]).mkdir(parents=True, exist_ok=True)
 
     from keloa_web import logs
+    from keloa_web.sessions import SessionInterface
 
     logs.init_app(app)
+    app.session_interface = SessionInterface()
 
     from keloa_web.db import db
     from keloa_web.htmx import htmx

@@ -36,18 +36,19 @@ class _Insert:
         params = tuple(p(v) if p is not None and v is not None else v for p, v in zip(self.processors, values))
         conn = self.engine.raw_connection()
         try:
+            # Autocommit: the INSERT is its own transaction, committed before execute() returns,
+            # in one round trip (SQLite's connections are always in this mode, see db.py, and
+            # hold the write lock for microseconds).
+            if not self.sqlite:
+                conn.driver_connection.autocommit = True
             cur = conn.cursor()
-            # SQLite runs in autocommit (see db.py): the INSERT is its own short write transaction,
-            # holding the write lock for microseconds. PostgreSQL commits explicitly.
             cur.execute(self.sql, params)
             event_id = cur.lastrowid if self.sqlite else cur.fetchone()[0]
             cur.close()
-            conn.commit()
             return event_id
-        except BaseException:
-            conn.rollback()
-            raise
         finally:
+            if not self.sqlite:
+                conn.driver_connection.autocommit = False  # as SQLAlchemy expects it back
             conn.close()  # back to the pool
 
 
