@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, text
 
 from keloa_web import changes
@@ -220,6 +221,32 @@ def test_failed_message_shows_the_reason_and_retry_requeues_it(agent_client):
     assert db.session.get(Message, failed.id).status == "queued"
 
 
+@pytest.mark.parametrize("probe_limit", [2000, 1], ids=["rare-term", "common-term"])
+def test_search_finds_the_same_conversations_whether_the_term_is_rare_or_common(agent_client, monkeypatch,
+                                                                                 probe_limit):
+    """Rare terms list the conversations of the indexed matches; common ones walk the list newest first."""
+    from keloa_web.inbox import queries
+
+    monkeypatch.setattr(queries, "PROBE_LIMIT", probe_limit)
+    with db.session_scope() as s:
+        hit_old = _conv(s, name="Ana", username="ana", text="A voucher please", ago=timedelta(days=2))
+        hit_new = _conv(s, name="Bo", username="bo", text="VOUCHER for my mum", ago=timedelta(minutes=1))
+        named = _conv(s, name="Voucher Fan", username="vf", text="hello", ago=timedelta(hours=1))
+        miss = _conv(s, name="Cy", username="cy", text="no match here", ago=timedelta(minutes=3))
+        unsent = _conv(s, name="Di", username="di", text="hi", ago=timedelta(minutes=4), status="resolved")
+        factories.gen_message(s, unsent, "in", text="voucher?", deleted=True)
+        short = _conv(s, name="Ed", username="ed", text="ok 50% off?", ago=timedelta(minutes=6))
+
+    def found(q, status="all"):
+        html = agent_client.get("/inbox", query_string={"q": q, "status": status}, htmx=True).get_data(as_text=True)
+        return [c.id for c in (hit_new, named, miss, unsent, short, hit_old) if f'id="conv-{c.id}"' in html]
+
+    assert found("voucher") == [hit_new.id, named.id, hit_old.id]  # newest activity first
+    assert found("voucher", status="open") == [hit_new.id, named.id, hit_old.id]
+    assert found("%") == [short.id] and found("50") == [short.id]  # LIKE wildcards are literal text
+    assert found("@vf") == [named.id] and found("zzz") == []
+
+
 def test_text_search_follows_edits_and_unsends(agent_client):
     with db.session_scope() as s:
         conv = _conv(s, name="Ana", username="ana", text="hello")
@@ -243,14 +270,14 @@ def _plan(stmt) -> str:
     return " | ".join(r[-1] for r in rows)
 
 
-def test_list_queries_walk_an_index(app, agent_user):
+def test_list_queries_walk_an_index(app, agent_user, monkeypatch):
     from sqlalchemy import func
 
     from keloa_web.inbox import queries
 
     def page_stmt(**kw):
         filters = queries.Filters(**kw)
-        return (select(Conversation).where(*queries._where(filters, agent_user.id))
+        return (select(Conversation).where(*queries._where(filters, agent_user.id, db.session))
                 .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(51))
 
     assert "USING INDEX ix_conversations_list" in _plan(page_stmt())
@@ -259,4 +286,10 @@ def test_list_queries_walk_an_index(app, agent_user):
     unread = select(func.count()).select_from(Conversation).where(Conversation.status == "open",
                                                                   Conversation.unread_count > 0)
     assert "USING COVERING INDEX ix_conversations_unread" in _plan(unread)
-    assert "messages_fts VIRTUAL TABLE INDEX" in _plan(page_stmt(q="voucher"))
+    assert "contacts_fts VIRTUAL TABLE INDEX" in _plan(page_stmt(q="voucher"))
+    assert "USING INDEX ix_conversations_activity" in _plan(page_stmt(status="all"))
+    # A common term: the list is walked in order and each conversation's own messages are tested.
+    monkeypatch.setattr(queries, "PROBE_LIMIT", -1)
+    common = _plan(page_stmt(q="voucher", status="all"))
+    assert "SCAN conversations USING INDEX ix_conversations_activity" in common
+    assert "USING INDEX ix_messages_conversation_sent (conversation_id=?)" in common

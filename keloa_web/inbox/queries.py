@@ -44,16 +44,53 @@ def _like(q: str) -> str:
     return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _message_ids_matching(q: str, dialect: str):
-    """Ids of messages whose text contains `q`: from the trigram index on SQLite (migration 0003)."""
-    if dialect == "sqlite" and len(q) >= 3:
-        phrase = '"' + q.replace('"', '""') + '"'
-        return text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :phrase").bindparams(
-            phrase=phrase).columns(column("rowid", Integer))
-    return select(Message.id).where(Message.text.ilike(_like(q), escape="\\"))
+# A search probes the trigram index for up to this many matching messages. Fewer: the conversations
+# of exactly those messages are listed. More (a common word): the list is walked newest first and
+# each conversation is tested on its own messages, so the page fills after a few dozen tests
+# instead of gathering a third of the database. See README, "Inbox".
+PROBE_LIMIT = 2000
 
 
-def _where(filters: Filters, user_id: int, dialect: str = "sqlite") -> list:
+def _phrase(q: str) -> str:
+    return '"' + q.replace('"', '""') + '"'
+
+
+def _people(session: Session, q: str):
+    """Ids of contacts whose name or @username contains `q` (trigram index on SQLite, migration 0005)."""
+    if _dialect(session) == "sqlite" and len(q) >= 3:
+        return text("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH :phrase").bindparams(
+            phrase=_phrase(q)).columns(column("rowid", Integer))
+    pattern = _like(q)
+    return select(Contact.id).where(or_(Contact.name.ilike(pattern, escape="\\"),
+                                        Contact.username.ilike(pattern, escape="\\")))
+
+
+def _in_own_messages(q: str):
+    """This conversation has a message containing `q`: a walk over its messages (by conversation index)."""
+    return (select(Message.id).where(Message.conversation_id == Conversation.id, Message.deleted.is_(False),
+                                      Message.text.ilike(_like(q), escape="\\"))
+            .exists())
+
+
+def _text_match(session: Session, q: str, single: bool):
+    """Condition on Conversation: some message of it (not deleted) contains `q`."""
+    if single:  # one known conversation (the live poll): its own messages are the cheapest test
+        return _in_own_messages(q)
+    if _dialect(session) != "sqlite":
+        return Conversation.id.in_(select(Message.conversation_id).where(
+            Message.text.ilike(_like(q), escape="\\"), Message.deleted.is_(False)))
+    if len(q) < 3:  # shorter than a trigram: the index cannot help
+        return _in_own_messages(q)
+    probe = session.scalars(text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :phrase LIMIT :n")
+                            .bindparams(phrase=_phrase(q), n=PROBE_LIMIT + 1)).all()
+    if len(probe) > PROBE_LIMIT:
+        return _in_own_messages(q)
+    conversation_ids = session.scalars(select(Message.conversation_id).distinct().where(
+        Message.id.in_(probe), Message.deleted.is_(False))).all() if probe else []
+    return Conversation.id.in_(conversation_ids)
+
+
+def _where(filters: Filters, user_id: int, session: Session, single: bool = False) -> list:
     where = []
     if filters.status != "all":
         where.append(Conversation.status == filters.status)
@@ -64,13 +101,9 @@ def _where(filters: Filters, user_id: int, dialect: str = "sqlite") -> list:
     if filters.channel_id:
         where.append(Conversation.channel_id == filters.channel_id)
     if filters.q:
-        pattern = _like(filters.q.lstrip("@") if filters.q.startswith("@") else filters.q)
-        people = select(Contact.id).where(or_(Contact.name.ilike(pattern, escape="\\"),
-                                              Contact.username.ilike(pattern, escape="\\")))
         q = filters.q.lstrip("@") if filters.q.startswith("@") else filters.q
-        texts = select(Message.conversation_id).where(Message.id.in_(_message_ids_matching(q, dialect)),
-                                                      Message.deleted.is_(False))
-        where.append(or_(Conversation.contact_id.in_(people), Conversation.id.in_(texts)))
+        if q:
+            where.append(or_(Conversation.contact_id.in_(_people(session, q)), _text_match(session, q, single)))
     return where
 
 
@@ -89,7 +122,7 @@ def decode_cursor(raw: str | None) -> tuple[datetime, int] | None:
 def conversation_page(session: Session, filters: Filters, user_id: int, before: str | None = None,
                       limit: int = PAGE_SIZE) -> tuple[list[Conversation], str | None]:
     """One page of conversations, newest activity first, and the cursor of the next page (or None)."""
-    stmt = select(Conversation).where(*_where(filters, user_id, _dialect(session)))
+    stmt = select(Conversation).where(*_where(filters, user_id, session))
     cursor = decode_cursor(before)
     if cursor:
         at, conv_id = cursor
@@ -104,7 +137,7 @@ def conversation_page(session: Session, filters: Filters, user_id: int, before: 
 
 def matches(session: Session, conv_id: int, filters: Filters, user_id: int) -> bool:
     return session.scalar(select(Conversation.id).where(Conversation.id == conv_id,
-                                                        *_where(filters, user_id, _dialect(session)))) is not None
+                                                        *_where(filters, user_id, session, single=True))) is not None
 
 
 def _dialect(session: Session) -> str:

@@ -43,6 +43,7 @@ class Conversation(Base):
         Index("ix_conversations_channel_activity", "channel_id", "last_activity_at"),
         Index("ix_conversations_assignee_activity", "assignee_id", "last_activity_at"),
         Index("ix_conversations_unread", "status", "unread_count"),  # the inbox's unread total
+        Index("ix_conversations_activity", "last_activity_at"),  # the "All" list, and searches in it
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
