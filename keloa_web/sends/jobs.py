@@ -99,7 +99,7 @@ def _body(message: Message, igsid: str) -> dict:
         body.update(messaging_type="MESSAGE_TAG", tag=message.tag)
     else:
         body["messaging_type"] = "RESPONSE"
-    if message.attachments:
+    if message.kind != "text" and message.attachments:  # a reply is text or one attachment
         from keloa_web.sends.media import public_url
 
         att = message.attachments[0]

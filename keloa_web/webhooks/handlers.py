@@ -227,14 +227,14 @@ def _apply_pending_read(ctx: Ctx, m: Message, conv: Conversation) -> None:
         ctx.lookup.pending_reads[(m.channel_id, m.mid)] = None
 
 
-def apply_pending_read(session, m: Message, conv: Conversation) -> None:
+def apply_pending_read(session, m: Message, conv: Conversation | None = None) -> None:
     """A read receipt that came before its message: apply it now (also used by the send job)."""
     if not m.mid:
         return
     pending = session.scalar(select(PendingRead).where(PendingRead.channel_id == m.channel_id,
                                                        PendingRead.mid == m.mid))
     if pending is not None:
-        _seen(conv, m)
+        _seen(conv or session.get(Conversation, m.conversation_id), m)
         session.delete(pending)
 
 
@@ -248,7 +248,7 @@ def adopt_mid(session, message: Message, mid: str) -> None:
         session.flush()
     message.mid = mid
     session.flush()
-    apply_pending_read(session, message, session.get(Conversation, message.conversation_id))
+    apply_pending_read(session, message)
 
 
 HANDLERS = {
