@@ -20,7 +20,7 @@ def _connect(client, sandbox, page: str = "coffee") -> Channel:
 
 
 def _checks(client, channel: Channel) -> dict[str, str]:
-    resp = client.get(f"/integrations/channels/{channel.id}/diagnostics", htmx=True)
+    resp = client.post(f"/integrations/channels/{channel.id}/diagnostics", htmx=True)
     body = resp.get_data(as_text=True)
     assert resp.status_code == 200 and "<html" not in body
     return body
@@ -91,8 +91,13 @@ def test_diagnostics_on_a_healthy_channel(sandbox, app, admin_client):
         s.get(Channel, channel.id).last_webhook_at = utcnow()
     body = _checks(admin_client, channel)
     assert body.count("check-pass") == 7
+    # Opening the page asks Meta nothing and changes nothing: the checks run on POST (htmx, on load).
+    calls = len(sandbox.control("GET", "calls")["data"])
     full = admin_client.get(f"/integrations/channels/{channel.id}/diagnostics").get_data(as_text=True)
-    assert "<html" in full and "Check connection: @keloa.coffee" in full
+    assert "<html" in full and "Check connection: @keloa.coffee" in full and "Checking with Meta" in full
+    assert len(sandbox.control("GET", "calls")["data"]) == calls
+    without_js = admin_client.post(f"/integrations/channels/{channel.id}/diagnostics").get_data(as_text=True)
+    assert "<html" in without_js and without_js.count("check-pass") == 7
 
 
 def test_diagnostics_missing_subscription_offers_subscribe_again(sandbox, app, admin_client):

@@ -157,6 +157,14 @@ def _dm_access_check(graph: GraphClient, channel: Channel, token: str) -> Check:
 
 @bp.get("/channels/<int:channel_id>/diagnostics")
 @admin_required
+def diagnostics_show(channel_id: int):
+    """The page only: the checks run on POST (they ask Meta and may record what they learn)."""
+    channel = get_channel(channel_id)
+    return render_page("integrations/diagnostics.html", channel=channel, results=None)
+
+
+@bp.post("/channels/<int:channel_id>/diagnostics")
+@admin_required
 def diagnostics_run(channel_id: int):
     channel = get_channel(channel_id)
     results = run_checks(channel)
@@ -175,5 +183,5 @@ def subscription_create(channel_id: int):
             channel_ops.mark_needs_reconnect(db.session, channel.id, channel_ops.token_reason(exc))
             db.session.commit()
         flash(f"Meta refused the subscription: {exc.message}. Reconnect the channel, then try again.", "error")
-    target = url_for("integrations.diagnostics_run", channel_id=channel.id)
-    return hx_redirect("integrations.diagnostics_run", channel_id=channel.id) if is_htmx() else redirect(target)
+    target = url_for("integrations.diagnostics_show", channel_id=channel.id)
+    return hx_redirect("integrations.diagnostics_show", channel_id=channel.id) if is_htmx() else redirect(target)
