@@ -70,6 +70,19 @@ def _sqlite_pragmas(engine: Engine, wal_autocheckpoint: int) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _track_flushes(factory: sessionmaker) -> None:
+    """session.info["flushed"]: this transaction has sent changes (see Database.release_idle)."""
+
+    @event.listens_for(factory, "after_flush")
+    def _flushed(session, _ctx):
+        session.info["flushed"] = True
+
+    @event.listens_for(factory, "after_transaction_end")
+    def _ended(session, transaction):
+        if transaction.parent is None:
+            session.info.pop("flushed", None)
+
+
 def _app_ctx_id() -> int:
     from flask.globals import _cv_app
 
@@ -92,9 +105,23 @@ class Database:
         self.generation += 1
         self.writer = self.engine.execution_options(sqlite_immediate=True)
         self.factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        _track_flushes(self.factory)
         # One session per app context (each request, each job), like Flask-SQLAlchemy; a request
         # that may change data (anything but GET/HEAD) gets a writer session.
         self.session = scoped_session(self._request_session, scopefunc=_app_ctx_id)
+
+    def release_idle(self) -> None:
+        """Before a network call (Graph, an AI model): end this context's transaction if it has
+        written nothing, so no lock is held while the network answers. A writer request takes
+        SQLite's write lock with its first query (often loading the signed-in user); holding it
+        across a slow Graph call would stall webhook intake and every other writer. The next query
+        begins a new transaction; objects stay usable (expire_on_commit=False)."""
+        if self.session is None or not self.session.registry.has():
+            return
+        session = self.session()
+        if session.in_transaction() and not (session.new or session.dirty or session.deleted) \
+                and not session.info.get("flushed"):
+            session.commit()
 
     def init_app(self, app) -> None:
         self.configure(app.config["DATABASE_URL"], app.config.get("SQLITE_WAL_AUTOCHECKPOINT", 1000))

@@ -147,3 +147,56 @@ def test_diagnostics_instagram_account_personal_or_unlinked(sandbox, app, admin_
     sandbox.control("POST", "accounts/keloa.coffee/unlink")
     body = _checks(admin_client, channel)
     assert "is no longer linked to Keloa Coffee" in body and "Link the Instagram account to the Page again" in body
+
+
+def test_no_database_lock_is_held_while_meta_answers(sandbox, app, admin_client, monkeypatch):
+    """Connect, diagnostics and disconnect call Graph from a writer request: meanwhile another
+    process (webhook intake, a worker) can still take SQLite's write lock."""
+    import sqlite3
+
+    import requests
+
+    path = app.config["DATABASE_URL"].split("///", 1)[1]
+    graph = app.config["GRAPH_API_BASE"]
+    free: list[tuple[str, bool]] = []
+    original = requests.Session.request
+
+    def probing(self, method, url, *args, **kwargs):
+        if url.startswith(graph) and "/_sandbox/" not in url:  # Keloa calling Meta, not the test
+            probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.execute("ROLLBACK")
+                free.append((url[len(graph):], True))
+            except sqlite3.OperationalError:  # "database is locked"
+                free.append((url[len(graph):], False))
+            finally:
+                probe.close()
+        return original(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", probing)
+    channel = _connect(admin_client, sandbox)
+    assert admin_client.post(f"/integrations/channels/{channel.id}/diagnostics", htmx=True).status_code == 200
+    admin_client.post(f"/integrations/channels/{channel.id}/disconnect")
+    assert _coffee().status == "disconnected"
+    assert len(free) >= 8 and all(ok for _path, ok in free), free
+
+
+def test_two_admins_connecting_the_same_account_at_once_share_one_channel(sandbox, app, admin_client, monkeypatch):
+    from keloa_web.integrations import channels as channel_ops
+
+    first = _connect(admin_client, sandbox)
+    # The other admin's channel is committed after our look-up found nothing: the insert collides.
+    original, raced = channel_ops.existing_channel, []
+
+    def late(session, ig_account_id):
+        if not raced:
+            raced.append(True)
+            return None
+        return original(session, ig_account_id)
+
+    monkeypatch.setattr(channel_ops, "existing_channel", late)
+    resp = factories.connect_account(admin_client, sandbox)
+    assert resp.status_code == 302 and raced
+    channels = db.session.scalars(select(Channel)).all()
+    assert [c.id for c in channels] == [first.id] and channels[0].status == "active"

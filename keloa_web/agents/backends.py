@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from keloa_web import crypto
+from keloa_web.db import db
 from keloa_web.agents.retrieval import Hit, search
 from keloa_web.models import Agent
 
@@ -94,6 +95,7 @@ def _openai(agent: Agent, question: str, history: list[tuple[str, str]], hits: l
     key = crypto.decrypt(agent.api_key_enc) or "not-set"
     client = openai.OpenAI(base_url=agent.base_url, api_key=key, timeout=float(agent.timeout_seconds),
                            max_retries=0)
+    db.release_idle()  # never wait for the model while holding a database lock
     try:
         completion = client.chat.completions.create(
             model=agent.model, temperature=agent.temperature,

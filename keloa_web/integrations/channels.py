@@ -21,9 +21,13 @@ def subscribe_page(page_id: str, page_token: str) -> None:
                                 data={"subscribed_fields": ",".join(WEBHOOK_FIELDS)})
 
 
+def existing_channel(session: Session, ig_account_id: str) -> Channel | None:
+    return session.scalar(select(Channel).where(Channel.ig_account_id == ig_account_id))
+
+
 def upsert_channel(session: Session, login: MetaLogin, page: PageInfo) -> tuple[Channel, bool]:
     """Create the channel, or update the one for this Instagram account (reconnect restores it)."""
-    channel = session.scalar(select(Channel).where(Channel.ig_account_id == page.ig_id))
+    channel = existing_channel(session, page.ig_id)
     created = channel is None
     if created:
         channel = Channel(ig_account_id=page.ig_id)

@@ -7,6 +7,7 @@ import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from flask import flash, redirect, request, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from keloa_web.auth import admin_required
 from keloa_web.db import db
@@ -117,7 +118,12 @@ def page_connect(page_id: str):
             "Could not subscribe the Page", f"Meta refused to send this Page's messages to Keloa: {exc.message}",
             "Check that you can manage the Page (Admin, or a role with \"Community activity\"), then try again.")
         return _picker(problem, page_id, status=409)
-    channel, created = channel_ops.upsert_channel(db.session, login, page)
+    try:
+        channel, created = channel_ops.upsert_channel(db.session, login, page)
+    except IntegrityError:
+        # Another admin connected this account between our look-up and our insert: update theirs.
+        db.session.rollback()
+        channel, created = channel_ops.upsert_channel(db.session, login, page)
     backfill = bool(request.form.get("backfill"))
     if backfill:
         channel.backfill_state, channel.backfill_done, channel.backfill_total = "running", 0, 0
