@@ -1,6 +1,7 @@
 """The inbox pages: list, filters, search, pagination, thread, composer, actions, live poll."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -293,3 +294,32 @@ def test_list_queries_walk_an_index(app, agent_user, monkeypatch):
     common = _plan(page_stmt(q="voucher", status="all"))
     assert "SCAN conversations USING INDEX ix_conversations_activity" in common
     assert "USING INDEX ix_messages_conversation_sent (conversation_id=?)" in common
+
+
+def test_a_long_thread_shows_the_latest_messages_and_earlier_ones_on_request(agent_client, monkeypatch):
+    from keloa_web.inbox import queries
+
+    monkeypatch.setattr(queries, "THREAD_LIMIT", 4)
+    with db.session_scope() as s:
+        conv = _conv(s, text="message 0", ago=timedelta(hours=10))
+        for n in range(1, 10):
+            factories.gen_message(s, conv, "in", text=f"message {n}", sent_at=utcnow() - timedelta(hours=10 - n))
+
+    def shown(html):
+        thread = html.split('id="thread-messages"', 1)[1]
+        return [n for n in range(10) if f">message {n}<" in thread]
+
+    latest = agent_client.get(f"/inbox/c/{conv.id}").get_data(as_text=True)
+    assert shown(latest) == [6, 7, 8, 9] and "Show earlier messages" in latest
+    assert 'name="c"' in latest  # the live poll keeps this thread up to date
+    earlier_url = re.search(r'class="earlier" href="([^"]+)"', latest).group(1).replace("&amp;", "&")
+    older = agent_client.get(earlier_url).get_data(as_text=True)
+    assert shown(older) == [2, 3, 4, 5] and "Back to the latest" in older and "Show earlier messages" in older
+    assert 'name="c"' not in older  # ...but leaves older messages being read where they are
+    oldest_url = re.search(r'class="earlier" href="([^"]+)"', older).group(1).replace("&amp;", "&")
+    oldest = agent_client.get(oldest_url, htmx=True, headers={"HX-Target": "thread-pane"}).get_data(as_text=True)
+    assert shown(oldest) == [0, 1] and "Show earlier messages" not in oldest and "<html" not in oldest
+    # An id from another conversation is ignored: the latest messages are shown.
+    with db.session_scope() as s:
+        other = factories.gen_message(s, _conv(s, name="Zed", username="zed"), "in", text="elsewhere")
+    assert shown(agent_client.get(f"/inbox/c/{conv.id}?before={other.id}").get_data(as_text=True)) == [6, 7, 8, 9]

@@ -164,6 +164,7 @@ class Thread:
     seen_message_id: int | None = None
     users: dict[int, str] = field(default_factory=dict)
     agents: dict[int, str] = field(default_factory=dict)
+    history: bool = False  # older messages, not the live end of the conversation
 
     def author(self, m: Message) -> str:
         if m.direction == "note" and m.author_type == "system":  # left by an AI agent's job
@@ -177,13 +178,17 @@ class Thread:
         return "Keloa"
 
 
-def load_thread(session: Session, conv: Conversation) -> Thread:
-    newest = session.scalars(select(Message).where(Message.conversation_id == conv.id)
-                             .options(selectinload(Message.attachments))
+def load_thread(session: Session, conv: Conversation, before: Message | None = None) -> Thread:
+    """The latest THREAD_LIMIT messages, or (reading history) the ones just before `before`."""
+    stmt = select(Message).where(Message.conversation_id == conv.id)
+    if before is not None:
+        stmt = stmt.where(or_(Message.sent_at < before.sent_at,
+                              and_(Message.sent_at == before.sent_at, Message.id < before.id)))
+    newest = session.scalars(stmt.options(selectinload(Message.attachments))
                              .order_by(Message.sent_at.desc(), Message.id.desc()).limit(THREAD_LIMIT + 1)).all()
     truncated = len(newest) > THREAD_LIMIT
     messages = list(reversed(newest[:THREAD_LIMIT]))
-    thread = Thread(conv, messages, truncated)
+    thread = Thread(conv, messages, truncated, history=before is not None)
     mids = [m.mid for m in messages if m.mid]
     if mids:
         for r in session.scalars(select(Reaction).where(Reaction.channel_id == conv.channel_id,

@@ -17,7 +17,7 @@ from keloa_web import changes, window
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import is_htmx, render_blocks, render_page
 from keloa_web.inbox import queries, uploads
-from keloa_web.models import Channel, Conversation, User
+from keloa_web.models import Channel, Conversation, Message, User
 from keloa_web.sends import outbox
 from keloa_web.sends.jobs import enqueue_mark_seen, latest_customer_mid
 
@@ -58,7 +58,8 @@ def home():
     return redirect(url_for("inbox.index"))
 
 
-def _context(filters: queries.Filters, conv: Conversation | None = None, **extra) -> dict:
+def _context(filters: queries.Filters, conv: Conversation | None = None, before: Message | None = None,
+             **extra) -> dict:
     s = db.session
     rows, next_cursor = queries.conversation_page(s, filters, current_user.id, request.args.get("before"))
     ctx = {
@@ -67,16 +68,16 @@ def _context(filters: queries.Filters, conv: Conversation | None = None, **extra
         "now": utcnow(), "window": window, "conv": conv, "open_id": conv.id if conv else "",
     }
     if conv is not None:
-        ctx.update(thread_context(conv))
+        ctx.update(thread_context(conv, before))
     ctx.update(extra)
     return ctx
 
 
-def thread_context(conv: Conversation, **extra) -> dict:
+def thread_context(conv: Conversation, before: Message | None = None, **extra) -> dict:
     s = db.session
     channel = s.get(Channel, conv.channel_id)
     ctx = {
-        "conv": conv, "channel": channel, "thread": queries.load_thread(s, conv),
+        "conv": conv, "channel": channel, "thread": queries.load_thread(s, conv, before),
         "human": window.for_conversation(conv, "human"), "ai": window.for_conversation(conv, "ai"),
         "channel_problem": outbox.channel_problem(channel), "teammates": _teammates(),
         "now": utcnow(), "window": window, "open_id": conv.id, "error": None, "draft": "", "accept": uploads.ACCEPT,
@@ -104,11 +105,14 @@ def conversation_show(conv_id: int):
     db.session.rollback()  # end this request's read snapshot so it sees what opened() wrote
     conv = db.session.get(Conversation, conv_id)
     filters = queries.Filters.from_args(request.args)
+    # ?before=<message id>: reading older messages (the live poll leaves that page alone).
+    before = db.session.get(Message, request.args.get("before", type=int) or 0)
+    before = before if before is not None and before.conversation_id == conv.id else None
     if request.headers.get("HX-Target") == "thread-pane":
-        ctx = thread_context(conv, filters=filters, channels=queries.channels_by_id(db.session),
+        ctx = thread_context(conv, before, filters=filters, channels=queries.channels_by_id(db.session),
                              unread_total=queries.unread_total(db.session, current_user.id))
         return render_page("inbox/index.html", block="thread_pane", **ctx)
-    return render_page("inbox/index.html", **_context(filters, conv))
+    return render_page("inbox/index.html", **_context(filters, conv, before=before))
 
 
 def opened(conv: Conversation) -> None:
