@@ -111,8 +111,35 @@
     });
   }
 
+  // Day separators: the server groups by UTC day; regroup by the reader's own days.
+  function localDays() {
+    var box = document.getElementById("thread-messages");
+    if (!box) return;
+    var today = new Date();
+    today.setHours(0, 0, 0, 0);
+    Array.prototype.forEach.call(box.querySelectorAll(".day"), function (d) { d.remove(); });
+    var last = null;
+    Array.prototype.forEach.call(box.querySelectorAll("article.msg"), function (msg) {
+      var t = msg.querySelector(".msg-meta time[datetime]");
+      var at = t ? new Date(t.getAttribute("datetime")) : null;
+      if (!at || isNaN(at) || at.toDateString() === last) return;
+      last = at.toDateString();
+      var day = new Date(at);
+      day.setHours(0, 0, 0, 0);
+      var diff = Math.round((today - day) / 86400000);
+      var sep = document.createElement("div");
+      sep.className = "day";
+      sep.setAttribute("role", "separator");
+      sep.textContent = diff === 0 ? "Today" : diff === 1 ? "Yesterday" : at.toLocaleDateString([],
+        diff > 300 ? {weekday: "long", day: "numeric", month: "long", year: "numeric"}
+                   : {weekday: "long", day: "numeric", month: "long"});
+      msg.parentNode.insertBefore(sep, msg);
+    });
+  }
+
   document.addEventListener("htmx:afterSettle", function (e) {
     localTimes();
+    localDays();
     tidyRows();
     if (e.detail && e.detail.target && e.detail.target.id === "thread-pane") {
       stickToBottom = true;
@@ -123,11 +150,13 @@
   });
   document.addEventListener("htmx:oobAfterSwap", function (e) {
     localTimes();
+    localDays();
     tidyRows();
     if (e.detail && e.detail.target && e.detail.target.id === "thread-messages") scrollThread(false);
   });
   document.addEventListener("DOMContentLoaded", function () {
     localTimes();
+    localDays();
     tidyRows();
     scrollThread(true);
     var area = document.getElementById("reply-text");
