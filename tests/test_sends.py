@@ -181,3 +181,27 @@ def test_a_send_stranded_by_a_dead_worker_becomes_unknown(app):
     settle_stranded_sends()
     assert _message(old.id).status == "unknown" and "check Instagram" in _message(old.id).error
     assert _message(fresh.id).status == "sending"
+
+
+def test_a_reply_whose_job_was_lost_with_redis_is_queued_again_and_sent_once(sandbox, app, settings, redis_url):
+    import redis as redis_lib
+
+    from keloa_web.db import utcnow
+    from keloa_web.sends.jobs import requeue_lost_sends, send_message
+
+    conv_id = _setup(sandbox)
+    lost = _reply(conv_id, "Lost with Redis")
+    waiting = _reply(conv_id, "Waiting for a retry")
+    fresh_id = None
+    redis_lib.Redis.from_url(redis_url).flushall()  # Redis restarted without its data
+    send_message.enqueue_in(3600, waiting)  # this one still has a job (a retry an hour away)
+    with db.session_scope() as s:
+        for message_id in (lost, waiting):
+            s.get(Message, message_id).sent_at = utcnow() - timedelta(minutes=3)
+    fresh_id = _reply(conv_id, "Just queued")  # its job exists and it is young anyway
+    requeue_lost_sends()
+    requeue_lost_sends()  # a second sweep finds the job it queued and adds nothing
+    helpers.run_worker_burst(settings)
+    assert sorted(r["text"] for r in _sent(sandbox)) == ["Just queued", "Lost with Redis"]
+    assert _message(lost).status == "sent" and _message(waiting).status == "queued"
+    assert _message(fresh_id).status == "sent"

@@ -215,3 +215,41 @@ def settle_stranded_sends() -> None:
             message.error = ("Unknown — check Instagram: Keloa lost track of this send (a worker stopped while "
                              "sending). Retry only if it is missing there.")
             changes.touch(s, message.conversation_id)
+
+
+LOST_AFTER = timedelta(minutes=2)
+
+
+@periodic(60)
+def requeue_lost_sends() -> None:
+    """A queued reply whose job is gone (Redis restarted without its data, or was emptied) would
+    wait forever: queue it again. A reply waiting for a retry or a rate-limit slot has a scheduled
+    job and is left alone; running a send twice sends once (see send_message)."""
+    cutoff = utcnow() - LOST_AFTER
+    with db.session_scope(write=False) as s:
+        waiting = set(s.scalars(select(Message.id).where(Message.status == "queued", Message.direction == "out",
+                                                         Message.sent_at < cutoff).limit(500)))
+    if not waiting:
+        return
+    lost = waiting - _message_ids_with_jobs()
+    for message_id in sorted(lost):
+        log.warning("reply %s was queued but its job was gone; queueing it again", message_id)
+        send_message.enqueue(message_id)
+
+
+def _message_ids_with_jobs() -> set[int]:
+    from rq.job import Job
+    from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+
+    from keloa_web.queue import get_queue, get_redis
+
+    queue = get_queue(send_message.queue_name)
+    ids = set(queue.get_job_ids())
+    for registry in (ScheduledJobRegistry(queue=queue), StartedJobRegistry(queue=queue)):
+        ids.update(registry.get_job_ids())
+    found = set()
+    for job in Job.fetch_many(sorted(ids), connection=get_redis()):
+        if job is not None and job.func_name.endswith(".send_message") and job.args:
+            found.add(job.args[0])
+    return found
+
