@@ -220,3 +220,29 @@ def test_answers_once_and_hands_off_on_every_database(any_database, app):
     reply_to_message(unknown)
     rows, conv = _rows(conv.id)
     assert [r[:2] for r in rows] == [("out", "ai"), ("note", "system")] and conv.needs_human
+
+
+def test_a_turn_lost_between_ingest_and_queueing_is_queued_again(app, settings):
+    from keloa_web.agents.jobs import requeue_lost_turns
+
+    app.config["AI_REPLY_DELAY_SECONDS"] = 0
+    settings["AI_REPLY_DELAY_SECONDS"] = "0"
+    _agent, conv = _setup()
+    _agent2, off = _setup(channel_kw={"ai_enabled": False})
+    other_agent, other = _setup()
+    answered = _customer(other)
+    hooks.emit("customer_message", message_id=answered, conversation_id=other.id)
+    helpers.run_worker_burst(settings)  # its turn runs: the AI answers, the job record stays an hour
+    lost = _customer(conv)  # stored by ingest, but the worker died before its hook queued the turn
+    quiet = _customer(off, "hello?")
+    with db.session_scope() as s:  # stored two minutes ago: the hook would have run long since
+        for message_id in (lost, answered, quiet):
+            s.get(Message, message_id).created_at = utcnow() - timedelta(minutes=2)
+    too_recent = _customer(other, "one more thing")
+    requeue_lost_turns()
+    requeue_lost_turns()
+    # Not the turn that ran, not a channel with AI off, not a message its hook may still be handling.
+    assert _ai_jobs() == [f"ai-{lost}"] and too_recent
+    helpers.run_worker_burst(settings)
+    assert _rows(conv.id)[0] == [("out", "ai", ANSWER)]
+    assert _rows(other.id)[0] == [("out", "ai", ANSWER)]  # answered once, not again

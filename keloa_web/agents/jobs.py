@@ -16,11 +16,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import redis
 from flask import current_app
 from rq.exceptions import DuplicateJobError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from keloa_web import changes, hooks, window
@@ -31,6 +32,7 @@ from keloa_web.db import db, utcnow
 from keloa_web.models import Agent, Channel, Conversation, Message
 from keloa_web.queue import job
 from keloa_web.sends.outbox import SendRefused, create_outgoing
+from keloa_web.sweeper import periodic
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,9 @@ class _Turn:
     history: list[tuple[str, str]]
 
 
-@job("ai", timeout=300)
+# A finished turn's job record is kept for an hour: a duplicate event for the same message finds it
+# (DuplicateJobError), and the sweeper below can tell a turn that ran from one that was lost.
+@job("ai", timeout=300, result_ttl=3600)
 def reply_to_message(message_id: int) -> None:
     """Answer one inbound message (once), or leave a note and flag the conversation."""
     max_per_hour = int(current_app.config["AI_MAX_REPLIES_PER_HOUR"])
@@ -170,3 +174,34 @@ def _deliver(s: Session, message_id: int, agent: Agent, result: Answer) -> None:
         note(s, conversation, inbound, agent, f"AI handed this to a teammate: {result.handoff}")
     else:
         note(s, conversation, inbound, agent, f"AI could not answer: {result.error}")
+
+
+LOST_TURNS_WITHIN = timedelta(minutes=15)
+RECENT_MESSAGES = 20_000  # the newest message ids looked at (a primary-key range, not a scan)
+
+
+@periodic(60)
+def requeue_lost_turns() -> None:
+    """A worker that died between storing a customer's message and queueing its AI turn, or a Redis
+    that lost its data, would leave the message unanswered: queue the turn again. Only messages
+    of the last 15 minutes whose turn left no job record at all; the job still answers at most once
+    and checks the window and the quiet rules again."""
+    now = utcnow()
+    settle = timedelta(seconds=float(current_app.config["AI_REPLY_DELAY_SECONDS"]) + 60)
+    with db.session_scope(write=False) as s:
+        newest = s.scalar(select(func.max(Message.id))) or 0
+        rows = s.execute(select(Message.id, Message.conversation_id, Message.channel_id).where(
+            Message.id > newest - RECENT_MESSAGES, Message.direction == "in",
+            Message.created_at >= now - LOST_TURNS_WITHIN, Message.created_at < now - settle,
+        ).order_by(Message.id)).all()
+    if not rows:
+        return
+    from rq.job import Job
+
+    from keloa_web.queue import get_redis
+
+    conn = get_redis()
+    for message_id, conversation_id, channel_id in rows:
+        if _channel_answers(channel_id) and not Job.exists(f"ai-{message_id}", connection=conn):
+            log.warning("AI turn for message %s was lost; queueing it again", message_id)
+            queue_reply(message_id, conversation_id, channel_id)
