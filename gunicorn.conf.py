@@ -63,3 +63,13 @@ def post_fork(server, worker):
     wsgi = sys.modules.get("wsgi")  # imported by the master under preload_app
     if wsgi is not None:
         wsgi.app.extensions.pop("keloa_redis", None)
+
+
+def when_ready(server):
+    """After the app is loaded in the master and before workers fork: move everything loaded so far
+    out of the garbage collector's sight. Workers share those pages copy-on-write (a collection
+    would touch and copy them) and no collection walks Keloa's ~100,000 start-up objects again
+    (measured: a full collection of them takes ~50 ms)."""
+    import gc
+
+    gc.freeze()

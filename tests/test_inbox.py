@@ -246,6 +246,9 @@ def test_search_finds_the_same_conversations_whether_the_term_is_rare_or_common(
     assert found("voucher", status="open") == [hit_new.id, named.id, hit_old.id]
     assert found("%") == [short.id] and found("50") == [short.id]  # LIKE wildcards are literal text
     assert found("@vf") == [named.id] and found("zzz") == []
+    # Several words: the exact text, not the words apart (word-pair trigrams, then LIKE).
+    assert found("voucher please") == [hit_old.id] and found("please voucher") == []
+    assert found("50% off") == [short.id] and found("for my mum") == [hit_new.id]
 
 
 def test_text_search_follows_edits_and_unsends(agent_client):

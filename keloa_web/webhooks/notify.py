@@ -3,7 +3,7 @@
 Each web process keeps one small thread that asks for a drain (`request_drain`: a Redis SETNX and,
 rarely, an enqueue) after intake has committed a row. A request only sets an Event, so Redis' round
 trip is not part of the answer Meta waits for, and a burst of webhooks in one process costs one
-SETNX per 10 ms instead of one per request. The order that makes this safe is unchanged: the row is committed
+SETNX per 50 ms instead of one per request. The order that makes this safe is unchanged: the row is committed
 before the Event is set, and the thread clears the Event before it asks for a drain, so every
 committed row is followed by a drain request. If Redis is down, or the process dies in between, the
 sweeper queues a drain for rows pending more than a few seconds (ingest.py), so nothing is lost.
@@ -21,7 +21,7 @@ import redis
 log = logging.getLogger(__name__)
 
 IDLE_EXIT = 60.0  # seconds without webhooks before the thread ends (the next webhook starts it again)
-GATHER = 0.01  # after a wake-up, let the burst's other requests land: one SETNX covers them all
+GATHER = 0.05  # after a wake-up, let the burst's other requests land: one SETNX covers them all
 
 
 class DrainNotifier:
