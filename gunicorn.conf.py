@@ -61,8 +61,8 @@ def post_fork(server, worker):
     if db.engine is not None:
         db.engine.dispose(close=False)
     wsgi = sys.modules.get("wsgi")  # imported by the master under preload_app
-    if wsgi is not None:
-        wsgi.app.extensions.pop("keloa_redis", None)
+    for flask_app in getattr(wsgi, "apps", ()):
+        flask_app.extensions.pop("keloa_redis", None)
 
 
 def when_ready(server):

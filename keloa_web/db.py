@@ -35,6 +35,13 @@ def utcnow() -> datetime:
 WEB_WAL_AUTOCHECKPOINT = 10_000  # pages, about 40 MB
 
 
+def make_engine_url(url: str) -> str:
+    """The URL SQLAlchemy is given for a DATABASE_URL (PostgreSQL goes through psycopg 3)."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
 def make_engine(url: str, wal_autocheckpoint: int = 1000) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -43,9 +50,7 @@ def make_engine(url: str, wal_autocheckpoint: int = 1000) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _sqlite_pragmas(engine, wal_autocheckpoint)
         return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(make_engine_url(url), pool_pre_ping=True)
 
 
 def _sqlite_pragmas(engine: Engine, wal_autocheckpoint: int) -> None:
@@ -122,6 +127,15 @@ class Database:
         if session.in_transaction() and not (session.new or session.dirty or session.deleted) \
                 and not session.info.get("flushed"):
             session.commit()
+
+    def attach(self, app) -> None:
+        """Like init_app, but keep this process' engine when it already serves the same database
+        (a second app object in one process, see create_callback_app)."""
+        if self.engine is None or self.engine.url.render_as_string(hide_password=False) != \
+                make_engine_url(app.config["DATABASE_URL"]):
+            self.init_app(app)
+        else:
+            app.teardown_appcontext(lambda _exc: self.session.remove())
 
     def init_app(self, app) -> None:
         self.configure(app.config["DATABASE_URL"], app.config.get("SQLITE_WAL_AUTOCHECKPOINT", 1000))

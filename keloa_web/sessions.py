@@ -7,7 +7,7 @@ is keyed by them.
 """
 from __future__ import annotations
 
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSessionInterface, SessionInterface as FlaskSessionInterface
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -22,3 +22,13 @@ class SessionInterface(SecureCookieSessionInterface):
         serializer = super().get_signing_serializer(app)
         self._cached = (key, serializer)
         return serializer
+
+
+class NoSessions(FlaskSessionInterface):
+    """For Meta's callback app: no cookie is read or set; touching `session` there is an error."""
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response) -> None:
+        return None

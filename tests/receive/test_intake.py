@@ -143,3 +143,28 @@ def test_a_webhook_after_the_notifier_went_idle_still_queues_a_drain(app, client
         # Let the thread end for lack of webhooks; the next one must start it again.
         helpers.wait_until(lambda: notify.notifier(app)._running_in is None, timeout=5, message="the idle exit")
     assert count(WebhookEvent, WebhookEvent.status == "pending") == 3
+
+
+def test_metas_callback_app_answers_like_the_browser_app_without_cookies(app, settings, redis_url):
+    """Production serves /webhooks/instagram from create_callback_app() (wsgi.py)."""
+    from keloa_web import create_callback_app
+
+    channel(BIZ)
+    callbacks = create_callback_app(settings).test_client()
+    payload = body(BIZ, messaging("c1", BIZ, 1_760_000_000_000, message={"mid": "m-cb", "text": "hi"}))
+    raw = json.dumps(payload).encode()
+
+    def send(signature):
+        return callbacks.post("/webhooks/instagram", data=raw, headers={
+            "X-Hub-Signature-256": signature, "Content-Type": "application/json", "Cookie": "session=forged"})
+
+    resp = send(sign(raw))
+    assert resp.status_code == 200 and resp.get_data(as_text=True) == "EVENT_RECEIVED"
+    assert "Set-Cookie" not in resp.headers and resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert send(sign(b"other")).status_code == 403
+    ok = callbacks.get(f"/webhooks/instagram?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=42")
+    assert ok.get_data(as_text=True) == "42"
+    assert callbacks.get("/inbox").status_code == 404  # nothing else is served by it
+    assert count(WebhookEvent) == 1
+    conn = redis_lib.Redis.from_url(redis_url)
+    helpers.wait_until(lambda: conn.llen("rq:queue:webhooks") == 1, timeout=5, message="a drain job")
