@@ -53,3 +53,20 @@ def test_parallel_drains_on_postgresql_apply_each_event_once(app, client, settin
     assert db.session.scalar(select(func.count()).select_from(Reaction)) == 100
     convs = db.session.scalars(select(Conversation)).all()
     assert len(convs) == 5 and all(c.unread_count == 80 for c in convs)
+
+
+def test_a_dropped_database_connection_does_not_lose_the_next_webhook(app, client, settings, postgres_url):
+    """Intake's PostgreSQL pool skips the pre-ping round trip; a connection that died meanwhile
+    (server restart, idle timeout) is replaced and the body stored all the same."""
+    import psycopg
+
+    channel(BIZ)
+    assert post(client, body(BIZ, messaging("93000000000001", BIZ, T, message={"mid": "d1", "text": "a"}))).status_code == 200
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        killed = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                               "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+    assert killed >= 1
+    second = post(client, body(BIZ, messaging("93000000000001", BIZ, T + 1, message={"mid": "d2", "text": "b"})))
+    assert second.status_code == 200
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == 2
