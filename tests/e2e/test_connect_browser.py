@@ -45,6 +45,16 @@ def test_connect_toggle_and_disconnect(sandbox, app, live_server, signed_in_page
     card.get_by_role("button", name="Check connection").click()
     expect(card.locator(".checks")).to_contain_text("Access token valid")
     page.screenshot(path=str(tmp_path / "checks.png"), full_page=True)
+    card.get_by_role("button", name="Check again").click()  # the result's own button re-runs in place
+    expect(card.locator(".checks")).to_contain_text("Access token valid")
+    expect(card.locator(".checks-block")).to_have_count(1)
+
+    # The diagnostics page on its own runs the checks as it opens (a POST, not the page's GET).
+    page.goto(f"{live_server}/integrations/channels/{_channel_id(card)}/diagnostics")
+    expect(page.locator(".checks")).to_contain_text("Access token valid")
+    page.get_by_role("link", name="Back to Integrations").click()
+    page.wait_for_url(re.compile(r"/integrations/$"))
+    card = page.locator("article.channel", has_text="Coffee shop DMs")
 
     card.get_by_role("link", name="Disconnect").click()
     expect(page.get_by_text("Conversations stay in the inbox")).to_be_visible()
@@ -54,3 +64,7 @@ def test_connect_toggle_and_disconnect(sandbox, app, live_server, signed_in_page
     expect(card.locator(".badge", has_text="Disconnected")).to_be_visible()
     expect(page.get_by_text("is disconnected")).to_be_visible()
     assert [p["subscribed_fields"] for p in sandbox.state()["pages"] if p["key"] == "coffee"] == [[]]
+
+
+def _channel_id(card) -> int:
+    return int(re.search(r"/channels/(\d+)/", card.get_by_role("link", name="Disconnect").get_attribute("href")).group(1))

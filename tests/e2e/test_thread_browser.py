@@ -1,4 +1,5 @@
-"""Times and day separators follow the reader's time zone, not the server's UTC."""
+"""The thread in Chromium: times and day separators in the reader's time zone, and reading
+earlier messages while new ones arrive."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -51,3 +52,37 @@ def test_thread_days_and_times_are_the_readers_own(browser, live_server, admin):
                 assert f"{local.day} {local.strftime('%B')}" in label and local.strftime("%A") in label, label
     finally:
         context.close()
+
+
+def test_reading_earlier_messages_is_not_interrupted_by_new_ones(signed_in_page, live_server, monkeypatch):
+    from keloa_web import changes
+    from keloa_web.inbox import queries
+    from keloa_web.models import Conversation
+
+    monkeypatch.setattr(queries, "THREAD_LIMIT", 4)
+    start = datetime.utcnow() - timedelta(hours=1)
+    with db.session_scope() as s:
+        channel = factories.gen_channel(s)
+        contact = factories.gen_contact(s, channel, name="Noa", username="noa")
+        conv = factories.gen_conversation(s, channel, contact, last_message_preview="message 5")
+        for n in range(6):
+            factories.gen_message(s, conv, "in", text=f"message {n}", sent_at=start + timedelta(minutes=n))
+    page = signed_in_page
+    page.goto(f"{live_server}/inbox/c/{conv.id}")
+    thread = page.locator("#thread-messages")
+    expect(thread).to_contain_text("message 5")
+    page.get_by_role("link", name="Show earlier messages").click()
+    expect(thread).to_contain_text("message 0")
+    expect(thread).not_to_contain_text("message 5")
+    expect(thread.get_by_role("status")).to_contain_text("You are reading older messages")
+
+    with db.session_scope() as s:  # the customer writes again while older messages are read
+        factories.gen_message(s, s.get(Conversation, conv.id), "in", text="brand new", sent_at=datetime.utcnow())
+        s.get(Conversation, conv.id).last_message_preview = "brand new"
+        changes.touch(s, conv.id)
+    expect(page.locator(f"#conv-{conv.id}")).to_contain_text("brand new", timeout=15_000)  # the list is live
+    expect(thread).to_contain_text("message 0")  # ...and the history being read stays put
+    expect(thread).not_to_contain_text("brand new")
+    page.get_by_role("link", name="Back to the latest").click()
+    expect(thread).to_contain_text("brand new")
+    expect(page.get_by_role("link", name="Show earlier messages")).to_be_visible()
