@@ -85,9 +85,8 @@ def _prepare(message_id: int) -> Prepared | None:
             _fail(s, message, f"{channel.label} needs reconnecting (Integrations) before replies can go out.")
             return None
         message.tag = decision.tag  # the window may have moved while the message waited
-        message.status = "sending"
+        message.status = "sending"  # shown as "Sending…" like `queued`: no change to announce yet
         message.send_attempts += 1
-        changes.touch(s, message.conversation_id)
         contact = s.get(Contact, conversation.contact_id)
         return Prepared(channel.page_id, token, _body(message, contact.igsid), channel.ig_account_id,
                         ratelimit.bucket_for(message.kind))
