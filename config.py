@@ -77,6 +77,8 @@ class Config:
         # Sends (keloa_web/sends/): Meta allows 10 audio/video sends per second per account.
         self.SEND_MEDIA_RATE_PER_SECOND = _int("SEND_MEDIA_RATE_PER_SECOND", 9)
         self.SEND_MAX_ATTEMPTS = _int("SEND_MAX_ATTEMPTS", 5)
+        # Drain jobs sending one account's new replies at once (each holds a worker while it works).
+        self.SEND_DRAINS_PER_ACCOUNT = _int("SEND_DRAINS_PER_ACCOUNT", 2)
         self.SEND_RETRY_BASE_SECONDS = float(_env("SEND_RETRY_BASE_SECONDS", "2"))
         self.SEND_RETRY_MAX_SECONDS = float(_env("SEND_RETRY_MAX_SECONDS", "600"))
         self.AI_MAX_REPLIES_PER_HOUR = _int("AI_MAX_REPLIES_PER_HOUR", 10)

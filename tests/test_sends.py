@@ -192,16 +192,32 @@ def test_a_reply_whose_job_was_lost_with_redis_is_queued_again_and_sent_once(san
     conv_id = _setup(sandbox)
     lost = _reply(conv_id, "Lost with Redis")
     waiting = _reply(conv_id, "Waiting for a retry")
-    fresh_id = None
     redis_lib.Redis.from_url(redis_url).flushall()  # Redis restarted without its data
-    send_message.enqueue_in(3600, waiting)  # this one still has a job (a retry an hour away)
+    send_message.enqueue_in(3600, waiting)  # this one failed once and has its retry an hour away
     with db.session_scope() as s:
         for message_id in (lost, waiting):
             s.get(Message, message_id).sent_at = utcnow() - timedelta(minutes=3)
-    fresh_id = _reply(conv_id, "Just queued")  # its job exists and it is young anyway
+        s.get(Message, waiting).send_attempts = 1
     requeue_lost_sends()
     requeue_lost_sends()  # a second sweep finds the job it queued and adds nothing
     helpers.run_worker_burst(settings)
-    assert sorted(r["text"] for r in _sent(sandbox)) == ["Just queued", "Lost with Redis"]
+    assert [r["text"] for r in _sent(sandbox)] == ["Lost with Redis"]
     assert _message(lost).status == "sent" and _message(waiting).status == "queued"
-    assert _message(fresh_id).status == "sent"
+
+
+def test_new_replies_go_out_through_a_few_drains_per_account_in_order(sandbox, app, settings):
+    from keloa_web.queue import get_queue
+
+    app.config["SEND_DRAINS_PER_ACCOUNT"] = settings["SEND_DRAINS_PER_ACCOUNT"] = "2"
+    conv_id = _setup(sandbox)
+    ids = [_reply(conv_id, f"Reply {n}") for n in range(6)]
+    jobs = get_queue("sends").jobs
+    assert [(j.func_name.rsplit(".", 1)[-1], j.args) for j in jobs] == [("send_fresh", (_message(ids[0]).channel_id,))] * 2
+    helpers.run_worker_burst(settings)
+    assert [r["text"] for r in _sent(sandbox)] == [f"Reply {n}" for n in range(6)]  # oldest first, each once
+    assert {_message(i).status for i in ids} == {"sent"}
+    # The drains gave their slots back: the next reply gets a drain of its own.
+    later = _reply(conv_id, "Later")
+    assert [j.func_name.rsplit(".", 1)[-1] for j in get_queue("sends").jobs] == ["send_fresh"]
+    helpers.run_worker_burst(settings)
+    assert _message(later).status == "sent"

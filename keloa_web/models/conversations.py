@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import (
     JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
 )
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from keloa_web.db import Base, utcnow
@@ -72,6 +73,9 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("channel_id", "mid"),
         Index("ix_messages_conversation_sent", "conversation_id", "sent_at"),
+        # Replies waiting to go out, per account, oldest first (the send drains, sends/jobs.py).
+        Index("ix_messages_queued", "channel_id", "id", sqlite_where=text("status = 'queued'"),
+              postgresql_where=text("status = 'queued'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
 from rq.exceptions import DuplicateJobError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +21,7 @@ from keloa_web.crypto import decrypt
 from keloa_web.db import db, utcnow
 from keloa_web.graph import GraphClient, GraphError, GraphTimeout
 from keloa_web.models import Channel, Contact, Conversation, Message
-from keloa_web.queue import job
+from keloa_web.queue import get_redis, job
 from keloa_web.sends import outbox, ratelimit
 from keloa_web.sends.failures import handle_error, needs_reconnect
 from keloa_web.sweeper import periodic
@@ -40,7 +41,7 @@ class Prepared:
 
 @job("sends", timeout=90)
 def send_message(message_id: int) -> None:
-    """Send one queued reply through the Send API and record what Meta answered."""
+    """Send one queued reply through the Send API and record what Meta answered (retries, Retry)."""
     prepared = _prepare(message_id)
     if prepared is None:
         return
@@ -50,6 +51,89 @@ def send_message(message_id: int) -> None:
             message.status, message.send_attempts = "queued", message.send_attempts - 1
         send_message.enqueue_in(ratelimit.REQUEUE_SECONDS, message_id)
         return
+    _deliver(message_id, prepared)
+
+
+# New replies go out through a few drain jobs per account instead of one RQ job each: RQ's own
+# bookkeeping (about 23 Redis commands per job, counted) cost more CPU than the send itself, and a
+# burst of replies paid it once per reply. Up to SEND_DRAINS_PER_ACCOUNT drains run at once per
+# account, so Graph's latency still overlaps; each claims the account's oldest fresh reply (never
+# tried: retries keep their own scheduled `send_message`), sends it at the account's pace, and goes
+# on until none is left. A drain holds a worker while it works: keep workers above accounts x drains.
+# The counter in Redis says how many drains are queued or running.
+DRAIN_KEY_TTL = 120  # seconds; refreshed while drains work, so a crashed drain's slot comes back
+
+
+def _drains_key(channel_id: int) -> str:
+    return f"keloa:sends:drains:{channel_id}"
+
+
+def request_sends(channel_id: int) -> None:
+    """A fresh reply of this account was committed: make sure a drain will send it. Raises RedisError."""
+    conn, key = get_redis(), _drains_key(channel_id)
+    if _take_slot(conn, key):
+        send_fresh.enqueue(channel_id)
+
+
+def _take_slot(conn, key: str) -> bool:
+    taken = conn.incr(key)
+    conn.expire(key, DRAIN_KEY_TTL)
+    if taken <= max(1, int(current_app.config["SEND_DRAINS_PER_ACCOUNT"])):
+        return True
+    _give_slot(conn, key)  # enough drains already: one of them will take this reply
+    return False
+
+
+def _give_slot(conn, key: str) -> None:
+    if conn.decr(key) < 0:
+        conn.set(key, 0, ex=DRAIN_KEY_TTL)
+
+
+@job("sends", timeout=900)
+def send_fresh(channel_id: int) -> int:
+    """Send this account's fresh queued replies, oldest first, until none is left; returns how many."""
+    conn, key = get_redis(), _drains_key(channel_id)
+    done = 0
+    while True:
+        claimed = _claim_fresh(channel_id)
+        if claimed is None:
+            _give_slot(conn, key)
+            # A reply committed after our last look may have found every slot taken: look again
+            # now that ours is given back, and carry on if there is one and a slot is free.
+            if _fresh_waiting(channel_id) and _take_slot(conn, key):
+                continue
+            return done
+        conn.expire(key, DRAIN_KEY_TTL)
+        message_id, prepared = claimed
+        if prepared is None:
+            continue  # refused before sending (window, channel): already marked failed
+        while not ratelimit.wait_for_slot(prepared.ig_account_id, prepared.bucket):
+            conn.expire(key, DRAIN_KEY_TTL)  # the account is busy: this drain owns the reply, it waits
+        _deliver(message_id, prepared)
+        done += 1
+
+
+def _fresh(channel_id: int):
+    return (select(Message).where(Message.channel_id == channel_id, Message.status == "queued",
+                                  Message.direction == "out", Message.send_attempts == 0)
+            .order_by(Message.id).limit(1))
+
+
+def _claim_fresh(channel_id: int) -> tuple[int, Prepared | None] | None:
+    with db.session_scope() as s:
+        # PostgreSQL: concurrent drains take different rows. SQLite: BEGIN IMMEDIATE serialises them.
+        message = s.scalar(_fresh(channel_id).with_for_update(skip_locked=True))
+        if message is None:
+            return None
+        return message.id, _prepare_in(s, message)
+
+
+def _fresh_waiting(channel_id: int) -> bool:
+    with db.session_scope(write=False) as s:
+        return s.scalar(_fresh(channel_id).with_only_columns(Message.id)) is not None
+
+
+def _deliver(message_id: int, prepared: Prepared) -> None:
     try:
         result = GraphClient.from_app().post(f"{prepared.page_id}/messages", prepared.token, json=prepared.body)
     except GraphTimeout:
@@ -67,29 +151,34 @@ def _prepare(message_id: int) -> Prepared | None:
         message = s.get(Message, message_id, with_for_update=True)
         if message is None or message.status != "queued":
             return None  # already sent, failed, unknown, or taken by another run
-        conversation = s.get(Conversation, message.conversation_id)
-        channel = s.get(Channel, message.channel_id)
-        problem = outbox.channel_problem(channel)
-        if problem:
-            _fail(s, message, problem)
-            return None
-        decision = window.for_conversation(conversation, outbox.sender_of(message.author_type))
-        if not decision.allowed:
-            if message.author_type == "ai":
-                conversation.needs_human = True
-            _fail(s, message, decision.reason)
-            return None
-        token = decrypt(channel.page_token_enc)
-        if not token:
-            needs_reconnect(s, channel, "Keloa can no longer read this account's access token.")
-            _fail(s, message, f"{channel.label} needs reconnecting (Integrations) before replies can go out.")
-            return None
-        message.tag = decision.tag  # the window may have moved while the message waited
-        message.status = "sending"  # shown as "Sending…" like `queued`: no change to announce yet
-        message.send_attempts += 1
-        contact = s.get(Contact, conversation.contact_id)
-        return Prepared(channel.page_id, token, _body(message, contact.igsid), channel.ig_account_id,
-                        ratelimit.bucket_for(message.kind))
+        return _prepare_in(s, message)
+
+
+def _prepare_in(s, message: Message) -> Prepared | None:
+    """Move a queued reply to `sending` in this transaction, or fail it with the reason it cannot go."""
+    conversation = s.get(Conversation, message.conversation_id)
+    channel = s.get(Channel, message.channel_id)
+    problem = outbox.channel_problem(channel)
+    if problem:
+        _fail(s, message, problem)
+        return None
+    decision = window.for_conversation(conversation, outbox.sender_of(message.author_type))
+    if not decision.allowed:
+        if message.author_type == "ai":
+            conversation.needs_human = True
+        _fail(s, message, decision.reason)
+        return None
+    token = decrypt(channel.page_token_enc)
+    if not token:
+        needs_reconnect(s, channel, "Keloa can no longer read this account's access token.")
+        _fail(s, message, f"{channel.label} needs reconnecting (Integrations) before replies can go out.")
+        return None
+    message.tag = decision.tag  # the window may have moved while the message waited
+    message.status = "sending"  # shown as "Sending…" like `queued`: no change to announce yet
+    message.send_attempts += 1
+    contact = s.get(Contact, conversation.contact_id)
+    return Prepared(channel.page_id, token, _body(message, contact.igsid), channel.ig_account_id,
+                    ratelimit.bucket_for(message.kind))
 
 
 def _body(message: Message, igsid: str) -> dict:
@@ -226,10 +315,14 @@ def requeue_lost_sends() -> None:
     job and is left alone; running a send twice sends once (see send_message)."""
     cutoff = utcnow() - LOST_AFTER
     with db.session_scope(write=False) as s:
-        waiting = set(s.scalars(select(Message.id).where(Message.status == "queued", Message.direction == "out",
-                                                         Message.sent_at < cutoff).limit(500)))
-    if not waiting:
+        rows = s.execute(select(Message.id, Message.channel_id).where(
+            Message.status == "queued", Message.direction == "out", Message.sent_at < cutoff).limit(500)).all()
+    if not rows:
         return
+    conn = get_redis()
+    draining = {channel_id for channel_id in {r[1] for r in rows}
+                if int(conn.get(_drains_key(channel_id)) or 0) > 0}  # a long burst still going out
+    waiting = {message_id for message_id, channel_id in rows if channel_id not in draining}
     lost = waiting - _message_ids_with_jobs()
     for message_id in sorted(lost):
         log.warning("reply %s was queued but its job was gone; queueing it again", message_id)

@@ -87,7 +87,7 @@ def create_outgoing(session: Session, conversation: Conversation, *, text: str |
     conversation.last_message_preview = preview(message)
     session.flush()
     changes.touch(session, conversation.id)
-    after_commit(session, _enqueue_send, message.id)
+    after_commit(session, _enqueue_send, message.id, message.channel_id)
     return message
 
 
@@ -98,14 +98,14 @@ def preview(message: Message) -> str:
         message.kind, "Sent an attachment")
 
 
-def _enqueue_send(message_id: int) -> None:
+def _enqueue_send(message_id: int, channel_id: int) -> None:
     from redis.exceptions import RedisError
 
     from keloa_web.db import db
-    from keloa_web.sends.jobs import send_message
+    from keloa_web.sends.jobs import request_sends
 
     try:
-        send_message.enqueue(message_id)
+        request_sends(channel_id)
     except RedisError as exc:  # the reply is saved; say it did not leave, and offer Retry
         log.error("could not queue message %s: %s", message_id, exc)
         with db.session_scope() as s:
