@@ -2,6 +2,7 @@
 event exactly once, with counters that no drain overwrites."""
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -11,7 +12,7 @@ from keloa_web.db import db
 from keloa_web.models import Conversation, Message, Reaction, WebhookEvent
 from keloa_web.webhooks.ingest import drain_webhook_events
 from tests import helpers
-from tests.receive.util import body, channel, messaging, post
+from tests.receive.util import body, channel, encode, messaging, post, sign
 
 pytestmark = pytest.mark.postgres
 BIZ = "17841400000000888"
@@ -70,3 +71,28 @@ def test_a_dropped_database_connection_does_not_lose_the_next_webhook(app, clien
     assert second.status_code == 200
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == 2
+
+
+def test_webhooks_arriving_together_share_inserts_and_are_all_stored(app, settings):
+    """Concurrent requests of one process share multi-row inserts; each answers after its row is in."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from keloa_web import create_callback_app
+
+    channel(BIZ)
+    callbacks = create_callback_app(settings)
+
+    def deliver(n: int) -> int:
+        client = callbacks.test_client()
+        payload = body(BIZ, messaging("93000000000002", BIZ, T + n, message={"mid": f"g{n}", "text": f"{n}"}))
+        raw = encode(payload)
+        return client.post("/webhooks/instagram", data=raw, headers={
+            "X-Hub-Signature-256": sign(raw), "Content-Type": "application/json"}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(deliver, range(200)))
+    assert statuses == [200] * 200
+    db.session.rollback()
+    stored = db.session.scalars(select(WebhookEvent.body)).all()
+    texts = [json.loads(b)["entry"][0]["messaging"][0]["message"]["text"] for b in stored]
+    assert sorted(int(t) for t in texts) == list(range(200))
