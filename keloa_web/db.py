@@ -42,7 +42,7 @@ def make_engine_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, wal_autocheckpoint: int = 1000, pre_ping: bool = True) -> Engine:
+def make_engine(url: str, wal_autocheckpoint: int = 1000) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -50,7 +50,7 @@ def make_engine(url: str, wal_autocheckpoint: int = 1000, pre_ping: bool = True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _sqlite_pragmas(engine, wal_autocheckpoint)
         return engine
-    return create_engine(make_engine_url(url), pool_pre_ping=pre_ping)
+    return create_engine(make_engine_url(url), pool_pre_ping=True)
 
 
 def _sqlite_pragmas(engine: Engine, wal_autocheckpoint: int) -> None:

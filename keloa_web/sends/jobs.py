@@ -93,6 +93,14 @@ def _give_slot(conn, key: str) -> None:
 def send_fresh(channel_id: int) -> int:
     """Send this account's fresh queued replies, oldest first, until none is left; returns how many."""
     conn, key = get_redis(), _drains_key(channel_id)
+    try:
+        return _drain(conn, key, channel_id)
+    except BaseException:
+        _give_slot(conn, key)  # a failed drain frees its slot at once, not when the counter expires
+        raise
+
+
+def _drain(conn, key: str, channel_id: int) -> int:
     done = 0
     while True:
         claimed = _claim_fresh(channel_id)
