@@ -38,9 +38,23 @@ def test_connect_toggle_and_disconnect(sandbox, app, live_server, signed_in_page
     expect(card.get_by_text("Saved")).to_be_visible()
     card.get_by_label("Display name in Keloa").fill("Coffee shop DMs")
     card.get_by_label("Display name in Keloa").press("Tab")
-    expect(card.locator(".saved")).to_be_visible()
+    name_form = card.locator("form.setting", has=page.get_by_label("Display name in Keloa"))
+    expect(name_form.locator(".saved")).to_be_visible()
     expect(card.get_by_label("Display name in Keloa")).to_have_value("Coffee shop DMs")
     expect(card.get_by_role("heading", name="Coffee shop DMs")).to_be_visible()
+
+    # A setting changed the instant the previous save lands still saves: the swapped-in controls
+    # are live at once (htmx would otherwise wire them up 20 ms later and drop that change).
+    page.evaluate("""() => new Promise(resolve => {
+        document.body.addEventListener("htmx:afterSwap", () => setTimeout(() => {
+            document.querySelector("article.channel input[type=checkbox][name=ai_enabled]").click();
+            resolve();
+        }, 0), {once: true});
+        document.querySelector("article.channel input[type=checkbox][name=read_receipts]").click();
+    })""")
+    ai_form = card.locator("form.setting", has=page.get_by_label("AI replies"))
+    expect(ai_form.locator(".saved")).to_be_visible()
+    expect(card.get_by_text("AI replies are on but no agent is attached")).to_be_visible()
 
     card.get_by_role("button", name="Check connection").click()
     expect(card.locator(".checks")).to_contain_text("Access token valid")
