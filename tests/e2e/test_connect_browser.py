@@ -59,13 +59,21 @@ def test_connect_toggle_and_disconnect(sandbox, app, live_server, signed_in_page
     card.get_by_role("button", name="Check connection").click()
     expect(card.locator(".checks")).to_contain_text("Access token valid")
     page.screenshot(path=str(tmp_path / "checks.png"), full_page=True)
-    card.get_by_role("button", name="Check again").click()  # the result's own button re-runs in place
-    expect(card.locator(".checks")).to_contain_text("Access token valid")
+    # Meta drops the subscription (as after an hour of failed deliveries): the result's own
+    # button re-runs the checks in place and shows it, and "Subscribe again" mends it.
+    sandbox.control("POST", "pages/coffee/subscription", json={"fields": []})
+    card.get_by_role("button", name="Check again").click()
+    expect(card.locator(".checks")).to_contain_text("Meta is not sending this Page's messages to Keloa")
     expect(card.locator(".checks-block")).to_have_count(1)
+    channel_id = _channel_id(card)
+    card.get_by_role("button", name="Subscribe again").click()
 
-    # The diagnostics page on its own runs the checks as it opens (a POST, not the page's GET).
-    page.goto(f"{live_server}/integrations/channels/{_channel_id(card)}/diagnostics")
+    # That lands on the diagnostics page, which runs the checks as it opens (a POST, not its GET).
+    page.wait_for_url(re.compile(rf"/integrations/channels/{channel_id}/diagnostics$"))
+    expect(page.get_by_text("is subscribed again")).to_be_visible()
+    expect(page.locator(".checks")).to_contain_text("Meta sends this Page's messages to Keloa")
     expect(page.locator(".checks")).to_contain_text("Access token valid")
+    assert "messages" in [p["subscribed_fields"] for p in sandbox.state()["pages"] if p["key"] == "coffee"][0]
     page.get_by_role("link", name="Back to Integrations").click()
     page.wait_for_url(re.compile(r"/integrations/$"))
     card = page.locator("article.channel", has_text="Coffee shop DMs")
