@@ -6,6 +6,7 @@ added by later migrations are filled too.
 """
 from __future__ import annotations
 
+import hashlib
 import random
 import sqlite3
 import subprocess
@@ -131,3 +132,63 @@ def cached(quick: bool) -> tuple[Path, int, int]:
         tmp.rename(path)
         print(f"  generated {path.name} in {time.monotonic() - t0:.0f} s", file=sys.stderr)
     return path, conversations, messages
+
+
+PG_TABLES = ("channels", "contacts", "conversations", "messages", "changes")
+
+
+def postgres(admin_url: str, quick: bool) -> str:
+    """A PostgreSQL database holding the same inbox, for this run only (returns its URL).
+
+    The data is loaded once per schema revision into a template database (COPY from the SQLite
+    file, the trigram indexes built after the rows are in), then each run copies the template:
+    `CREATE DATABASE … TEMPLATE` copies files instead of inserting a million rows again.
+    """
+    import psycopg
+
+    source, conversations, messages = cached(quick)
+    revision = _head_revision()
+    template = f"keloa_inbox_v{VERSION}_{hashlib.sha1(revision.encode()).hexdigest()[:10]}_{messages}"
+    run_db = "keloa_bench_inbox"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone()
+    if not exists:
+        t0 = time.monotonic()
+        _load_template(admin_url, source, template)
+        print(f"  loaded {template} into PostgreSQL in {time.monotonic() - t0:.0f} s", file=sys.stderr)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{run_db}" WITH (FORCE)')
+        # FILE_COPY (PostgreSQL 15+) copies the files; the default logs every page to the WAL,
+        # whose flushing would then run during the measurements. CHECKPOINT: the same, up front.
+        strategy = " STRATEGY FILE_COPY" if conn.info.server_version >= 150000 else ""
+        conn.execute(f'CREATE DATABASE "{run_db}" TEMPLATE "{template}"{strategy}')
+        conn.execute("CHECKPOINT")
+    return admin_url.rsplit("/", 1)[0] + f"/{run_db}"
+
+
+def _load_template(admin_url: str, source: Path, template: str) -> None:
+    import psycopg
+
+    loading = template + "_loading"
+    url = common.fresh_postgres(admin_url, loading)
+    # The schema without the trigram indexes, the rows, then the rest (GIN builds far faster at once).
+    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "0006_send_drains"], cwd=common.ROOT, check=True,
+                   env={"PATH": "/usr/bin:/bin", "DATABASE_URL": url}, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    lite = sqlite3.connect(source)
+    with psycopg.connect(url) as conn:
+        for table in PG_TABLES:
+            pg_cols = [r[0] for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s", (table,))]
+            cols = [r[1] for r in lite.execute(f"PRAGMA table_info({table})") if r[1] in pg_cols]
+            with conn.cursor().copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in lite.execute(f"SELECT {', '.join(cols)} FROM {table}"):
+                    copy.write_row(row)
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        conn.commit()
+    lite.close()
+    common.migrate(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{loading}" RENAME TO "{template}"')

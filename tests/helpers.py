@@ -26,6 +26,13 @@ def migrate(url: str, revision: str = "head", direction: str = "upgrade") -> Non
     getattr(command, direction)(cfg, revision)
 
 
+def head_revision() -> str:
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(AlembicConfig(str(ROOT / "alembic.ini"))).get_current_head()
+
+
 def make_user(app, email: str, name: str = "Test User", role: str = "agent", password: str = "correct horse battery"):
     from keloa_web.accounts.passwords import hash_password
     from keloa_web.db import db

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Integer, and_, column, or_, select, text
+from sqlalchemy import Integer, and_, column, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from keloa_web.models import Agent, Channel, Contact, Conversation, Message, Reaction, User
@@ -55,21 +55,32 @@ def _phrase(q: str) -> str:
     return '"' + q.replace('"', '""') + '"'
 
 
-def _people(session: Session, q: str):
-    """Ids of contacts whose name or @username contains `q` (trigram index on SQLite, migration 0005)."""
+def _people(session: Session, q: str, single: bool = False):
+    """Ids of contacts whose name or @username contains `q` (trigram indexes: SQLite 0005, PostgreSQL 0007)."""
     if _dialect(session) == "sqlite" and len(q) >= 3:
         return text("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH :phrase").bindparams(
             phrase=_phrase(q)).columns(column("rowid", Integer))
     pattern = _like(q)
-    return select(Contact.id).where(or_(Contact.name.ilike(pattern, escape="\\"),
-                                        Contact.username.ilike(pattern, escape="\\")))
+    people = select(Contact.id).where(or_(Contact.name.ilike(pattern, escape="\\"),
+                                          Contact.username.ilike(pattern, escape="\\")))
+    if single or _dialect(session) == "sqlite" or len(q) < 3:
+        return people
+    # PostgreSQL cannot walk the list by an index while testing "contact in (subquery) or ...":
+    # a name few contacts have is looked up first, and their conversations by ix_conversations_contact.
+    found = session.scalars(people.limit(PROBE_LIMIT + 1)).all()
+    return people if len(found) > PROBE_LIMIT else found
 
 
-def _in_own_messages(q: str):
-    """This conversation has a message containing `q`: a walk over its messages (by conversation index)."""
-    return (select(Message.id).where(Message.conversation_id == Conversation.id, Message.deleted.is_(False),
-                                      Message.text.ilike(_like(q), escape="\\"))
-            .exists())
+def _in_own_messages(session: Session, q: str):
+    """This conversation has a message containing `q`: a walk over its messages (by conversation index).
+
+    PostgreSQL would rather gather every matching message of the database into a hash first (a
+    third of it, for a common word); OFFSET 0 keeps the test per conversation, so the walk stops
+    when the page is full.
+    """
+    own = select(Message.id).where(Message.conversation_id == Conversation.id, Message.deleted.is_(False),
+                                   Message.text.ilike(_like(q), escape="\\"))
+    return (own if _dialect(session) == "sqlite" else own.offset(0)).exists()
 
 
 def _word_pairs(q: str) -> list[str]:
@@ -80,34 +91,44 @@ def _word_pairs(q: str) -> list[str]:
                    if q[i + 1] == " " and q[i] != " " and q[i + 2] != " "})
 
 
-def _probe(q: str):
-    """Up to :n ids of messages containing `q`.
+def _probe(session: Session, q: str, n: int) -> list[int]:
+    """Up to `n` ids of messages containing `q`.
 
-    One word: an FTS5 phrase query. Several: FTS5 finds the messages holding every word-pair
-    trigram, and LIKE confirms the exact text. A phrase query checks the positions of every trigram
-    of every candidate, which for common words costs several times more (bench/bench_inbox.py).
+    SQLite, one word: an FTS5 phrase query. Several: FTS5 finds the messages holding every
+    word-pair trigram, and LIKE confirms the exact text. A phrase query checks the positions of
+    every trigram of every candidate, which for common words costs several times more
+    (bench/bench_inbox.py). PostgreSQL: ILIKE, which the pg_trgm index answers (migration 0007);
+    for a common word the planner reads the table until it has `n`, which comes soon.
     """
+    if _dialect(session) != "sqlite":
+        return session.scalars(select(Message.id).where(
+            _word_pairs_pg(Message.text).ilike(_like(q).replace(" ", "q"), escape="\\"),
+            Message.text.ilike(_like(q), escape="\\")).limit(n)).all()
     pairs = _word_pairs(q)
     if not pairs:
-        return text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :phrase LIMIT :n").bindparams(
-            phrase=_phrase(q))
-    return text("SELECT m.id FROM messages m WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts "
-                "MATCH :pairs) AND m.text LIKE :pattern ESCAPE '\\' LIMIT :n").bindparams(
-        pairs=" AND ".join(_phrase(p) for p in pairs), pattern=_like(q))
+        stmt = text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :phrase LIMIT :n").bindparams(
+            phrase=_phrase(q), n=n)
+    else:
+        stmt = text("SELECT m.id FROM messages m WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts "
+                    "MATCH :pairs) AND m.text LIKE :pattern ESCAPE '\\' LIMIT :n").bindparams(
+            pairs=" AND ".join(_phrase(p) for p in pairs), pattern=_like(q), n=n)
+    return session.scalars(stmt).all()
+
+
+def _word_pairs_pg(column):
+    """The expression PostgreSQL's trigram index of messages holds (migration 0007): spaces become
+    "q", so the trigrams across two words are in the index too. Written out as constants: a
+    prepared statement's generic plan would not match the index's expression with parameters."""
+    return func.translate(column, literal_column("' '"), literal_column("'q'"))
 
 
 def _text_match(session: Session, q: str, single: bool):
     """Condition on Conversation: some message of it (not deleted) contains `q`."""
-    if single:  # one known conversation (the live poll): its own messages are the cheapest test
-        return _in_own_messages(q)
-    if _dialect(session) != "sqlite":
-        return Conversation.id.in_(select(Message.conversation_id).where(
-            Message.text.ilike(_like(q), escape="\\"), Message.deleted.is_(False)))
-    if len(q) < 3:  # shorter than a trigram: the index cannot help
-        return _in_own_messages(q)
-    probe = session.scalars(_probe(q).bindparams(n=PROBE_LIMIT + 1)).all()
+    if single or len(q) < 3:  # the live poll's one conversation, or a term shorter than a trigram
+        return _in_own_messages(session, q)  # (no index helps): the conversations' own messages are tested
+    probe = _probe(session, q, PROBE_LIMIT + 1)
     if len(probe) > PROBE_LIMIT:
-        return _in_own_messages(q)
+        return _in_own_messages(session, q)
     conversation_ids = session.scalars(select(Message.conversation_id).distinct().where(
         Message.id.in_(probe), Message.deleted.is_(False))).all() if probe else []
     return Conversation.id.in_(conversation_ids)
@@ -126,7 +147,7 @@ def _where(filters: Filters, user_id: int, session: Session, single: bool = Fals
     if filters.q:
         q = filters.q.lstrip("@") if filters.q.startswith("@") else filters.q
         if q:
-            where.append(or_(Conversation.contact_id.in_(_people(session, q)), _text_match(session, q, single)))
+            where.append(or_(Conversation.contact_id.in_(_people(session, q, single)), _text_match(session, q, single)))
     return where
 
 

@@ -45,6 +45,7 @@ class Conversation(Base):
         Index("ix_conversations_assignee_activity", "assignee_id", "last_activity_at"),
         Index("ix_conversations_unread", "status", "unread_count"),  # the inbox's unread total
         Index("ix_conversations_activity", "last_activity_at"),  # the "All" list, and searches in it
+        Index("ix_conversations_contact", "contact_id"),  # a search by name, on PostgreSQL
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
