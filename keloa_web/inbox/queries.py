@@ -97,8 +97,9 @@ def _probe(session: Session, q: str, n: int) -> list[int]:
     SQLite, one word: an FTS5 phrase query. Several: FTS5 finds the messages holding every
     word-pair trigram, and LIKE confirms the exact text. A phrase query checks the positions of
     every trigram of every candidate, which for common words costs several times more
-    (bench/bench_inbox.py). PostgreSQL: ILIKE, which the pg_trgm index answers (migration 0007);
-    for a common word the planner reads the table until it has `n`, which comes soon.
+    (bench/bench_inbox.py). PostgreSQL: ILIKE on the text with its spaces as "q", which the
+    pg_trgm index answers with the word pairs among its trigrams (migration 0007), and ILIKE on the
+    text itself to confirm; for a common word the planner reads the table until it has `n`, soon.
     """
     if _dialect(session) != "sqlite":
         return session.scalars(select(Message.id).where(
@@ -147,7 +148,8 @@ def _where(filters: Filters, user_id: int, session: Session, single: bool = Fals
     if filters.q:
         q = filters.q.lstrip("@") if filters.q.startswith("@") else filters.q
         if q:
-            where.append(or_(Conversation.contact_id.in_(_people(session, q, single)), _text_match(session, q, single)))
+            where.append(or_(Conversation.contact_id.in_(_people(session, q, single)),
+                             _text_match(session, q, single)))
     return where
 
 
