@@ -27,13 +27,14 @@ class Sandbox:
 
     def reset(self, settings=False):
         """Reseed the world; with settings=True also undo POST /_sandbox/config changes."""
-        with self.store.lock:
-            if settings:
-                self.settings.clear()
-                self.settings.update(self.initial_settings)
-            self.store.reset_data()
-            seed.load(self.store)
-        self.webhooks.clear()
+        with self.webhooks.busy:  # waits for a POST in flight: none of the old world arrives later
+            with self.store.lock:
+                if settings:
+                    self.settings.clear()
+                    self.settings.update(self.initial_settings)
+                self.store.reset_data()
+                seed.load(self.store)
+            self.webhooks.clear()
 
 
 def create_app(config=None):

@@ -30,6 +30,9 @@ class Deliverer:
         self.store = sb.store
         self.cv = threading.Condition()
         self.items = []       # events waiting to be formed into POSTs
+        # Held while deliveries are formed and attempted, and by a reset: once a reset returns, no
+        # POST of the world before it is on its way or still to come.
+        self.busy = threading.Lock()
         self.stopped = False
         self.rng = random.Random(7)
         self.thread = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
@@ -102,6 +105,10 @@ class Deliverer:
     def _tick(self):
         with self.cv:
             self.cv.wait(timeout=0.05)
+        with self.busy:
+            self._deliver_due()
+
+    def _deliver_due(self):
         faults = self.store.faults
         if not faults["deliveries"]:
             return

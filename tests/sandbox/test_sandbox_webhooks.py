@@ -174,6 +174,20 @@ def test_slow_answer_counts_as_failure(sb, coffee, receiver):
     sb.wait(lambda: sb.deliveries("delivered"))
 
 
+def test_nothing_from_before_a_reset_arrives_after_it(sb, coffee, receiver):
+    """A reset waits for the POSTs already under way: the next test's receiver sees none of them."""
+    receiver.delay = 0.3
+    for n in range(3):
+        sb.customer(account="keloa.coffee", customer="maya", type="text", text=f"before the reset {n}")
+    # The first goes alone; the other two are formed together while it is answered, so when the
+    # second is in flight the third is due behind it.
+    receiver.wait_posts(2)
+    sb.control("reset", {"settings": True})
+    receiver.clear()
+    time.sleep(1.5)
+    assert receiver.posts() == []
+
+
 def test_unsubscribed_after_an_hour_of_failures(sb, coffee, receiver):
     _, pt = coffee
     receiver.status = 503
