@@ -16,13 +16,20 @@
   });
 
   // Inbox: story previews come from Meta's CDN and stop loading after about a day.
-  document.addEventListener("error", function (e) {
-    var img = e.target;
-    if (!img || img.tagName !== "IMG" || !img.hasAttribute("data-story-preview")) return;
+  function storyGone(img) {
     var gone = img.parentNode.querySelector(".story-gone");
     img.hidden = true;
     if (gone) gone.hidden = false;
+  }
+  document.addEventListener("error", function (e) {
+    var img = e.target;
+    if (img && img.tagName === "IMG" && img.hasAttribute("data-story-preview")) storyGone(img);
   }, true);
+  // A preview that failed while the page was still loading, before this script ran, sent its
+  // error event to nobody: look for those once.
+  document.querySelectorAll("img[data-story-preview]").forEach(function (img) {
+    if (img.complete && img.naturalWidth === 0) storyGone(img);
+  });
 
   // Composer: Instagram counts bytes (UTF-8), not characters.
   var encoder = new TextEncoder();

@@ -2,6 +2,8 @@
 customer's reaction and "Seen" appear beside the reply, all without reloading the page."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -69,8 +71,10 @@ def test_dm_appears_live_reply_is_sent_and_reaction_and_seen_follow(sandbox, app
     expect(reply.locator(".seen")).to_have_text("Seen", timeout=LIVE + 2_000)
     page.screenshot(path=str(tmp_path / "inbox-replied.png"))
 
-    # A day later Meta's story URL stops loading: the placeholder takes its place.
+    # A day later Meta's story URL stops loading: the placeholder takes its place, even when the
+    # image fails before Keloa's script has run (held back here for a moment).
     sandbox.control("POST", "clock", json={"advance_hours": 25})
+    page.route("**/js/keloa.js", lambda route: (time.sleep(1), route.continue_()))
     page.reload()
     expect(page.locator("figure.story").get_by_text("Story no longer available")).to_be_visible()
     expect(page.locator("figure.story img.story-preview")).to_be_hidden()
