@@ -2,8 +2,10 @@
 extension can be created, and by reading the table where it cannot."""
 from __future__ import annotations
 
+import contextlib
+
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from keloa_web.db import db
 from tests import helpers
@@ -26,6 +28,25 @@ def _explain(stmt) -> str:
 
     compiled = stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
     return "\n".join(r[0] for r in db.session.execute(text(f"EXPLAIN {compiled}")))
+
+
+@contextlib.contextmanager
+def _statements():
+    """The SQL statements run inside the block, with their parameters."""
+    seen = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many):
+        seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _plan_of(statement, parameters) -> str:
+    return "\n".join(r[0] for r in db.session.connection().exec_driver_sql("EXPLAIN " + statement, parameters))
 
 
 def test_a_common_term_walks_the_list_testing_each_conversation(app, agent_user, monkeypatch):
@@ -56,6 +77,12 @@ def test_a_common_term_walks_the_list_testing_each_conversation(app, agent_user,
              "text": "a voucher for me" if n % 3 == 0 else "hello there", "sent_at": now}
             for c in convs for n in range(20)])
     db.session.execute(text("ANALYZE"))
+    # The probe for a common word reads the table until it has enough, rather than gathering
+    # every match through the index first.
+    with _statements() as seen:
+        assert len(queries._probe(db.session, "voucher", 2001)) == 2001
+    plan = _plan_of(*seen[0])
+    assert plan.splitlines()[1].strip().startswith("->  Seq Scan on messages"), plan
     monkeypatch.setattr(queries, "PROBE_LIMIT", -1)  # every term counts as common
     stmt = (select(Conversation).where(*queries._where(queries.Filters(q="voucher", status="all"), agent_user.id,
                                                        db.session))
@@ -72,22 +99,9 @@ def test_search_terms_are_answered_by_trigram_indexes(app, agent_user):
     indexes = set(db.session.scalars(text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%_trgm'")))
     assert indexes == {"ix_messages_text_trgm", "ix_contacts_name_trgm", "ix_contacts_username_trgm"}
     db.session.execute(text("SET enable_seqscan = off"))  # a tiny table would be read whole anyway
-    statements = []
-
-    from sqlalchemy import event
-
-    def seen(_conn, _cursor, statement, parameters, _context, _many):
-        statements.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with _statements() as seen:
         queries.conversation_page(db.session, queries.Filters(q="voucher", status="all"), agent_user.id)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
-    plans = []
-    for statement, parameters in statements:
-        rows = db.session.connection().exec_driver_sql("EXPLAIN " + statement, parameters).all()
-        plans.append("\n".join(r[0] for r in rows))
+    plans = [_plan_of(statement, parameters) for statement, parameters in seen]
     assert any("ix_messages_text_trgm" in p for p in plans), plans
     assert any("ix_contacts_name_trgm" in p and "ix_contacts_username_trgm" in p for p in plans), plans
 

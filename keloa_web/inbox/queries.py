@@ -98,13 +98,14 @@ def _probe(session: Session, q: str, n: int) -> list[int]:
     word-pair trigram, and LIKE confirms the exact text. A phrase query checks the positions of
     every trigram of every candidate, which for common words costs several times more
     (bench/bench_inbox.py). PostgreSQL: ILIKE on the text with its spaces as "q", which the
-    pg_trgm index answers with the word pairs among its trigrams (migration 0007), and ILIKE on the
-    text itself to confirm; for a common word the planner reads the table until it has `n`, soon.
+    pg_trgm index answers with the word pairs among its trigrams (migration 0007); the caller
+    confirms on the text itself. One condition, not both here: the planner would take the two for
+    independent, think a common word rare, and gather all its matches by the index instead of
+    reading the table until it has `n`, which comes soon.
     """
-    if _dialect(session) != "sqlite":
+    if _dialect(session) != "sqlite":  # candidates: `_text_match` confirms them on the text itself
         return session.scalars(select(Message.id).where(
-            _word_pairs_pg(Message.text).ilike(_like(q).replace(" ", "q"), escape="\\"),
-            Message.text.ilike(_like(q), escape="\\")).limit(n)).all()
+            _word_pairs_pg(Message.text).ilike(_like(q).replace(" ", "q"), escape="\\")).limit(n)).all()
     pairs = _word_pairs(q)
     if not pairs:
         stmt = text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :phrase LIMIT :n").bindparams(
@@ -130,8 +131,9 @@ def _text_match(session: Session, q: str, single: bool):
     probe = _probe(session, q, PROBE_LIMIT + 1)
     if len(probe) > PROBE_LIMIT:
         return _in_own_messages(session, q)
+    confirm = [] if _dialect(session) == "sqlite" else [Message.text.ilike(_like(q), escape="\\")]
     conversation_ids = session.scalars(select(Message.conversation_id).distinct().where(
-        Message.id.in_(probe), Message.deleted.is_(False))).all() if probe else []
+        Message.id.in_(probe), Message.deleted.is_(False), *confirm)).all() if probe else []
     return Conversation.id.in_(conversation_ids)
 
 
