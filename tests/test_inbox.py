@@ -126,6 +126,22 @@ def test_poll_answers_204_when_nothing_changed_and_rows_when_something_did(agent
     assert "afterbegin" not in resolved and f'id="conv-{conv.id}" hx-swap-oob="delete"' in resolved
 
 
+def test_a_message_arriving_in_the_open_conversation_is_read_in_the_same_poll(agent_client):
+    """No unread badge flickers on for the conversation being read until the next poll."""
+    with db.session_scope() as s:
+        conv = _conv(s, unread_count=0)
+        cursor = changes.latest_id(s)
+        factories.gen_message(s, conv, "in", text="Are you open on Sunday?")
+        s.get(Conversation, conv.id).unread_count = 1
+        changes.touch(s, conv.id)
+    html = agent_client.get(f"/inbox/changes?cursor={cursor}&c={conv.id}", htmx=True).get_data(as_text=True)
+    assert "Are you open on Sunday?" in html
+    assert "unread-count" not in html and ">0 unread<" in html
+    cursor = int(re.search(r'name="cursor" value="(\d+)"', html).group(1))
+    assert agent_client.get(f"/inbox/changes?cursor={cursor}&c={conv.id}", htmx=True).status_code == 204
+    assert db.session.get(Conversation, conv.id).unread_count == 0
+
+
 def test_reply_is_queued_and_shown_as_sending(agent_client, agent_user):
     with db.session_scope() as s:
         conv = _conv(s)

@@ -143,6 +143,14 @@ def changes_poll():
         return resp
     filters = queries.Filters.from_args(request.args)
     open_id = request.args.get("c", type=int)
+    open_conv = db.session.get(Conversation, open_id) if open_id in changed else None
+    if open_conv is not None:
+        # It is on screen: new customer messages are read as they arrive. Before anything is
+        # rendered, so its row and the unread total already say so (and the feed entry that
+        # clearing the badge adds is part of this answer, not the next one).
+        opened(open_conv)
+        db.session.rollback()
+        new_cursor, changed = changes.changed_since(db.session, cursor)
     rows, gone = [], []
     for conv_id in sorted(changed):
         conv = db.session.get(Conversation, conv_id)
@@ -154,9 +162,7 @@ def changes_poll():
            "window": window, "channels": queries.channels_by_id(db.session), "open_id": open_id,
            "unread_total": queries.unread_total(db.session, current_user.id), "conv": None}
     body = render_template("inbox/_changes.html", **ctx)
-    if open_id in changed and (conv := db.session.get(Conversation, open_id)) is not None:
-        opened(conv)  # it is on screen: new customer messages are read as they arrive
-        db.session.rollback()
+    if open_conv is not None:
         ctx.update(thread_context(db.session.get(Conversation, open_id)))
         body += render_blocks("inbox/index.html", THREAD_BLOCKS, oob=True, **ctx)
     else:
