@@ -26,8 +26,8 @@ log = logging.getLogger("alembic.runtime.migration")
 # ("voucher gift card") matches the trigrams of a third of all messages, each read to be checked.
 # Messages are indexed with their spaces turned into "q": the trigrams that straddle two words
 # ("rqg", "tqc") exist too, and they are rare. A search asks for the same translation of its own
-# text and, beside it, the plain ILIKE, so a real "q" never makes a false match (see
-# keloa_web/inbox/queries.py). "q" because it is a letter in every locale, and rarely followed by
+# text, then confirms its candidates with the plain ILIKE, so a real "q" never makes a false match
+# (see keloa_web/inbox/queries.py). "q" because it is a letter in every locale, and rarely followed by
 # anything but "u".
 PAIRS = "translate(text, ' ', 'q')"
 INDEXES = {
