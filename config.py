@@ -71,6 +71,8 @@ class Config:
         # Limits
         self.WEBHOOK_MAX_BYTES = _int("WEBHOOK_MAX_BYTES", 1024 * 1024)
         self.MEDIA_MAX_BYTES = _int("MEDIA_MAX_BYTES", 25 * 1024 * 1024)
+        # One customer file's whole download (redirects included) may take this long.
+        self.MEDIA_DOWNLOAD_SECONDS = _int("MEDIA_DOWNLOAD_SECONDS", 30)
         self.UPLOAD_MAX_BYTES = _int("UPLOAD_MAX_BYTES", 25 * 1024 * 1024)
         self.LOGIN_RATE_LIMIT = _int("LOGIN_RATE_LIMIT", 10)  # failed attempts per 15 minutes
         self.SEND_RATE_PER_SECOND = _int("SEND_RATE_PER_SECOND", 90)

@@ -10,6 +10,12 @@ from keloa_web.htmx import is_htmx
 
 csrf = CSRFProtect()
 
+# Set on every HTML page and fragment Keloa's own views render. keloa.js lets htmx swap a response
+# only if it carries this header, so a customer's file fetched by htmx (a boosted link, say) is
+# never put into the page, whatever its bytes. Media responses never carry it.
+VIEW_HEADER = "X-Keloa-View"
+UNSWAPPABLE_BLUEPRINTS = {"media"}
+
 
 def _media_origins(app) -> str:
     """Origins the browser may load story previews from: Meta's CDNs (and the sandbox in dev)."""
@@ -52,6 +58,10 @@ def init_app(app) -> None:
         # A view may set its own (media sets a stricter CSP); every other response gets these.
         headers = resp.headers
         headers.extend([(name, value) for name, value in always if name not in headers])
+        if resp.mimetype == "text/html" and request.blueprint not in UNSWAPPABLE_BLUEPRINTS:
+            headers[VIEW_HEADER] = "1"
+        else:
+            headers.pop(VIEW_HEADER, None)
         return resp
 
     def _error(status: int, title: str, detail: str):

@@ -2,21 +2,28 @@
 links (`/m/<token>`, see storage.public_url) for files Meta fetches when Keloa sends them."""
 from __future__ import annotations
 
-import mimetypes
-
-from flask import Blueprint, abort, send_file
+from flask import Blueprint, abort, make_response, request, send_file
 
 from keloa_web.auth import public
 from keloa_web.db import db
-from keloa_web.media import storage
+from keloa_web.media import sniff, storage
 from keloa_web.models import Attachment, Contact
 
 bp = Blueprint("media", __name__)
 
-_INLINE = ("image/", "video/", "audio/")
+# A stored file opened on its own is a sandboxed document with an opaque origin: no script, no
+# plugin, no form, no request to Keloa with the teammate's cookies, even if a browser were to
+# render it as a page. Images, video and audio may load themselves, nothing else.
+MEDIA_CSP = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'"
 
 
-def _send(relative: str | None, content_type: str | None, name: str, private: bool = True):
+def _send(relative: str | None, stored_type: str | None, name: str, private: bool = True):
+    if request.headers.get("HX-Request"):
+        # htmx never gets a customer's bytes (a stale page's boosted link, say): the browser is
+        # told to navigate there itself, and then downloads or shows the file on its own.
+        resp = make_response("")
+        resp.headers["HX-Redirect"] = request.full_path.rstrip("?")
+        return resp
     if not relative:
         abort(404)
     try:
@@ -25,12 +32,15 @@ def _send(relative: str | None, content_type: str | None, name: str, private: bo
         abort(404)
     if not path.is_file():
         abort(404)
-    content_type = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    inline = content_type.startswith(_INLINE) and content_type != "image/svg+xml"
+    with path.open("rb") as fh:
+        head = fh.read(64)
+    content_type, inline = sniff.serving(stored_type, head)
     resp = send_file(path, mimetype=content_type, as_attachment=not inline,
                      download_name=f"{name}{storage.extension(content_type)}", conditional=True,
                      max_age=3600)
+    resp.headers["Content-Security-Policy"] = MEDIA_CSP
     resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Cross-Origin-Resource-Policy"] = "same-origin" if private else "cross-origin"
     resp.headers["Cache-Control"] = ("private" if private else "public") + ", max-age=3600"
     return resp
 

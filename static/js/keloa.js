@@ -7,8 +7,35 @@
   });
   // Validation answers (400, 422) carry the form with its error messages: show them. htmx 2 leaves
   // every 4xx unswapped by default, which would make a rejected form look like nothing happened.
+  //
+  // First, though: htmx swaps only what Keloa's own views rendered (they mark it with X-Keloa-View).
+  // A customer's file fetched by htmx, however its bytes read, is never put into the page, where its
+  // hx-* attributes would run as the teammate. A boosted link that met one becomes a plain
+  // navigation, so a download downloads.
+  function keloaView(xhr) {
+    return xhr.getResponseHeader("X-Keloa-View") === "1" &&
+      /^text\/html/i.test(xhr.getResponseHeader("Content-Type") || "");
+  }
+  function customerContent(path) {
+    var url = new URL(path, window.location.href);
+    return url.origin !== window.location.origin || /^\/(media|m)\//.test(url.pathname);
+  }
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var config = e.detail.requestConfig || {};
+    if (!config.path || !customerContent(config.path)) return;
+    e.preventDefault();
+    if (e.detail.boosted && config.verb === "get") window.location.assign(config.path);
+  });
   document.addEventListener("htmx:beforeSwap", function (e) {
-    var status = e.detail.xhr.status;
+    var xhr = e.detail.xhr;
+    if (xhr.status !== 204 && !keloaView(xhr)) {
+      e.detail.shouldSwap = false;
+      e.detail.isError = false;
+      var config = e.detail.requestConfig || {};
+      if (e.detail.boosted && config.verb === "get" && xhr.status < 400) window.location.assign(xhr.responseURL || config.path);
+      return;
+    }
+    var status = xhr.status;
     if (status === 400 || status === 422) {
       e.detail.shouldSwap = true;
       e.detail.isError = false;

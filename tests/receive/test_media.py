@@ -82,7 +82,7 @@ def test_media_is_downloaded_checked_served_and_deleted(app, client, agent_clien
     assert storage.resolve(ok.local_path).read_bytes() == PNG and ok.local_path.startswith("attachments/")
     assert _att("pdf").status == "stored"
     assert "over the 4000 bytes limit" in _att("big").error
-    assert "text/html for an image" in _att("html").error
+    assert "(the server said text/html), not an image" in _att("html").error
     assert "HTTP 404" in _att("gone").error and "expired" in _att("gone").error
     assert "not one of Meta's media hosts" in _att("hop").error
     assert "localhost" in _att("evil").error and _att("evil").status == "failed"
