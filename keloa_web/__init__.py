@@ -7,6 +7,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from keloa_web.ids import IdConverter
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Areas of the product, each a blueprint in keloa_web/<area>/views.py.
@@ -28,6 +30,7 @@ def _new_app(test_config: dict | None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(config.INSTANCE_DIR),
     )
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     app.config.from_mapping(config.as_flask())
     if not app.config["REDIS_URL"]:
         app.config["REDIS_URL"] = f"unix://{config.INSTANCE_DIR / 'redis' / 'redis.sock'}"

@@ -184,6 +184,6 @@ def _retry_after(resp: requests.Response) -> float | None:
             minutes = [u.get("estimated_time_to_regain_access", 0) for v in usage.values() for u in v]
             if minutes and max(minutes) > 0:
                 return 60.0 * max(minutes)
-        except (ValueError, AttributeError, TypeError):
+        except (ValueError, AttributeError, TypeError, RecursionError):
             pass
     return None

@@ -29,6 +29,20 @@ def _media_origins(app) -> str:
     return " ".join(sorted(origins))
 
 
+def same_origin_request() -> bool:
+    """True unless the browser says another site started this request.
+
+    For GETs that change state as a side effect (opening a conversation marks it read and tells
+    Instagram it was seen): a link or redirect from another site must not do that. Every current
+    browser sends Sec-Fetch-Site; "none" is the teammate's own address bar or bookmark. Without it
+    (an older browser, a script), a Referer from another origin is refused too."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    referer = request.headers.get("Origin") or request.headers.get("Referer")
+    return not referer or _origin(referer) == _origin(request.host_url)
+
+
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"

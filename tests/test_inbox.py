@@ -227,6 +227,32 @@ def test_opening_a_conversation_queues_one_mark_seen_only_with_receipts_on(agent
     assert [(j.func_name.rsplit(".", 1)[-1], j.args) for j in jobs] == [("mark_seen", (on.id,))]
 
 
+def test_a_link_from_another_site_shows_the_conversation_but_reads_nothing(agent_client):
+    """A cross-site navigation (a link in a customer's web page, a redirect) must not mark a
+    conversation read nor tell Instagram it was seen; the teammate's own clicks and address bar do."""
+    from keloa_web.queue import get_queue
+
+    with db.session_scope() as s:
+        conv = _conv(s, unread_count=3)
+        factories.gen_message(s, conv, "in", text="Are you open on Sunday?")
+        changes.touch(s, conv.id)  # so the live poll has it among its changes
+    for how in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                {"Referer": "https://evil.example/page"}):
+        page = agent_client.get(f"/inbox/c/{conv.id}", headers=how)
+        assert "Are you open on Sunday?" in page.get_data(as_text=True)
+        db.session.rollback()
+        assert db.session.get(Conversation, conv.id).unread_count == 3, how
+        poll = agent_client.get(f"/inbox/changes?cursor=0&c={conv.id}", headers=dict(how), htmx=True)
+        assert poll.status_code == 200 and f'id="conv-{conv.id}"' in poll.get_data(as_text=True)
+        db.session.rollback()
+        assert db.session.get(Conversation, conv.id).unread_count == 3, how
+    assert get_queue("sends").jobs == []
+    agent_client.get(f"/inbox/c/{conv.id}", headers={"Sec-Fetch-Site": "same-origin"})
+    db.session.rollback()
+    assert db.session.get(Conversation, conv.id).unread_count == 0
+    assert len(get_queue("sends").jobs) == 1
+
+
 def test_failed_message_shows_the_reason_and_retry_requeues_it(agent_client):
     with db.session_scope() as s:
         conv = _conv(s)

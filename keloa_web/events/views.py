@@ -22,7 +22,7 @@ def pretty(body: bytes) -> str:
     text = body.decode("utf-8", "replace")
     try:
         return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
 
 

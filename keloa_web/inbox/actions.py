@@ -11,6 +11,7 @@ from flask_login import current_user
 from keloa_web import changes
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import is_htmx, render_page
+from keloa_web.ids import parse_id
 from keloa_web.inbox import uploads
 from keloa_web.inbox.views import bp, thread_context
 from keloa_web.models import Channel, Conversation, Message, User
@@ -101,9 +102,9 @@ def _enqueue(message_id: int) -> None:
 def conversation_assign(conv_id: int):
     conv = _conversation(conv_id)
     raw = request.form.get("assignee_id", "")
-    if raw and not (raw.isdigit() and (user := db.session.get(User, int(raw))) and user.active):
+    if raw and not ((user_id := parse_id(raw)) and (user := db.session.get(User, user_id)) and user.active):
         return _pane(conv, status=422, error="That teammate is no longer on the team.")
-    conv.assignee_id = int(raw) if raw else None
+    conv.assignee_id = parse_id(raw)
     changes.touch(db.session, conv.id)
     db.session.commit()
     return _pane(conv)

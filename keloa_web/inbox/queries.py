@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Integer, and_, column, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session, selectinload
 
+from keloa_web.ids import parse_id
 from keloa_web.models import Agent, Channel, Contact, Conversation, Message, Reaction, User
 
 PAGE_SIZE = 50
@@ -31,8 +32,8 @@ class Filters:
         status = args.get("status", "open")
         channel = args.get("channel", "")
         return cls(status=status if status in STATUSES else "open", unread=args.get("unread") == "1",
-                   mine=args.get("mine") == "1", channel_id=int(channel) if channel.isdigit() else None,
-                   q=(args.get("q") or "").strip()[:100])
+                   mine=args.get("mine") == "1", channel_id=parse_id(channel),
+                   q=_printable(args.get("q") or "").strip()[:100])
 
     def as_args(self) -> dict:
         args = {"status": self.status, "q": self.q, "channel": self.channel_id or "",
@@ -155,6 +156,12 @@ def _where(filters: Filters, user_id: int, session: Session, single: bool = Fals
     return where
 
 
+def _printable(text: str) -> str:
+    """Search text without control characters: a NUL ends SQLite's FTS5 query string early (an
+    error) and PostgreSQL refuses it in any text parameter; none can be typed in the search box."""
+    return "".join(ch if ch.isprintable() or ch == " " else " " for ch in text)
+
+
 def encode_cursor(conv: Conversation) -> str:
     return f"{conv.last_activity_at.isoformat()}_{conv.id}"
 
@@ -162,7 +169,8 @@ def encode_cursor(conv: Conversation) -> str:
 def decode_cursor(raw: str | None) -> tuple[datetime, int] | None:
     try:
         at, conv_id = (raw or "").rsplit("_", 1)
-        return datetime.fromisoformat(at), int(conv_id)
+        conv = parse_id(conv_id)
+        return (datetime.fromisoformat(at), conv) if conv else None
     except ValueError:
         return None
 

@@ -16,8 +16,10 @@ from sqlalchemy import select
 from keloa_web import changes, window
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import is_htmx, render_blocks, render_page
+from keloa_web.ids import parse_count, parse_id
 from keloa_web.inbox import queries, uploads
 from keloa_web.models import Channel, Conversation, Message, User
+from keloa_web.security import same_origin_request
 from keloa_web.sends import outbox
 from keloa_web.sends.jobs import enqueue_mark_seen, latest_customer_mid
 
@@ -101,12 +103,14 @@ def index():
 @bp.get("/inbox/c/<int:conv_id>")
 def conversation_show(conv_id: int):
     conv = db.session.get(Conversation, conv_id) or abort(404)
-    opened(conv)
-    db.session.rollback()  # end this request's read snapshot so it sees what opened() wrote
-    conv = db.session.get(Conversation, conv_id)
+    if same_origin_request():  # a link from another site shows the conversation, but reads nothing
+        opened(conv)
+        db.session.rollback()  # end this request's read snapshot so it sees what opened() wrote
+        conv = db.session.get(Conversation, conv_id)
     filters = queries.Filters.from_args(request.args)
     # ?before=<message id>: reading older messages (the live poll leaves that page alone).
-    before = db.session.get(Message, request.args.get("before", type=int) or 0)
+    before_id = parse_id(request.args.get("before"))
+    before = db.session.get(Message, before_id) if before_id else None
     before = before if before is not None and before.conversation_id == conv.id else None
     if request.headers.get("HX-Target") == "thread-pane":
         ctx = thread_context(conv, before, filters=filters, channels=queries.channels_by_id(db.session),
@@ -132,18 +136,15 @@ def opened(conv: Conversation) -> None:
 @bp.get("/inbox/changes")
 def changes_poll():
     """204 when nothing changed since `cursor`; else out-of-band swaps for what did."""
-    try:
-        cursor = int(request.args.get("cursor", "0"))
-    except ValueError:
-        cursor = 0
+    cursor = parse_count(request.args.get("cursor"))
     new_cursor, changed = changes.changed_since(db.session, cursor)
     if not changed:
         resp = make_response("", 204)
         resp.headers["Vary"] = "HX-Request"
         return resp
     filters = queries.Filters.from_args(request.args)
-    open_id = request.args.get("c", type=int)
-    open_conv = db.session.get(Conversation, open_id) if open_id in changed else None
+    open_id = parse_id(request.args.get("c"))
+    open_conv = db.session.get(Conversation, open_id) if open_id in changed and same_origin_request() else None
     if open_conv is not None:
         # It is on screen: new customer messages are read as they arrive. Before anything is
         # rendered, so its row and the unread total already say so (and the feed entry that

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from keloa_web.auth import admin_required
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import hx_redirect, is_htmx, render_page
+from keloa_web.ids import parse_id
 from keloa_web.integrations import channels as channel_ops
 from keloa_web.integrations import meta
 from keloa_web.models import Agent, Channel
@@ -72,10 +73,10 @@ def settings_update(channel_id: int):
         setattr(channel, name, request.form.getlist(name)[-1:] == ["1"])
     elif name == "agent_id":
         raw = request.form.get("agent_id", "")
-        if raw and not (raw.isdigit() and db.session.get(Agent, int(raw))):
+        if raw and not ((agent_id := parse_id(raw)) and db.session.get(Agent, agent_id)):
             error = "That agent no longer exists. Pick another one or \"None\"."
         else:
-            channel.agent_id = int(raw) if raw else None
+            channel.agent_id = parse_id(raw)
     else:
         value = request.form.get("display_name", "").strip()
         if len(value) > 120:

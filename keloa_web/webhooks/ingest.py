@@ -97,6 +97,9 @@ def _apply_all(session, events: list[WebhookEvent], isolate: bool) -> Effects:
         except ValueError as exc:
             bodies[event.id] = Unprocessable(f"The body is not valid JSON: {exc}")
             continue
+        except RecursionError:
+            bodies[event.id] = Unprocessable("The body is nested too deeply to be one of Meta's events.")
+            continue
         more_mids, more_people = ids_in(bodies[event.id])
         mids |= more_mids
         people |= more_people

@@ -77,6 +77,8 @@ def instagram_receive():
     except ValueError as exc:
         # Stored for inspection, answered 200 so that Meta does not retry it forever.
         status, error = "failed", f"The body is not valid JSON: {exc}"
+    except RecursionError:  # nested deeper than Python's parser goes: no event of Meta's is
+        status, error = "failed", "The body is nested too deeply to be one of Meta's events."
     else:
         obj = parsed.get("object") if isinstance(parsed, dict) else None
         object_type = obj[:32] if isinstance(obj, str) else None

@@ -53,6 +53,23 @@ def test_malformed_json_with_a_valid_signature_is_kept_as_failed(client):
     assert event.status == "failed" and "not valid JSON" in event.error
 
 
+def test_deeply_nested_json_with_a_valid_signature_is_kept_as_failed(app, client, settings):
+    """100,000 nested arrays: Python's parser gives up with RecursionError (not a ValueError), which
+    was a 500, so Meta would have retried it for hours. Now: stored as failed, answered 200, and the
+    events page shows it."""
+    deep = b'{"object": "instagram", "entry": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    resp = post(client, deep)
+    assert resp.status_code == 200 and resp.get_data(as_text=True) == "EVENT_RECEIVED"
+    (event,) = db.session.scalars(select(WebhookEvent)).all()
+    assert event.status == "failed" and "nested too deeply" in event.error
+    helpers.run_worker_burst(settings)
+    admin = helpers.make_user(app, email="events@example.com", role="admin")
+    viewer = helpers.Client(app)
+    viewer.login(admin.email)
+    page = viewer.get("/admin/events/")
+    assert page.status_code == 200 and "nested too deeply" in page.get_data(as_text=True)
+
+
 def test_hostile_and_odd_bodies_never_break_ingest(app, client, settings):
     channel(BIZ)
     bodies = [

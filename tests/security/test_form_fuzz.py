@@ -33,6 +33,8 @@ def _payloads(fields: list[str]) -> list[tuple[str, dict]]:
         ("oversize", {"data": each("x" * 30_000)}),
         ("not numbers", {"data": each("not-a-number")}),
         ("negative and huge numbers", {"data": {**each("-1"), **{f: "1e309" for f in fields[::2]}}}),
+        ("ids above 2^63", {"data": each(str(2**64))}),
+        ("digits that are not ASCII", {"data": each("²³")}),
         ("nul bytes and markup", {"data": each("a\x00b<script>alert(1)</script>\u202e")}),
         ("repeated fields", {"data": MultiDict([(name, v) for name in fields for v in ("1", "2")])}),
         ("json body", {"json": {"name": ["x"], "id": {"$gt": 0}}}),
@@ -89,8 +91,15 @@ def test_missing_csrf_token_is_a_clear_400(app, admin_client):
     assert "Your form expired" in resp.get_data(as_text=True)
 
 
-JUNK_QUERY = ("?cursor=abc&before=not-a-cursor_x&status=%3Cscript%3E&q=" + "x" * 5000 +
-              "&channel=-1&unread=maybe&mine=2&c=abc&page=NaN&next=//evil.example&code=%00&state=%FF")
+JUNK_QUERIES = {
+    "junk": "?cursor=abc&before=not-a-cursor_x&status=%3Cscript%3E&q=" + "x" * 5000 +
+            "&channel=-1&unread=maybe&mine=2&c=abc&page=NaN&next=//evil.example&code=%00&state=%FF",
+    "ids above 2^63": f"?cursor={2**64}&before={2**64}&c={2**64}&channel={2**63}&before=2026-01-01T00:00:00_{2**64}",
+    "digits that are not ASCII": "?channel=%C2%B2&c=%D9%A3&before=%C2%B9&cursor=%C2%B2",
+    "nul bytes and search syntax": "?q=a%00b&q=%22x%22%20OR%20y*%20NEAR(z&status=open%00",
+    "FTS5 syntax": "?q=%22unterminated%20AND%20(OR%20NOT%20*%20%5E%20NEAR%2F3",
+    "CR/LF in next": "?next=%2F%0D%0ALocation:%20http://evil.example&next=%2F%5Cevil.example",
+}
 
 
 def test_every_get_route_answers_junk_query_strings_without_a_server_error(app, admin):
@@ -101,15 +110,39 @@ def test_every_get_route_answers_junk_query_strings_without_a_server_error(app, 
     for route in all_routes(app):
         if route.method != "GET" or route.endpoint == "static":
             continue
-        for htmx in (False, True):
+        for label, query in JUNK_QUERIES.items():
+            for htmx in (False, True):
+                try:
+                    resp = client.get(route.url() + query, htmx=htmx)
+                except Exception:
+                    problems.append(f"{route_id(route)} [{label}] htmx={htmx} raised:\n{traceback.format_exc(limit=-3)}")
+                    continue
+                if resp.status_code >= 500:
+                    problems.append(f"{route_id(route)} [{label}] htmx={htmx}: {resp.status_code}")
+                location = resp.headers.get("Location", "")
+                if "evil.example" in location or "\r" in location or "\n" in location:
+                    problems.append(f"{route_id(route)} [{label}]: redirects off-site to {location!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_ids_above_2_63_in_any_route_are_a_clear_404(app, admin):
+    _seed()
+    client = helpers.Client(app)
+    client.login("owner@example.com")
+    problems, tried = [], 0
+    for route in all_routes(app):
+        if "<int:" not in route.rule:
+            continue
+        for value in (2**63, 2**64, 10**30):
+            url = route.url(ids=value)
+            kw = {"headers": {"X-CSRFToken": client.csrf()}} if route.method == "POST" else {}
             try:
-                resp = client.get(route.url() + JUNK_QUERY, htmx=htmx)
+                resp = client.http.open(url, method=route.method, **kw)
             except Exception:
-                problems.append(f"{route_id(route)} htmx={htmx} raised:\n{traceback.format_exc(limit=-3)}")
+                problems.append(f"{route_id(route)} {value} raised:\n{traceback.format_exc(limit=-3)}")
                 continue
-            if resp.status_code >= 500:
-                problems.append(f"{route_id(route)} htmx={htmx}: {resp.status_code}")
-            location = resp.headers.get("Location", "")
-            if "evil.example" in location:
-                problems.append(f"{route_id(route)}: redirects off-site to {location}")
+            tried += 1
+            if resp.status_code != 404 or "does not exist" not in resp.get_data(as_text=True):
+                problems.append(f"{route_id(route)} {value}: {resp.status_code}")
+    assert tried > 20
     assert not problems, "\n".join(problems)
