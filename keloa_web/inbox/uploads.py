@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from werkzeug.datastructures import FileStorage
 
+from keloa_web.media import sniff as media_sniff
+
 MB = 1024 * 1024
 LIMITS = {"image": 8 * MB, "video": 25 * MB, "audio": 25 * MB}
 ACCEPT = ("image/png,image/jpeg,video/mp4,video/quicktime,video/webm,"
@@ -24,26 +26,15 @@ class UploadError(ValueError):
     pass
 
 
+# What Instagram's Send API takes, by the type media.sniff reads from the bytes.
+SENDABLE = {"image/png": "image", "image/jpeg": "image", "video/mp4": "video", "video/quicktime": "video",
+            "video/webm": "video", "audio/mp4": "audio", "audio/wav": "audio", "audio/aac": "audio"}
+
+
 def sniff(head: bytes) -> tuple[str, str] | None:
     """(kind, content type) from a file's first bytes, or None if Instagram would not take it."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image", "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image", "image/jpeg"
-    if head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand in (b"M4A ", b"M4B "):
-            return "audio", "audio/mp4"
-        if brand == b"qt  ":
-            return "video", "video/quicktime"
-        return "video", "video/mp4"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video", "video/webm"
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "audio", "audio/wav"
-    if head[:2] in (b"\xff\xf1", b"\xff\xf9"):
-        return "audio", "audio/aac"
-    return None
+    content_type = media_sniff.sniff(head)
+    return (SENDABLE[content_type], content_type) if content_type in SENDABLE else None
 
 
 def read_upload(file: FileStorage | None) -> Upload | None:
@@ -53,7 +44,7 @@ def read_upload(file: FileStorage | None) -> Upload | None:
     data = file.read(max(LIMITS.values()) + 1)
     if not data:
         raise UploadError(f"“{file.filename}” is empty. Choose another file.")
-    found = sniff(data[:16])
+    found = sniff(data[:64])
     if found is None:
         raise UploadError(f"“{file.filename}” is not a file Instagram accepts. Send {ACCEPTED_WORDS}.")
     kind, content_type = found
