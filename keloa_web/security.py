@@ -18,11 +18,18 @@ UNSWAPPABLE_BLUEPRINTS = {"media"}
 
 
 def _media_origins(app) -> str:
-    """Origins the browser may load story previews from: Meta's CDNs (and the sandbox in dev)."""
-    origins = {"https:"}
-    for host in app.config["META_CDN_HOSTS"]:
-        if host.startswith("127.") or host.startswith("localhost"):
+    """Origins the browser may load story previews from: Meta's CDN hosts (META_CDN_HOSTS) and
+    their subdomains, nothing else, so a URL in a webhook cannot make a teammate's browser call
+    another server (a tracking pixel); the sandbox's loopback host over http in development."""
+    origins = set()
+    for entry in app.config["META_CDN_HOSTS"]:
+        host = entry.strip().lower()
+        if not host:
+            continue
+        if host.startswith(("127.", "localhost", "[")):
             origins.add(f"http://{host}")
+        else:
+            origins.update({f"https://{host}", f"https://*.{host}"})
     base = urlsplit(app.config["GRAPH_API_BASE"])
     if base.scheme == "http":
         origins.add(f"http://{base.netloc}")

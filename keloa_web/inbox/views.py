@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import select
@@ -32,6 +32,15 @@ THREAD_BLOCKS = ["unread_total", "thread_header", "thread_messages", "window_sta
 def safe_href(url: str | None) -> str:
     """Only http(s) links from Instagram become clickable (never javascript: or data:)."""
     return url if url and url.startswith(("https://", "http://")) else ""
+
+
+@bp.app_template_filter("cdn_src")
+def cdn_src(url: str | None) -> str:
+    """A story preview's URL if it is on one of Meta's media hosts, else "" (shown as gone): the
+    teammate's browser loads it directly, so it must not be a pixel on someone else's server."""
+    from keloa_web.media.download import host_allowed
+
+    return url if url and host_allowed(url, current_app.config["META_CDN_HOSTS"]) else ""
 
 
 @bp.app_template_filter("day_label")

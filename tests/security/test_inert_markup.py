@@ -52,3 +52,20 @@ def test_a_reply_with_markup_is_stored_as_typed_and_shown_as_text(agent_client):
     resp = agent_client.post(f"/inbox/c/{conv.id}/notes", data={"text": f"note {SCRIPT}"}, htmx=True)
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200 and not LIVE.search(html) and "&lt;script&gt;" in html
+
+
+def test_a_story_preview_loads_only_from_metas_media_hosts(app, agent_client):
+    """The preview is loaded by the teammate's browser: a URL elsewhere (a tracking pixel, a local
+    address) is never put in the page, and the page's CSP allows images from Meta's hosts only."""
+    with db.session_scope() as s:
+        conv = factories.gen_conversation(s)
+        factories.gen_message(s, conv, kind="story_reply", text="nice", story_url="https://tracker.example/p.png?who=1")
+        factories.gen_message(s, conv, kind="story_reply", text="cute",
+                              story_url="https://scontent.cdninstagram.com/v/t51/story.jpg?oh=1")
+    resp = agent_client.get(f"/inbox/c/{conv.id}")
+    html = resp.get_data(as_text=True)
+    assert "tracker.example" not in html
+    assert 'src="https://scontent.cdninstagram.com/v/t51/story.jpg?oh=1"' in html
+    assert html.count("Story no longer available") == 2  # one shown at once, one waiting for a load error
+    img_src = next(part for part in resp.headers["Content-Security-Policy"].split(";") if "img-src" in part)
+    assert " https: " not in f"{img_src} " and "https://*.cdninstagram.com" in img_src
