@@ -60,9 +60,11 @@ class Config:
         ]
         self.PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
 
-        # Window policy (see keloa_web/window.py). Hours; HUMAN_AGENT_HOURS=0 means unlimited.
-        self.WINDOW_UNTAGGED_HOURS = _int("WINDOW_UNTAGGED_HOURS", 7 * 24)
-        self.WINDOW_HUMAN_AGENT_HOURS = _int("WINDOW_HUMAN_AGENT_HOURS", 0)
+        # Window policy (see keloa_web/window.py), Meta's documented rule by default: untagged for
+        # 24 h after the customer's last message, then tagged HUMAN_AGENT by a person until day 7.
+        # Hours from that message; HUMAN_AGENT_HOURS=0 means no end (for terms that differ).
+        self.WINDOW_UNTAGGED_HOURS = _int("WINDOW_UNTAGGED_HOURS", 24)
+        self.WINDOW_HUMAN_AGENT_HOURS = _int("WINDOW_HUMAN_AGENT_HOURS", 7 * 24)
 
         # AI agents (keloa_web/agents/): wait this long after a customer message before answering,
         # so that a burst of messages gets one answer.

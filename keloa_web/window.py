@@ -27,9 +27,9 @@ RULES: dict[tuple[str, str], tuple[bool, str | None, str]] = {
     ("open", "human"): (True, None, "The customer wrote recently: replies go out normally."),
     ("open", "ai"): (True, None, "The customer wrote recently: the AI agent may reply."),
     ("human_agent_only", "human"): (
-        True, HUMAN_AGENT, "Outside the reply window: only a person may answer, tagged HUMAN_AGENT."),
+        True, HUMAN_AGENT, "Past the standard window: only a teammate may answer, tagged Human agent."),
     ("human_agent_only", "ai"): (
-        False, None, "Outside the reply window: AI replies are off, a person must answer (tagged HUMAN_AGENT)."),
+        False, None, "Past the standard window: AI replies are off, a teammate must answer (tagged Human agent)."),
     ("closed", "human"): (False, None, REENGAGE),
     ("closed", "ai"): (False, None, REENGAGE),
 }
@@ -96,6 +96,30 @@ def for_conversation(conversation, sender: str, now: datetime | None = None, con
         human_agent_hours=int(config["WINDOW_HUMAN_AGENT_HOURS"]),
         meta_state=conversation.meta_window_state, meta_state_at=conversation.meta_window_state_at,
     )
+
+
+def _span(hours: int) -> str:
+    return f"{hours // 24} days" if hours % 24 == 0 and hours >= 48 else f"{hours} h"
+
+
+def _day(hours: int) -> str:
+    return f"day {hours // 24}" if hours % 24 == 0 else f"{hours} h"
+
+
+def summary(config=None) -> str:
+    """The rule in one sentence, from the configured lengths (Meta's: 24 h, then until day 7).
+
+    The user's guide calls this the "7-day window"; this says what the 7 days really are."""
+    from flask import current_app
+
+    config = config if config is not None else current_app.config
+    untagged, human = int(config["WINDOW_UNTAGGED_HOURS"]), int(config["WINDOW_HUMAN_AGENT_HOURS"])
+    first = f"AI and teammates for {_span(untagged)} after the customer's last message"
+    if human <= 0:
+        return f"{first}; then teammates only, tagged Human agent, with no end."
+    if human <= untagged:
+        return f"{first}; then nobody until the customer writes again."
+    return f"{first}; then teammates only, tagged Human agent, until {_day(human)}."
 
 
 def countdown(ends_at: datetime | None, now: datetime) -> str:

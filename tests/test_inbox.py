@@ -1,6 +1,8 @@
 """The inbox pages: list, filters, search, pagination, thread, composer, actions, live poll."""
 from __future__ import annotations
 
+import html as html_lib
+
 import re
 from datetime import timedelta
 
@@ -165,16 +167,49 @@ def test_reply_over_1000_bytes_is_refused_and_the_draft_kept(agent_client):
     assert db.session.scalars(select(Message).where(Message.direction == "out")).all() == []
 
 
-def test_outside_the_window_the_composer_says_tagged_and_closed_says_why(agent_client):
+def _text(resp) -> str:
+    return html_lib.unescape(resp.get_data(as_text=True))
+
+
+def test_the_composer_tells_the_window_truthfully_at_each_phase(agent_client):
+    """Meta's rule by default: AI and teammates for 24 h, then teammates only tagged Human agent
+    until day 7, then nobody; the guide's "7-day window" is said as what it is."""
+    rule = ("Instagram's reply window: AI and teammates for 24 h after the customer's last message; "
+            "then teammates only, tagged Human agent, until day 7.")
     with db.session_scope() as s:
-        old = _conv(s, ago=timedelta(days=8))
-        closed = _conv(s, meta_window_state="closed", meta_window_state_at=utcnow())
-    html = agent_client.get(f"/inbox/c/{old.id}").get_data(as_text=True)
-    assert "Human agent reply (tagged HUMAN_AGENT)" in html and "AI replies are off" in html
-    html = agent_client.get(f"/inbox/c/{closed.id}").get_data(as_text=True)
-    assert "re-engage by email or another channel" in html
-    resp = agent_client.post(f"/inbox/c/{closed.id}/messages", data={"text": "hello?"}, htmx=True)
-    assert resp.status_code == 422 and "re-engage" in resp.get_data(as_text=True)
+        fresh = _conv(s, ago=timedelta(hours=2))
+        day3 = _conv(s, ago=timedelta(days=3))
+        day8 = _conv(s, ago=timedelta(days=8))
+        refused = _conv(s, meta_window_state="closed", meta_window_state_at=utcnow())
+    html = _text(agent_client.get(f"/inbox/c/{fresh.id}"))
+    assert "Reply window open" in html and "closes in 21 h" in html and rule in html
+    assert ">Send</button>" in html
+    html = _text(agent_client.get(f"/inbox/c/{day3.id}"))
+    assert "Teammates only, tagged Human agent" in html and "3 d 23 h left" in html
+    assert "AI replies are off" in html and rule in html and "Send tagged reply" in html
+    assert "Human agent only · 3 d 23 h" in agent_client.get("/inbox").get_data(as_text=True)
+    for conv in (day8, refused):
+        html = _text(agent_client.get(f"/inbox/c/{conv.id}"))
+        assert "Instagram does not accept replies here." in html and "re-engage by email or another channel" in html
+        assert 'class="primary" disabled' in html  # nothing offers a send that can only fail
+        resp = agent_client.post(f"/inbox/c/{conv.id}/messages", data={"text": "hello?"}, htmx=True)
+        assert resp.status_code == 422 and "re-engage" in resp.get_data(as_text=True)
+
+
+def test_after_day_7_a_refused_reply_offers_no_retry(agent_client):
+    with db.session_scope() as s:
+        open_conv = _conv(s, ago=timedelta(hours=1))
+        factories.gen_message(s, open_conv, "out", text="Hi", status="failed", mid=None, error="Network down.")
+        late = _conv(s, ago=timedelta(days=8))
+        failed = factories.gen_message(s, late, "out", text="Are you still there?", status="failed", mid=None,
+                                       tag="HUMAN_AGENT", error="Instagram no longer accepts replies here.")
+    assert ">Retry</button>" in agent_client.get(f"/inbox/c/{open_conv.id}").get_data(as_text=True)
+    html = agent_client.get(f"/inbox/c/{late.id}").get_data(as_text=True)
+    assert "Instagram no longer accepts replies here." in html and ">Retry</button>" not in html
+    resp = agent_client.post(f"/inbox/c/{late.id}/messages/{failed.id}/retry", htmx=True)
+    assert resp.status_code == 422 and "Not sent again" in resp.get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.get(Message, failed.id).status == "failed"
 
 
 def test_composer_is_disabled_when_the_channel_needs_reconnect(agent_client):

@@ -11,7 +11,7 @@ from keloa_web.models import Channel, Conversation, Message
 from keloa_web.sends import outbox
 from tests import factories, helpers
 
-EIGHT_DAYS = timedelta(days=8)
+THREE_DAYS = timedelta(days=3)
 
 
 def _sent(sandbox):
@@ -52,8 +52,8 @@ def test_human_reply_inside_the_window_goes_out_untagged(sandbox, app, settings)
 
 def test_human_reply_outside_keloas_window_goes_out_tagged(sandbox, app, settings):
     conv_id = _setup(sandbox)
-    with db.session_scope() as s:  # Keloa's clock says the customer wrote 8 days ago
-        s.get(Conversation, conv_id).last_customer_message_at -= EIGHT_DAYS
+    with db.session_scope() as s:  # Keloa's clock says the customer wrote 3 days ago
+        s.get(Conversation, conv_id).last_customer_message_at -= THREE_DAYS
     message_id = _reply(conv_id)
     helpers.run_worker_burst(settings)
     assert [(r["messaging_type"], r["tag"]) for r in _sent(sandbox)] == [("MESSAGE_TAG", "HUMAN_AGENT")]
@@ -63,7 +63,7 @@ def test_human_reply_outside_keloas_window_goes_out_tagged(sandbox, app, setting
 def test_ai_reply_outside_the_window_is_refused_before_any_graph_call(sandbox, app):
     conv_id = _setup(sandbox)
     with db.session_scope() as s:
-        s.get(Conversation, conv_id).last_customer_message_at -= EIGHT_DAYS
+        s.get(Conversation, conv_id).last_customer_message_at -= THREE_DAYS
     with pytest.raises(outbox.SendRefused, match="AI replies are off"):
         _reply(conv_id, author_type="ai")
     assert _message_posts(sandbox) == []
@@ -72,7 +72,7 @@ def test_ai_reply_outside_the_window_is_refused_before_any_graph_call(sandbox, a
 
 def test_meta_refusing_an_untagged_human_reply_resends_it_tagged_once(sandbox, app, settings):
     conv_id = _setup(sandbox)
-    sandbox.control("POST", "clock", json={"advance_hours": 25})  # Meta's 24 h passed; Keloa's 7 days did not
+    sandbox.control("POST", "clock", json={"advance_hours": 25})  # Meta's clock: 25 h later; Keloa's: minutes
     message_id = _reply(conv_id)
     helpers.run_worker_burst(settings)
     assert [(r["messaging_type"], r["tag"]) for r in _sent(sandbox)] == [("MESSAGE_TAG", "HUMAN_AGENT")]

@@ -11,9 +11,9 @@ T0 = datetime(2026, 11, 1, 12, 0, 0)
 S = timedelta(seconds=1)
 H = timedelta(hours=1)
 
-# Keloa's product defaults: 7 days untagged, then humans tagged forever.
+# Lengths an operator whose Meta terms differ may set: 7 days untagged, then humans tagged forever.
 DEFAULT = {"untagged_hours": 168, "human_agent_hours": 0}
-# Meta's documented values: 24 h untagged, 7 days tagged.
+# Meta's documented values, Keloa's defaults: 24 h untagged, then tagged until day 7.
 META = {"untagged_hours": 24, "human_agent_hours": 168}
 
 CASES = [
@@ -85,3 +85,12 @@ def test_unknown_sender_is_a_programming_error():
 ])
 def test_countdown(left, text):
     assert window.countdown(T0 + left, T0) == text
+
+
+def test_the_defaults_are_metas_documented_rule_and_the_summary_says_it(app):
+    assert (app.config["WINDOW_UNTAGGED_HOURS"], app.config["WINDOW_HUMAN_AGENT_HOURS"]) == (24, 168)
+    assert window.summary() == ("AI and teammates for 24 h after the customer's last message; "
+                                "then teammates only, tagged Human agent, until day 7.")
+    assert window.summary({"WINDOW_UNTAGGED_HOURS": 168, "WINDOW_HUMAN_AGENT_HOURS": 0}) == (
+        "AI and teammates for 7 days after the customer's last message; "
+        "then teammates only, tagged Human agent, with no end.")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from keloa_web import changes
+from keloa_web import changes, window
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import is_htmx, render_page
 from keloa_web.ids import parse_id
@@ -85,6 +85,9 @@ def message_retry(conv_id: int, message_id: int):
     problem = outbox.channel_problem(db.session.get(Channel, conv.channel_id))
     if problem:
         return _pane(conv, status=422, error=problem)
+    decision = window.for_conversation(conv, "ai" if message.author_type == "ai" else "human")
+    if not decision.allowed:  # a resend that can only fail is not offered
+        return _pane(conv, status=422, error=f"Not sent again: {decision.reason}")
     message.status, message.error, message.send_attempts = "queued", None, 0
     changes.touch(db.session, conv.id)
     outbox.after_commit(db.session, _enqueue, message.id)
