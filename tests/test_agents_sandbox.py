@@ -52,9 +52,9 @@ def test_two_channels_with_different_agents_answer_differently(ai_settings, sand
 
 def test_no_ai_reply_leaves_outside_the_window(ai_settings, sandbox, app):
     conv, inbound = _agent_channel(sandbox, "keloa.coffee", "Beans reach Portugal in 3 days.", "Bea")
-    with db.session_scope() as s:  # Keloa's clock: the customer last wrote 8 days ago
-        s.get(Conversation, conv.id).last_customer_message_at -= timedelta(days=8)
-        s.get(Message, inbound.id).sent_at -= timedelta(days=8)
+    with db.session_scope() as s:  # Keloa's clock: the customer last wrote 30 hours ago
+        s.get(Conversation, conv.id).last_customer_message_at -= timedelta(hours=30)
+        s.get(Message, inbound.id).sent_at -= timedelta(hours=30)
     hooks.emit("customer_message", message_id=inbound.id, conversation_id=conv.id)
     helpers.run_worker_burst(ai_settings)
     assert _sent(sandbox) == []
@@ -62,4 +62,5 @@ def test_no_ai_reply_leaves_outside_the_window(ai_settings, sandbox, app):
                 if c["method"] == "POST" and c["path"].endswith("/messages")]
     db.session.expire_all()
     note = db.session.scalar(select(Message).where(Message.direction == "note"))
-    assert "Outside the reply window" in note.text and db.session.get(Conversation, conv.id).needs_human
+    assert "Past the standard window: AI replies are off" in note.text
+    assert db.session.get(Conversation, conv.id).needs_human
