@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlencode
+
+import pytest
 
 from sqlalchemy import func, select
 
@@ -54,6 +57,22 @@ def test_login_next_is_not_an_open_redirect(app, admin):
     resp = c.post("/login?next=https://evil.example/x", data={"email": "owner@example.com",
                                                               "password": "correct horse battery"})
     assert resp.status_code == 302 and "evil.example" not in resp.headers["Location"]
+
+
+@pytest.mark.parametrize("target", [
+    "/inbox\r\nSet-Cookie: stolen=1", "/\\evil.example/x", "\\\\evil.example", "/\t/evil.example",
+    "/\n/evil.example", "/\x00x", "/\x7f", "//evil.example",
+])
+def test_login_next_with_control_characters_or_backslashes_goes_to_the_inbox(app, admin, target):
+    c = helpers.Client(app)
+    query = urlencode({"next": target})
+    page = c.get(f"/login?{query}")
+    assert page.status_code == 200 and "Sign in" in page.get_data(as_text=True)
+    resp = c.post(f"/login?{query}", data={"email": "owner@example.com", "password": "correct horse battery"})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/inbox"
+    assert "Inbox" in c.get(resp.headers["Location"]).get_data(as_text=True)
+    again = c.get(f"/login?{query}")  # signed in already: straight on, to the same safe place
+    assert again.status_code == 302 and again.headers["Location"] == "/inbox"
 
 
 def test_invite_link_works_once_and_expires(app, admin_client):

@@ -24,9 +24,16 @@ def _has_users() -> bool:
 
 
 def _safe_next(target: str | None) -> str:
-    if target:
+    """`target` if it is a path on this site, else the inbox.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so `/\\evil.com`
+    or `/<tab>/evil.com` would leave the site; control characters would also break the Location
+    header. A target with any of them is refused, not cleaned.
+    """
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target \
+            and not any(ord(c) < 0x20 or ord(c) == 0x7f for c in target):
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+        if not parts.scheme and not parts.netloc:
             return target
     return url_for("inbox.index") if "inbox.index" in current_app.view_functions else "/"
 
