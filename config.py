@@ -72,7 +72,9 @@ class Config:
         self.WEBHOOK_MAX_BYTES = _int("WEBHOOK_MAX_BYTES", 1024 * 1024)
         self.MEDIA_MAX_BYTES = _int("MEDIA_MAX_BYTES", 25 * 1024 * 1024)
         self.UPLOAD_MAX_BYTES = _int("UPLOAD_MAX_BYTES", 25 * 1024 * 1024)
-        self.LOGIN_RATE_LIMIT = _int("LOGIN_RATE_LIMIT", 10)  # failed attempts per 15 minutes
+        # Failed sign-ins from one address for one email (3 times as many over all emails) before
+        # each further attempt from there waits 1 s, 2 s, 4 s… up to 15 minutes (accounts/passwords.py).
+        self.LOGIN_RATE_LIMIT = _int("LOGIN_RATE_LIMIT", 10)
         self.SEND_RATE_PER_SECOND = _int("SEND_RATE_PER_SECOND", 90)
         # Sends (keloa_web/sends/): Meta allows 10 audio/video sends per second per account.
         self.SEND_MEDIA_RATE_PER_SECOND = _int("SEND_MEDIA_RATE_PER_SECOND", 9)

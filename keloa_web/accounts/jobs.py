@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, or_
 
+from keloa_web.accounts.passwords import MEMORY
 from keloa_web.db import db, utcnow
 from keloa_web.models import Invite, LoginAttempt
 from keloa_web.queue import job
@@ -13,13 +14,13 @@ from keloa_web.sweeper import periodic
 
 @job("default")
 def purge_stale_records() -> int:
-    """Delete invitations dead for a month and login failures older than a day; returns rows removed."""
+    """Delete invitations dead for a month and login failures the throttle forgot; returns rows removed."""
     now = utcnow()
     with db.session_scope() as session:
         invites = session.execute(delete(Invite).where(
             or_(Invite.expires_at < now - timedelta(days=30), Invite.used_at < now - timedelta(days=30))
         )).rowcount
-        attempts = session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(days=1))).rowcount
+        attempts = session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - MEMORY)).rowcount
     return invites + attempts
 
 

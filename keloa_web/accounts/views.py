@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from keloa_web.accounts.forms import AcceptInviteForm, ChangePasswordForm, LoginForm, SetupForm
 from keloa_web.accounts.passwords import (
-    clear_failures, hash_password, record_failure, too_many_attempts, verify_password,
+    address_key, clear_failures, hash_password, record_failure, retry_after, verify_password, wait_text,
 )
 from keloa_web.auth import public
 from keloa_web.db import db, utcnow
@@ -69,13 +69,15 @@ def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        ip = request.remote_addr or "?"
-        if too_many_attempts(db.session, ip, email, current_app.config["LOGIN_RATE_LIMIT"]):
-            form.form_errors.append("Too many failed attempts. Wait 15 minutes and try again.")
-            status = 429
+        ip = address_key(request.remote_addr)
+        wait = retry_after(db.session, ip, email, current_app.config["LOGIN_RATE_LIMIT"])
+        if wait:
+            # Says nothing about the account (the count is the address's own), so no password check.
+            form.form_errors.append(f"Too many failed attempts from this address. Try again in {wait_text(wait)}.")
+            status, headers = 429, {"Retry-After": str(wait)}
         else:
             user = db.session.scalar(select(User).where(User.email == email))
             if user and verify_password(user.password_hash, form.password.data) and user.active:
@@ -92,7 +94,7 @@ def login():
             status = 401
     elif form.errors:
         status = 400
-    return render_template("accounts/login.html", form=form), status
+    return render_template("accounts/login.html", form=form), status, headers
 
 
 @bp.post("/logout")
