@@ -117,6 +117,34 @@ def test_an_ipv6_address_counts_as_its_slash_64():
     assert address_key("::ffff:198.51.100.66") == address_key("198.51.100.66") == "198.51.100.66"
 
 
+def test_unknown_emails_and_deactivated_accounts_cost_one_password_check_and_say_the_same(app, admin, monkeypatch):
+    from argon2 import PasswordHasher
+
+    checks = []
+    real_verify = PasswordHasher.verify
+    monkeypatch.setattr(PasswordHasher, "verify", lambda self, h, p: checks.append(h) or real_verify(self, h, p))
+    helpers.make_user(app, "gone@example.com")
+    with db.session_scope() as s:
+        s.execute(update(User).where(User.email == "gone@example.com").values(active=False))
+    c = helpers.Client(app)
+    answers = {}
+    for email, password in (("nobody@example.com", "correct horse battery"), ("owner@example.com", "nope"),
+                            ("gone@example.com", "nope"), ("gone@example.com", "correct horse battery")):
+        checks.clear()
+        resp = c.post("/login", data={"email": email, "password": password})
+        assert len(checks) == 1, (email, password)
+        answers[email, password] = (resp.status_code, FLASH.findall(resp.get_data(as_text=True)))
+    wrong = (401, ["Wrong email or password."])
+    assert answers["nobody@example.com", "correct horse battery"] == wrong
+    assert answers["owner@example.com", "nope"] == wrong
+    assert answers["gone@example.com", "nope"] == wrong
+    assert answers["gone@example.com", "correct horse battery"] == (
+        401, ["This account was deactivated. Ask an admin of your team."])
+
+
+FLASH = re.compile(r'<div class="flash flash-error" role="alert">([^<]*)</div>')
+
+
 def test_login_next_is_not_an_open_redirect(app, admin):
     c = helpers.Client(app)
     resp = c.post("/login?next=https://evil.example/x", data={"email": "owner@example.com",

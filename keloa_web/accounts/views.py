@@ -80,14 +80,16 @@ def login():
             status, headers = 429, {"Retry-After": str(wait)}
         else:
             user = db.session.scalar(select(User).where(User.email == email))
-            if user and verify_password(user.password_hash, form.password.data) and user.active:
+            # One argon2 verification whether or not the email exists: the answer's timing is the same.
+            right = verify_password(user.password_hash if user else None, form.password.data)
+            if user and right and user.active:
                 clear_failures(db.session, ip, email)
                 db.session.commit()
                 login_user(user)
                 return redirect(_safe_next(request.args.get("next")))
             record_failure(db.session, ip, email)
             db.session.commit()
-            if user and not user.active:
+            if user and right:  # only the right password learns that the account was deactivated
                 form.form_errors.append("This account was deactivated. Ask an admin of your team.")
             else:
                 form.form_errors.append("Wrong email or password.")
