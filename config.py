@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -85,6 +86,11 @@ class Config:
         self.SEND_RETRY_MAX_SECONDS = float(_env("SEND_RETRY_MAX_SECONDS", "600"))
         self.AI_MAX_REPLIES_PER_HOUR = _int("AI_MAX_REPLIES_PER_HOUR", 10)
 
+        # Sign-in sessions (keloa_web/accounts/user_sessions.py) end after this long without a
+        # request, and this long after signing in whatever happens; Flask refuses older cookies too.
+        self.SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 12 * 60)
+        self.SESSION_MAX_DAYS = _int("SESSION_MAX_DAYS", 14)
+        self.PERMANENT_SESSION_LIFETIME = timedelta(days=self.SESSION_MAX_DAYS)
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", self.is_production)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
