@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import subprocess
 import sys
-import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -111,7 +111,10 @@ def production(tmp_path, postgres_url, system_redis, sandbox):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KELOA_", "META_", "SANDBOX_"))}
     env.update({
         "KELOA_ENV": "production",
-        "SECRET_KEY": "a" * 16 + uuid.uuid4().hex,
+        # The sandbox plays Meta over plain http on loopback: the named escape hatch allows exactly
+        # that (never a weak key), and every process says so in its log.
+        "KELOA_INSECURE_TEST_SETUP": "1",
+        "SECRET_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": postgres_url,
         "REDIS_URL": system_redis,
         "META_APP_ID": APP_ID,
@@ -207,6 +210,8 @@ def test_production_path_serves_and_works_as_documented(production):
 
     # Every process is still up: nothing crashed along the way.
     assert production["web"].poll() is None and all(w.poll() is None for w in production["workers"])
+    assert "KELOA_INSECURE_TEST_SETUP is set: this production start allows plain http" in \
+        (production["tmp"] / "gunicorn.log").read_text()
 
 
 def test_production_refuses_to_start_with_unsafe_settings(tmp_path, postgres_url, system_redis):
