@@ -176,8 +176,14 @@ def test_production_path_serves_and_works_as_documented(production):
         "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
     assert handshake.status_code == 200 and handshake.text == "1158201444"
     browser.request("GET", "/login?next=/&code=SECRET-OAUTH-CODE&access_token=SECRET-TOKEN")
-    access = (production["tmp"] / "access.log").read_text()
+    # Invitation and signed media links carry their token in the path: the log shows [redacted].
+    assert browser.request("GET", "/invite/SECRET-INVITE-TOKEN").status_code == 410
+    assert browser.request("GET", "/m/SECRET-MEDIA-TOKEN").status_code == 404
+    access_log = production["tmp"] / "access.log"
+    access = helpers.wait_until(lambda: '/m/[redacted]' in access_log.read_text() and access_log.read_text(),
+                                timeout=5, message="the last request in the access log")
     assert '"GET /login HTTP/1.1"' in access and '"GET /webhooks/instagram HTTP/1.1" 200' in access
+    assert '"GET /invite/[redacted] HTTP/1.1" 410' in access and '"GET /m/[redacted] HTTP/1.1" 404' in access
     assert "SECRET-" not in access and VERIFY_TOKEN not in access and "1158201444" not in access
 
     # Connect @keloa.coffee through the sandbox's Facebook Login: Keloa subscribes its Page.
