@@ -142,6 +142,13 @@ def test_unknown_emails_and_deactivated_accounts_cost_one_password_check_and_say
         401, ["This account was deactivated. Ask an admin of your team."])
 
 
+def test_the_dummy_password_never_signs_anyone_in():
+    from keloa_web.accounts.passwords import verify_password
+
+    assert verify_password(None, "keloa-dummy-password") is False
+    assert verify_password("", "keloa-dummy-password") is False
+
+
 FLASH = re.compile(r'<div class="flash flash-error" role="alert">([^<]*)</div>')
 
 
