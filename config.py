@@ -1,7 +1,10 @@
 """Keloa settings, all read from the environment (a `.env` file is loaded if present)."""
 from __future__ import annotations
 
+import math
 import os
+from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -10,6 +13,9 @@ BASE_DIR = Path(__file__).resolve().parent
 load_dotenv(BASE_DIR / ".env")
 
 DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+# Words of the placeholders people paste from examples; a random key never contains them.
+_PLACEHOLDER_WORDS = ("change", "secret", "example", "password", "default", "insecure", "replace", "dummy")
+INSECURE_TEST_SETUP = "KELOA_INSECURE_TEST_SETUP"
 
 
 def _env(name: str, default: str = "") -> str:
@@ -76,7 +82,9 @@ class Config:
         # One customer file's whole download (redirects included) may take this long.
         self.MEDIA_DOWNLOAD_SECONDS = _int("MEDIA_DOWNLOAD_SECONDS", 30)
         self.UPLOAD_MAX_BYTES = _int("UPLOAD_MAX_BYTES", 25 * 1024 * 1024)
-        self.LOGIN_RATE_LIMIT = _int("LOGIN_RATE_LIMIT", 10)  # failed attempts per 15 minutes
+        # Failed sign-ins from one address for one email (3 times as many over all emails) before
+        # each further attempt from there waits 1 s, 2 s, 4 s… up to 15 minutes (accounts/passwords.py).
+        self.LOGIN_RATE_LIMIT = _int("LOGIN_RATE_LIMIT", 10)
         self.SEND_RATE_PER_SECOND = _int("SEND_RATE_PER_SECOND", 90)
         # Sends (keloa_web/sends/): Meta allows 10 audio/video sends per second per account.
         self.SEND_MEDIA_RATE_PER_SECOND = _int("SEND_MEDIA_RATE_PER_SECOND", 9)
@@ -87,28 +95,90 @@ class Config:
         self.SEND_RETRY_MAX_SECONDS = float(_env("SEND_RETRY_MAX_SECONDS", "600"))
         self.AI_MAX_REPLIES_PER_HOUR = _int("AI_MAX_REPLIES_PER_HOUR", 10)
 
+        # Sign-in sessions (keloa_web/accounts/user_sessions.py) end after this long without a
+        # request, and this long after signing in whatever happens; Flask refuses older cookies too.
+        self.SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 12 * 60)
+        self.SESSION_MAX_DAYS = _int("SESSION_MAX_DAYS", 14)
+        self.PERMANENT_SESSION_LIFETIME = timedelta(days=self.SESSION_MAX_DAYS)
         self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", self.is_production)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.MAX_CONTENT_LENGTH = self.UPLOAD_MAX_BYTES + 1024 * 1024
         self.WTF_CSRF_TIME_LIMIT = None
         self.TESTING = _bool("KELOA_TESTING", False)
+        # A private test set-up of the production path (the Meta sandbox over plain http): allows
+        # http:// URLs and a session cookie without Secure in production, with a warning at every
+        # start. Never a weak SECRET_KEY or a missing setting.
+        self.KELOA_INSECURE_TEST_SETUP = _bool(INSECURE_TEST_SETUP, False)
 
     @property
     def is_production(self) -> bool:
         return self.KELOA_ENV == "production"
+
+    # Settings that are URLs Keloa sends people or secrets to: https in production.
+    HTTPS_SETTINGS = ("PUBLIC_BASE_URL", "GRAPH_API_BASE", "META_AUTHORIZE_URL")
 
     def problems(self) -> list[str]:
         """Settings that make a production start unsafe, each naming the variable."""
         missing = []
         if not self.is_production:
             return missing
-        if self.SECRET_KEY in ("", DEFAULT_SECRET_KEY) or len(self.SECRET_KEY) < 32:
-            missing.append("SECRET_KEY must be set to a random value of at least 32 characters")
+        weak = secret_key_weakness(self.SECRET_KEY)
+        if weak:
+            missing.append(f"SECRET_KEY must be set to a random value of at least 32 characters ({weak}); "
+                           "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'")
         for name in ("META_APP_ID", "META_APP_SECRET", "META_VERIFY_TOKEN", "REDIS_URL", "PUBLIC_BASE_URL"):
             if not os.environ.get(name):
                 missing.append(f"{name} is not set")
+        if not self.KELOA_INSECURE_TEST_SETUP:
+            for name in self.HTTPS_SETTINGS:
+                if name == "PUBLIC_BASE_URL" and not os.environ.get(name):
+                    continue  # already said: not set
+                if not getattr(self, name).lower().startswith("https://"):
+                    missing.append(f"{name} must start with https:// (it is {getattr(self, name)!r}); "
+                                   f"{INSECURE_TEST_SETUP}=1 allows http:// for a private test set-up only")
+        if not self.SESSION_COOKIE_SECURE and not self.KELOA_INSECURE_TEST_SETUP:
+            missing.append("SESSION_COOKIE_SECURE must not be turned off in production: the sign-in cookie "
+                           f"would also travel over plain http; {INSECURE_TEST_SETUP}=1 allows it for a private "
+                           "test set-up only")
         return missing
+
+    def warnings(self) -> list[str]:
+        """What a production start allows only because of the test set-up escape hatch."""
+        if not (self.is_production and self.KELOA_INSECURE_TEST_SETUP):
+            return []
+        allowed = [f"{name}={getattr(self, name)}" for name in self.HTTPS_SETTINGS
+                   if not getattr(self, name).lower().startswith("https://")]
+        if not self.SESSION_COOKIE_SECURE:
+            allowed.append("SESSION_COOKIE_SECURE=0")
+        if not allowed:
+            return [f"{INSECURE_TEST_SETUP} is set but no setting uses plain http: unset it."]
+        return [f"{INSECURE_TEST_SETUP} is set: this production start allows plain http ({', '.join(allowed)}). "
+                "Use it only for a private test set-up, never with real customers' messages."]
 
     def as_flask(self) -> dict:
         return {k: v for k, v in vars(self).items() if k.isupper()}
+
+
+def secret_key_weakness(key: str) -> str | None:
+    """Why `key` is no production SECRET_KEY, or None. Catches short keys, the development default,
+    placeholders, and keys of few characters, repeats or runs (`aaaa…`, `abab…`, `1234…`)."""
+    if not key or key == DEFAULT_SECRET_KEY:
+        return "it is not set" if not key else "it is the development default"
+    if len(key) < 32:
+        return f"it has {len(key)}"
+    lowered = key.lower()
+    if any(word in lowered for word in _PLACEHOLDER_WORDS):
+        return "it looks like a placeholder"
+    if len(set(key)) < 10:
+        return f"it uses only {len(set(key))} different character{'s' if len(set(key)) != 1 else ''}"
+    if any(key == (key[:period] * (len(key) // period + 1))[:len(key)] for period in range(1, len(key) // 2 + 1)):
+        return "it repeats a pattern"
+    steps = sum(1 for a, b in zip(key, key[1:]) if abs(ord(a) - ord(b)) <= 1)
+    if steps * 2 > len(key) - 1:
+        return "it is mostly runs of neighbouring characters"
+    counts = Counter(key)
+    bits = -sum(n * math.log2(n / len(key)) for n in counts.values())
+    if bits < 64:
+        return "it has too little randomness"
+    return None

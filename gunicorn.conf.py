@@ -47,7 +47,9 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # Logs go to stdout/stderr (journald or `docker logs` keep them). The access log has the path
 # WITHOUT its query string and no Referer: query strings carry OAuth codes, `state` and Meta's
-# hub.verify_token, and a referer can repeat them.
+# hub.verify_token, and a referer can repeat them. Its logger also writes invitation and signed
+# media links as /invite/[redacted] and /m/[redacted] (keloa_web/access_log.py).
+logger_class = "keloa_web.access_log.AccessLogger"
 accesslog = os.environ.get("KELOA_ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("KELOA_LOG_LEVEL", "info")

@@ -106,7 +106,8 @@ def keloa_env(ctx: Context, database_url: str, redis_url: str, **extra: str) -> 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KELOA_", "META_", "SANDBOX_"))}
     env.update({
         "KELOA_ENV": "production",
-        "SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789",
+        "SECRET_KEY": "Q1tNISBGNijAdDsgDFDMQjssvYcQX8qOJS9K5e85GwAA1A5P",
+        "KELOA_INSECURE_TEST_SETUP": "1",  # the benchmarks talk plain http to gunicorn and the sandbox
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "META_APP_ID": APP_ID, "META_APP_SECRET": APP_SECRET, "META_VERIFY_TOKEN": VERIFY_TOKEN,

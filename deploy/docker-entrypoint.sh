@@ -1,6 +1,8 @@
 #!/bin/sh
 # Container entry point: `web` migrates the database then serves; `worker` runs one worker.py.
 set -eu
+# Media, and anything else Keloa writes, readable by the keloa user only.
+umask 077
 cd /app
 
 case "${1:-web}" in

@@ -44,6 +44,8 @@ def _new_app(test_config: dict | None) -> Flask:
     from keloa_web import logs
 
     logs.init_app(app)
+    for warning in config.warnings():
+        logging.getLogger(__name__).warning(warning)
     return app
 
 

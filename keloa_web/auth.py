@@ -33,17 +33,10 @@ def admin_required(view):
 
 
 @login_manager.user_loader
-def _load_user(session_id: str):
-    from keloa_web.models import User
+def _load_user(session_key: str):
+    from keloa_web.accounts.user_sessions import load
 
-    try:
-        user_id, version = (int(part) for part in session_id.split(":", 1))
-    except ValueError:
-        return None
-    user = db.session.scalar(select(User).where(User.id == user_id))
-    if user is None or not user.active or user.session_version != version:
-        return None  # deactivated or password changed: the session ends now
-    return user
+    return load(session_key)  # None when that session was ended or expired: signed out
 
 
 @login_manager.unauthorized_handler

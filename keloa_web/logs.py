@@ -6,10 +6,18 @@ import re
 
 _SECRET = re.compile(r"(access_token|client_secret|fb_exchange_token|code|api_key|password)=([^&\s\"']+)", re.I)
 _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._\-]+", re.I)
+# Paths whose last part is a secret: invitation links (/invite/<token>) and signed media links
+# (/m/<token>). deploy/nginx.conf redacts the same paths in nginx's access log.
+_TOKEN_PATH = re.compile(r"(/(?:invite|m)/)[^\s\"'?#]+", re.I)
+
+
+def redact_path(path: str) -> str:
+    """`/invite/[redacted]` for `/invite/<token>`, `/m/[redacted]` for `/m/<token>`; other paths as they are."""
+    return _TOKEN_PATH.sub(r"\1[redacted]", path)
 
 
 def redact(text: str) -> str:
-    return _BEARER.sub(r"\1[redacted]", _SECRET.sub(r"\1=[redacted]", text))
+    return redact_path(_BEARER.sub(r"\1[redacted]", _SECRET.sub(r"\1=[redacted]", text)))
 
 
 class RedactingFilter(logging.Filter):

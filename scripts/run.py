@@ -35,9 +35,28 @@ def _dev_secret(instance: Path) -> str:
     return path.read_text().strip()
 
 
+def make_private(instance: Path, env: dict) -> None:
+    """instance/ and the media directory 0700, the SQLite database (and its WAL files) 0600: they
+    hold customers' messages and the encrypted Page tokens. Also fixes a set-up made before."""
+    media = Path(env.get("MEDIA_DIR") or instance / "media")
+    for directory in (instance, media):
+        directory.mkdir(parents=True, exist_ok=True)
+        directory.chmod(0o700)
+    url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'keloa.db'}"
+    if url.startswith("sqlite:///"):
+        database = Path(url[len("sqlite:///"):])
+        for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+            if path.exists():
+                path.chmod(0o600)
+
+
 def main() -> int:
+    # Everything this script and its children create (database, media, Redis files, logs) is
+    # readable by this user only.
+    os.umask(0o077)
     instance = Path(os.environ.get("KELOA_INSTANCE_DIR", ROOT / "instance"))
     instance.mkdir(parents=True, exist_ok=True)
+    instance.chmod(0o700)
     env = dict(os.environ)
     env.setdefault("SECRET_KEY", _dev_secret(instance))
     env.setdefault("PUBLIC_BASE_URL", f"http://{HOST}:{PORT}")
@@ -64,6 +83,7 @@ def main() -> int:
 
     py = sys.executable
     subprocess.run([py, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True)
+    make_private(instance, env)
 
     def spawn(args: list[str]) -> None:
         children.append(subprocess.Popen(args, cwd=ROOT, env=env))

@@ -57,6 +57,35 @@ def test_settings_errors_are_clear_and_keep_what_was_typed(admin_client):
     assert agent.name == "Helper" and agent.backend == "knowledge_base"
 
 
+def test_a_new_base_url_needs_the_api_key_again(admin_client):
+    agent = gen_agent(db.session, name="Model")
+    db.session.commit()
+    data = dict(SETTINGS, name="Model", backend="openai", base_url="https://api.openai.com/v1", model="m",
+                api_key="sk-stored-key")
+    assert admin_client.post(f"/agents/{agent.id}", data=data).status_code == 200
+    db.session.refresh(agent)
+    stored = agent.api_key_enc
+
+    moved = dict(data, name="Renamed", base_url="https://collector.example/v1", api_key="")
+    resp = admin_client.post(f"/agents/{agent.id}", data=moved, htmx=True)
+    assert resp.status_code == 400
+    body = resp.get_data(as_text=True)
+    assert ("Enter the API key again: the base URL changed, and the stored key is not sent to a new address."
+            in body)
+    assert "Nothing was saved" in body
+    assert 'value="https://collector.example/v1"' in body and 'value="Renamed"' in body  # kept as typed
+    db.session.refresh(agent)
+    assert (agent.name, agent.base_url, agent.api_key_enc) == ("Model", "https://api.openai.com/v1", stored)
+
+    # The same address (a trailing slash aside) keeps the key; a new address with its key saves.
+    assert admin_client.post(f"/agents/{agent.id}", data=dict(data, base_url="https://api.openai.com/v1/",
+                                                               api_key="")).status_code == 200
+    assert admin_client.post(f"/agents/{agent.id}", data=dict(moved, api_key="sk-new-key")).status_code == 200
+    db.session.refresh(agent)
+    assert agent.base_url == "https://collector.example/v1" and agent.api_key_enc != stored
+    assert agent.name == "Renamed"
+
+
 def test_api_key_is_encrypted_and_never_shown(admin_client):
     agent = gen_agent(db.session, name="Model")
     db.session.commit()

@@ -50,11 +50,61 @@ def test_gunicorn_settings_never_log_query_strings(monkeypatch):
         assert leaky not in conf["access_log_format"]
     assert "%(U)s" in conf["access_log_format"]
     assert conf["forwarded_allow_ips"] == "127.0.0.1,::1"
+    assert conf["logger_class"] == "keloa_web.access_log.AccessLogger"
+
+
+def test_gunicorns_access_log_redacts_invitation_and_media_tokens(tmp_path):
+    """The logger gunicorn.conf.py names writes the line, from a request as gunicorn hands it over."""
+    import datetime
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config as GunicornConfig
+
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    cfg = GunicornConfig()
+    for name in ("logger_class", "access_log_format"):
+        cfg.set(name, conf[name])
+    cfg.set("accesslog", str(tmp_path / "access.log"))
+    logger = cfg.logger_class(cfg)
+    lines = {
+        "/invite/Zq8pK3v_secret-invite-token": "/invite/[redacted]",
+        "/m/eyJwIjoiYXR0YWNobWVudHMvYS5qcGcifQ.secret-media-token": "/m/[redacted]",
+        "//invite/another-secret-token": "//invite/[redacted]",
+        "/team/invites/3/revoke": "/team/invites/3/revoke",
+        "/inbox/c/12": "/inbox/c/12",
+    }
+    for path in lines:
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "RAW_URI": f"{path}?next=%2F",
+                   "QUERY_STRING": "next=%2F", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "203.0.113.7",
+                   "HTTP_USER_AGENT": "Firefox", "HTTP_REFERER": f"https://inbox.example.com{path}"}
+        headers = [("USER-AGENT", "Firefox"), ("REFERER", environ["HTTP_REFERER"])]
+        logger.access(SimpleNamespace(status="200 OK", sent=512, headers=[]), SimpleNamespace(headers=headers),
+                      environ, datetime.timedelta(milliseconds=12))
+    for handler in logger.access_log.handlers:
+        handler.flush()
+    written = (tmp_path / "access.log").read_text()
+    for path, shown in lines.items():
+        assert f'"GET {shown} HTTP/1.1" 200' in written
+    assert "secret" not in written and "next=" not in written
+    assert logger.atoms(SimpleNamespace(status="200 OK", sent=1, headers=[]), SimpleNamespace(headers=[]),
+                        {"REQUEST_METHOD": "GET", "PATH_INFO": "/invite/tok", "RAW_URI": "/invite/tok?x=1",
+                         "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_REFERER": "https://h/invite/tok"},
+                        datetime.timedelta(0))["r"] == "GET /invite/[redacted] HTTP/1.1"
+    # Keloa's own log lines (Flask's "Exception on <path>", a sent media URL) are redacted the same way.
+    from keloa_web.logs import redact
+
+    assert redact("Exception on /invite/tok-123 [POST]") == "Exception on /invite/[redacted] [POST]"
+    assert redact("sent https://inbox.example.com/m/abc.def-ghi") == "sent https://inbox.example.com/m/[redacted]"
 
 
 def test_nginx_example_logs_no_query_strings_and_is_valid_when_nginx_is_installed(tmp_path):
     site = (ROOT / "deploy" / "nginx.conf").read_text()
     assert "$request " not in site and "$request_uri\"" not in site and "$args" not in site
+    # Its log line shows the path through a map that redacts invitation and signed media tokens.
+    log_format = site[site.index("log_format keloa"):site.index(";", site.index("log_format keloa"))]
+    assert "$keloa_log_uri" in log_format and "$uri" not in log_format
+    assert re.search(r"~\*\^/\+invite/\s+/invite/\[redacted\];", site)
+    assert re.search(r"~\*\^/\+m/\s+/m/\[redacted\];", site)
     assert "client_max_body_size" in site and "X-Forwarded-Proto $scheme" in site
     if not shutil.which("nginx"):
         return  # the static checks above still ran; `nginx -t` needs the binary

@@ -5,6 +5,9 @@ import base64
 import hashlib
 import hmac
 import json
+import time
+
+from sqlalchemy import update
 
 from keloa_web.db import db
 from keloa_web.integrations.channels import mark_needs_reconnect
@@ -105,7 +108,7 @@ def test_deauthorize_callback_marks_that_users_channels(app, client):
     other = _coffee(ig_account_id="999", ig_username="other", page_id="9", meta_user_id="42")
     gone = _coffee(ig_account_id="998", page_id="8", meta_user_id="100089000000001",
                                   status="disconnected")
-    payload = {"algorithm": "HMAC-SHA256", "issued_at": 1, "user_id": "100089000000001"}
+    payload = {"algorithm": "HMAC-SHA256", "issued_at": int(time.time()), "user_id": "100089000000001"}
     resp = client.post("/webhooks/meta/deauthorize", data={"signed_request": _signed_request(payload)}, csrf=False)
     assert resp.status_code == 200 and resp.get_json()["channels"] == 1
     assert _channel(mine.id).status == "needs_reconnect"
@@ -120,6 +123,45 @@ def test_deauthorize_refuses_bad_signatures(app, client):
                    _signed_request({"algorithm": "plain", "user_id": "7"})):
         resp = client.post("/webhooks/meta/deauthorize", data={"signed_request": signed}, csrf=False)
         assert resp.status_code == 400
+    assert _channel(channel.id).status == "active"
+
+
+def _deauthorize(client, signed: str):
+    return client.post("/webhooks/meta/deauthorize", data={"signed_request": signed}, csrf=False)
+
+
+def test_deauthorize_refuses_old_future_and_replayed_requests(app, client):
+    channel = _coffee(meta_user_id="7")
+    now = int(time.time())
+    for issued_at, why in ((now - 11 * 60, "too old"), (now + 5 * 60, "from the future"), (None, "missing"),
+                           ("1700000000", "not a number"), (True, "not a number")):
+        payload = {"algorithm": "HMAC-SHA256", "user_id": "7", "issued_at": issued_at}
+        resp = _deauthorize(client, _signed_request(payload))
+        assert resp.status_code == 400, why
+        assert resp.get_json()["error"].startswith("signed_request expired"), why
+    assert _channel(channel.id).status == "active"
+
+    fresh = _signed_request({"algorithm": "HMAC-SHA256", "user_id": "7", "issued_at": now - 30})
+    assert _deauthorize(client, fresh).status_code == 200
+    assert _channel(channel.id).status == "needs_reconnect"
+    with db.session_scope() as s:  # the owner reconnects; a copy of the old request changes nothing
+        s.execute(update(Channel).where(Channel.id == channel.id).values(status="active", status_reason=None))
+    resp = _deauthorize(client, fresh)
+    assert resp.status_code == 400 and resp.get_json() == {"error": "signed_request already used"}
+    assert _channel(channel.id).status == "active"
+
+
+def test_deauthorize_answers_deeply_nested_json_with_a_400(app, client):
+    channel = _coffee(meta_user_id="7")
+    deep = "[" * 6000 + "]" * 6000
+    enc = base64.urlsafe_b64encode(deep.encode()).decode().rstrip("=")
+    sig = base64.urlsafe_b64encode(hmac.new(APP_SECRET.encode(), enc.encode(), hashlib.sha256).digest()).decode()
+    for signed in (f"AAAA.{enc}", f"{sig.rstrip('=')}.{enc}"):  # unsigned, then signed with the app secret
+        resp = _deauthorize(client, signed)
+        assert resp.status_code == 400 and resp.get_json() == {"error": "invalid signed_request"}
+    huge = "[" * 200_000
+    resp = _deauthorize(client, "AAAA." + base64.urlsafe_b64encode(huge.encode()).decode())
+    assert resp.status_code == 400 and resp.get_json() == {"error": "invalid signed_request"}
     assert _channel(channel.id).status == "active"
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import subprocess
 import sys
-import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -111,7 +111,10 @@ def production(tmp_path, postgres_url, system_redis, sandbox):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KELOA_", "META_", "SANDBOX_"))}
     env.update({
         "KELOA_ENV": "production",
-        "SECRET_KEY": "a" * 16 + uuid.uuid4().hex,
+        # The sandbox plays Meta over plain http on loopback: the named escape hatch allows exactly
+        # that (never a weak key), and every process says so in its log.
+        "KELOA_INSECURE_TEST_SETUP": "1",
+        "SECRET_KEY": secrets.token_urlsafe(48),
         "DATABASE_URL": postgres_url,
         "REDIS_URL": system_redis,
         "META_APP_ID": APP_ID,
@@ -173,8 +176,14 @@ def test_production_path_serves_and_works_as_documented(production):
         "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
     assert handshake.status_code == 200 and handshake.text == "1158201444"
     browser.request("GET", "/login?next=/&code=SECRET-OAUTH-CODE&access_token=SECRET-TOKEN")
-    access = (production["tmp"] / "access.log").read_text()
+    # Invitation and signed media links carry their token in the path: the log shows [redacted].
+    assert browser.request("GET", "/invite/SECRET-INVITE-TOKEN").status_code == 410
+    assert browser.request("GET", "/m/SECRET-MEDIA-TOKEN").status_code == 404
+    access_log = production["tmp"] / "access.log"
+    access = helpers.wait_until(lambda: '/m/[redacted]' in access_log.read_text() and access_log.read_text(),
+                                timeout=5, message="the last request in the access log")
     assert '"GET /login HTTP/1.1"' in access and '"GET /webhooks/instagram HTTP/1.1" 200' in access
+    assert '"GET /invite/[redacted] HTTP/1.1" 410' in access and '"GET /m/[redacted] HTTP/1.1" 404' in access
     assert "SECRET-" not in access and VERIFY_TOKEN not in access and "1158201444" not in access
 
     # Connect @keloa.coffee through the sandbox's Facebook Login: Keloa subscribes its Page.
@@ -207,6 +216,8 @@ def test_production_path_serves_and_works_as_documented(production):
 
     # Every process is still up: nothing crashed along the way.
     assert production["web"].poll() is None and all(w.poll() is None for w in production["workers"])
+    assert "KELOA_INSECURE_TEST_SETUP is set: this production start allows plain http" in \
+        (production["tmp"] / "gunicorn.log").read_text()
 
 
 def test_production_refuses_to_start_with_unsafe_settings(tmp_path, postgres_url, system_redis):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -34,6 +35,11 @@ def test_run_script_starts_everything_and_ctrl_c_stops_it(tmp_path):
         assert resp.status_code == 302 and resp.headers["Location"].endswith("/setup")
         children = psutil.Process(proc.pid).children(recursive=True)
         assert len(children) >= 4  # redis, sandbox, gunicorn (+ its workers), worker
+        # The database, media and everything the children write are this user's only.
+        instance = tmp_path / "instance"
+        assert _mode(instance) == 0o700 and _mode(instance / "media") == 0o700
+        assert _mode(instance / "keloa.db") == 0o600
+        assert {_umask(c.pid) for c in children} == {"0077"}
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
@@ -42,6 +48,15 @@ def test_run_script_starts_everything_and_ctrl_c_stops_it(tmp_path):
     gone = helpers.wait_until(lambda: all(not c.is_running() or c.status() == psutil.STATUS_ZOMBIE for c in children),
                               15, message="children to exit")
     assert gone
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _umask(pid: int) -> str:
+    status = open(f"/proc/{pid}/status").read()
+    return next(line.split()[1] for line in status.splitlines() if line.startswith("Umask:"))
 
 
 def _ok(url: str) -> bool:

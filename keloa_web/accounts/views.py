@@ -5,13 +5,14 @@ import hashlib
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from keloa_web.accounts.forms import AcceptInviteForm, ChangePasswordForm, LoginForm, SetupForm
 from keloa_web.accounts.passwords import (
-    clear_failures, hash_password, record_failure, too_many_attempts, verify_password,
+    address_key, clear_failures, hash_password, record_failure, retry_after, verify_password, wait_text,
 )
+from keloa_web.accounts.user_sessions import current, end_sessions, live_sessions, sign_in, sign_out
 from keloa_web.auth import public
 from keloa_web.db import db, utcnow
 from keloa_web.models import Invite, User
@@ -24,9 +25,16 @@ def _has_users() -> bool:
 
 
 def _safe_next(target: str | None) -> str:
-    if target:
+    """`target` if it is a path on this site, else the inbox.
+
+    Browsers drop tabs and newlines from a URL and read a backslash as a slash, so `/\\evil.com`
+    or `/<tab>/evil.com` would leave the site; control characters would also break the Location
+    header. A target with any of them is refused, not cleaned.
+    """
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target \
+            and not any(ord(c) < 0x20 or ord(c) == 0x7f for c in target):
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+        if not parts.scheme and not parts.netloc:
             return target
     return url_for("inbox.index") if "inbox.index" in current_app.view_functions else "/"
 
@@ -48,7 +56,7 @@ def setup():
         )
         db.session.add(user)
         db.session.commit()
-        login_user(user)
+        sign_in(user)
         flash("Welcome to Keloa. Connect an Instagram account to start.", "success")
         return redirect(url_for("integrations.index") if "integrations.index" in current_app.view_functions else "/")
     return render_template("accounts/setup.html", form=form), 400 if form.errors else 200
@@ -62,36 +70,40 @@ def login():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
-    status = 200
+    status, headers = 200, {}
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        ip = request.remote_addr or "?"
-        if too_many_attempts(db.session, ip, email, current_app.config["LOGIN_RATE_LIMIT"]):
-            form.form_errors.append("Too many failed attempts. Wait 15 minutes and try again.")
-            status = 429
+        ip = address_key(request.remote_addr)
+        wait = retry_after(db.session, ip, email, current_app.config["LOGIN_RATE_LIMIT"])
+        if wait:
+            # Says nothing about the account (the count is the address's own), so no password check.
+            form.form_errors.append(f"Too many failed attempts from this address. Try again in {wait_text(wait)}.")
+            status, headers = 429, {"Retry-After": str(wait)}
         else:
             user = db.session.scalar(select(User).where(User.email == email))
-            if user and verify_password(user.password_hash, form.password.data) and user.active:
+            # One argon2 verification whether or not the email exists: the answer's timing is the same.
+            right = verify_password(user.password_hash if user else None, form.password.data)
+            if user and right and user.active:
                 clear_failures(db.session, ip, email)
                 db.session.commit()
-                login_user(user)
+                sign_in(user)
                 return redirect(_safe_next(request.args.get("next")))
             record_failure(db.session, ip, email)
             db.session.commit()
-            if user and not user.active:
+            if user and right:  # only the right password learns that the account was deactivated
                 form.form_errors.append("This account was deactivated. Ask an admin of your team.")
             else:
                 form.form_errors.append("Wrong email or password.")
             status = 401
     elif form.errors:
         status = 400
-    return render_template("accounts/login.html", form=form), status
+    return render_template("accounts/login.html", form=form), status, headers
 
 
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
+    sign_out()
     flash("You are signed out.", "info")
     return redirect(url_for("accounts.login"))
 
@@ -120,10 +132,18 @@ def accept_invite(token: str):
         invite.used_at = utcnow()
         db.session.add(user)
         db.session.commit()
-        login_user(user)
+        sign_in(user)
         flash("Welcome to the team.", "success")
         return redirect(_safe_next(None))
     return render_template("accounts/invite_accept.html", form=form, invite=invite), 400 if form.errors else 200
+
+
+def _settings_page(form: ChangePasswordForm, status: int = 200):
+    cfg = current_app.config
+    idle = cfg["SESSION_IDLE_MINUTES"]
+    idle_text = f"{idle // 60} hours" if idle % 60 == 0 and idle >= 120 else f"{idle} minutes"
+    return render_template("accounts/settings.html", form=form, cfg=cfg, idle_text=idle_text,
+                           sessions=live_sessions(current_user.id), this_session=current()), status
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -135,10 +155,31 @@ def settings():
             form.current.errors.append("This is not your current password.")
         else:
             current_user.password_hash = hash_password(form.password.data)
-            current_user.session_version += 1  # sign out other sessions
+            end_sessions(db.session, current_user.id, keep_id=current().id)
             db.session.commit()
-            login_user(current_user)
             flash("Password changed. Your other sessions were signed out.", "success")
             return redirect(url_for("accounts.settings"))
-    cfg = current_app.config
-    return render_template("accounts/settings.html", form=form, cfg=cfg), 400 if form.errors else 200
+    return _settings_page(form, 400 if form.errors else 200)
+
+
+@bp.post("/settings/sessions/sign-out-others")
+@login_required
+def sessions_sign_out_others():
+    end_sessions(db.session, current_user.id, keep_id=current().id)
+    db.session.commit()
+    flash("Your other sessions were signed out. This browser stays signed in.", "success")
+    return redirect(url_for("accounts.settings"))
+
+
+@bp.post("/settings/sessions/<int:session_id>/sign-out")
+@login_required
+def session_sign_out(session_id: int):
+    if session_id == current().id:
+        return logout()
+    if not end_sessions(db.session, current_user.id, only_id=session_id):
+        db.session.rollback()
+        flash("That session had already ended.", "info")
+    else:
+        db.session.commit()
+        flash("That session was signed out.", "success")
+    return redirect(url_for("accounts.settings"))

@@ -80,12 +80,26 @@ def agent_edit(agent_id: int):
     return edit_page(get_agent(agent_id))
 
 
+def _key_stays_with_its_address(agent: Agent, form: AgentForm) -> bool:
+    """A stored API key is only sent to the base URL it was entered for: a new base URL needs the
+    key typed again (or removed), else the key would go to whatever server the URL names."""
+    new_url = (form.base_url.data or "").strip().rstrip("/")
+    old_url = (agent.base_url or "").rstrip("/")
+    if agent.api_key_enc and new_url and new_url != old_url and not form.api_key.data \
+            and not form.clear_api_key.data:
+        form.api_key.errors.append("Enter the API key again: the base URL changed, and the stored key is not "
+                                   "sent to a new address.")
+        return False
+    return True
+
+
 @bp.post("/<int:agent_id>")
 @admin_required
 def agent_update(agent_id: int):
     agent = get_agent(agent_id)
     form = AgentForm()
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if not (_key_stays_with_its_address(agent, form) and valid):
         flash("Nothing was saved: correct the fields marked below.", "error")
         return edit_page(agent, form=form, block="agent_settings", status=400)
     for name in ("instructions", "handoff_keywords", "quiet_minutes", "min_score", "backend", "temperature",

@@ -31,9 +31,10 @@ def save(data: bytes, content_type: str | None, folder: str = "attachments") -> 
     """Write `data` under MEDIA_DIR/<folder>/ with a random name; returns the relative path."""
     name = f"{folder}/{secrets.token_hex(16)}{extension(content_type)}"
     path = resolve(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".part")
     tmp.write_bytes(data)
+    tmp.chmod(0o600)  # customers' media: readable by Keloa's user only
     os.replace(tmp, path)  # readers never see a half-written file
     return name
 

@@ -1,5 +1,5 @@
 """Typed SQLAlchemy models, split by domain."""
-from keloa_web.models.accounts import Invite, LoginAttempt, User
+from keloa_web.models.accounts import Invite, LoginAttempt, User, UserSession
 from keloa_web.models.agents import Agent, KnowledgeEntry
 from keloa_web.models.channels import Channel
 from keloa_web.models.conversations import Attachment, Change, Contact, Conversation, Message, PendingRead, Reaction
@@ -7,5 +7,5 @@ from keloa_web.models.events import WebhookEvent
 
 __all__ = [
     "Agent", "Attachment", "Change", "Channel", "Contact", "Conversation", "Invite", "KnowledgeEntry",
-    "LoginAttempt", "Message", "PendingRead", "Reaction", "User", "WebhookEvent",
+    "LoginAttempt", "Message", "PendingRead", "Reaction", "User", "UserSession", "WebhookEvent",
 ]

@@ -1,4 +1,4 @@
-"""Team members, invitations and login attempts."""
+"""Team members, their sign-in sessions, invitations and login attempts."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,9 +21,12 @@ class User(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="agent")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Bumped on deactivation or password change; a session carrying an older value is ended.
+    # No longer read: since migration 0008 each sign-in is a row of user_sessions, ended there.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    # The key of the sign-in session this object was loaded for (accounts/user_sessions.py); not stored.
+    session_key = None
 
     @property
     def is_admin(self) -> bool:
@@ -34,7 +37,26 @@ class User(UserMixin, Base):
         return self.active
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        """What Flask-Login keeps in the session cookie: the sign-in session's key, not the user id."""
+        if not self.session_key:
+            raise RuntimeError("Sign users in with keloa_web.accounts.user_sessions.sign_in()")
+        return self.session_key
+
+
+class UserSession(Base):
+    """One signed-in browser. Its key lives only in that browser's cookie; the row keeps its SHA-256."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Updated at most once a minute (accounts/user_sessions.py), with the address it came from.
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Invite(Base):

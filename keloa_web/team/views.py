@@ -12,6 +12,7 @@ from wtforms import EmailField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
+from keloa_web.accounts.user_sessions import end_sessions
 from keloa_web.accounts.views import token_hash
 from keloa_web.auth import admin_required
 from keloa_web.db import db, utcnow
@@ -89,7 +90,7 @@ def _admins_left(excluding: User) -> int:
 def user_deactivate(user_id: int):
     user = _other_user(user_id)
     user.active = False
-    user.session_version += 1  # ends every session of theirs on the next request
+    end_sessions(db.session, user.id)  # signed out everywhere, at their next request
     db.session.commit()
     flash(f"{user.name} was deactivated and signed out everywhere.", "success")
     return _page(InviteForm(formdata=None))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 
 from tests import factories, helpers
 from tests.security.routes import all_routes, route_id
@@ -69,7 +70,9 @@ def test_error_pages_carry_the_headers_too(client):
 
 
 def test_production_session_cookie_is_secure_httponly_and_samesite(settings, monkeypatch):
-    settings.update({"KELOA_ENV": "production"})
+    settings.update({"KELOA_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
+                     "PUBLIC_BASE_URL": "https://keloa.example", "GRAPH_API_BASE": "https://graph.facebook.com",
+                     "META_AUTHORIZE_URL": "https://www.facebook.com/v25.0/dialog/oauth"})
     for key, value in settings.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("KELOA_TESTING", raising=False)
