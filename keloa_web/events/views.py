@@ -15,6 +15,7 @@ from keloa_web.webhooks.ingest import request_drain
 
 bp = Blueprint("events", __name__, url_prefix="/admin/events")
 PAGE_SIZE = 50
+IGNORED_SHOWN = 20  # the latest events that held nothing for Keloa (Messenger, tests, unknown accounts)
 
 
 def pretty(body: bytes) -> str:
@@ -32,7 +33,9 @@ def _page():
         .group_by(WebhookEvent.status)).all())
     failed = db.session.scalars(select(WebhookEvent).where(WebhookEvent.status == "failed")
                                 .order_by(WebhookEvent.id.desc()).limit(PAGE_SIZE)).all()
-    return render_page("events/index.html", block="events_body", failed=failed, pretty=pretty,
+    ignored = db.session.scalars(select(WebhookEvent).where(WebhookEvent.status == "ignored")
+                                 .order_by(WebhookEvent.id.desc()).limit(IGNORED_SHOWN)).all()
+    return render_page("events/index.html", block="events_body", failed=failed, pretty=pretty, ignored=ignored,
                        pending=counts.get("pending", 0), failed_count=counts.get("failed", 0))
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from keloa_web.db import Base, utcnow
 
-EVENT_STATUSES = ("pending", "done", "failed")
+EVENT_STATUSES = ("pending", "done", "ignored", "failed")  # ignored: recorded, nothing in it for Keloa
 
 
 class WebhookEvent(Base):

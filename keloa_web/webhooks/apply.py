@@ -36,6 +36,7 @@ class Effects:
     files: list[str] = field(default_factory=list)  # stored media to delete (unsent messages)
     channels: set[int] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    applied: int = 0  # events a handler applied; a body with none is stored as "ignored"
 
     def merge(self, other: "Effects") -> None:
         self.touched |= other.touched
@@ -48,12 +49,16 @@ class Effects:
 
 
 class Router:
-    """Finds a channel by the business's IG account id (or, for object=page, its Page id)."""
+    """Finds a channel by the business's Instagram account id.
+
+    Only Instagram ids: an Instagram channel's Page also has a Facebook Messenger inbox, whose
+    events (object "page", ids of the Page and of Facebook users) must never become Instagram
+    conversations answered under Instagram's rules."""
 
     def __init__(self, session: Session) -> None:
         channels = session.scalars(select(Channel)).all()
-        self.by_id: dict[str, Channel] = {c.page_id: c for c in channels if c.page_id}
-        self.by_id.update({c.ig_account_id: c for c in channels})
+        self.by_id: dict[str, Channel] = {c.ig_account_id: c for c in channels}
+        self.pages: dict[str, Channel] = {c.page_id: c for c in channels if c.page_id}
         self.channel_ids = {c.id for c in channels}
 
     def find(self, *ids: str | None) -> Channel | None:
@@ -119,7 +124,14 @@ def apply_body(lookup: Lookup, router: Router, body, received_at: datetime, fx: 
     if not isinstance(body, dict):
         raise Unprocessable("The body is JSON but not an object, so it holds no events.")
     obj = body.get("object")
-    if obj not in (None, "instagram", "page"):
+    if obj == "page":
+        pages = {parse.ident(e.get("id")) for e in body.get("entry") or [] if isinstance(e, dict)} - {None}
+        known = sorted(router.pages[p].label for p in pages if p in router.pages)
+        where = f" for the Page of {', '.join(known)}" if known else ""
+        fx.notes.append(f"Ignored: a Facebook Messenger event (object \"page\"){where}. Keloa's channels "
+                        "answer Instagram Direct messages only; Messenger conversations stay in Meta's inbox.")
+        return
+    if obj not in (None, "instagram"):
         fx.notes.append(f"Ignored: object {parse.clean(obj, 40)!r} is not Instagram messaging.")
         return
     count = 0
@@ -154,5 +166,6 @@ def apply_body(lookup: Lookup, router: Router, body, received_at: datetime, fx: 
             fx.notes.append(f"Ignored an event of unknown type (keys: {parse.clean(keys, 200)}).")
             continue
         handler(ctx)
+        fx.applied += 1
     if count == 0:
         fx.notes.append("The body holds no entries with events.")

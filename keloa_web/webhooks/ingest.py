@@ -124,7 +124,8 @@ def _apply_all(session, events: list[WebhookEvent], isolate: bool) -> Effects:
             lookup.clear()  # objects from the rolled-back SAVEPOINT are gone
             _failed_attempt(event, exc)
             continue
-        event.status, event.processed_at, event.next_attempt_at = "done", utcnow(), None
+        ignored = fx.applied == 0 and bool(fx.notes)
+        event.status, event.processed_at, event.next_attempt_at = ("ignored" if ignored else "done"), utcnow(), None
         event.error = " ".join(fx.notes)[:2000] or None
         batch.merge(fx)
     if not isolate:

@@ -53,3 +53,21 @@ def test_a_poison_event_is_isolated_retried_then_failed_and_retryable(app, clien
     edited = db.session.scalar(select(Message).where(Message.mid == "later"))
     assert (edited.text, edited.edit_count) == ("<b>edited</b>", 1)
     assert "No failed events" in admin_client.get("/admin/events/").get_data(as_text=True)
+
+
+def test_messenger_events_for_a_connected_page_are_ignored_visibly(app, client, admin_client, settings):
+    """A Page linked to an Instagram account also has a Facebook Messenger inbox; its events
+    (object "page", ids of the Page) are kept and listed as ignored, never an Instagram conversation."""
+    channel(BIZ, page_id="1040000000001")
+    messenger = {"object": "page", "entry": [{"id": "1040000000001", "time": 1, "messaging": [
+        {"sender": {"id": "2400000000001"}, "recipient": {"id": "1040000000001"}, "timestamp": 1_760_000_000_000,
+         "message": {"mid": "m_messenger", "text": "Hello from Facebook"}}]}]}
+    assert post(client, messenger).status_code == 200
+    helpers.run_worker_burst(settings)
+    assert count(Message) == 0
+    db.session.rollback()
+    event = db.session.scalar(select(WebhookEvent))
+    assert event.status == "ignored" and "Facebook Messenger" in event.error
+    html = admin_client.get("/admin/events/").get_data(as_text=True)
+    assert "Recently ignored" in html and "a Facebook Messenger event (object &#34;page&#34;) for the Page of @keloa.coffee" in html
+    assert "Hello from Facebook" in html  # the body is there to read, escaped
