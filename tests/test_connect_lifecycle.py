@@ -1,6 +1,8 @@
 """After connecting: needs reconnect (revoked token, deauthorize), reconnect, disconnect at Meta, diagnostics."""
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from keloa_web import crypto
@@ -85,19 +87,19 @@ def test_disconnect_with_a_dead_token_still_disconnects_and_says_so(sandbox, app
 def test_diagnostics_on_a_healthy_channel(sandbox, app, admin_client):
     channel = _connect(admin_client, sandbox)
     body = _checks(admin_client, channel)
-    assert body.count("check-pass") == 6 and "check-fail" not in body
+    assert body.count("check-pass") == 7 and "check-fail" not in body
     assert "No notification from Meta has arrived" in body and "/webhooks/instagram" in body
     with db.session_scope() as s:
         s.get(Channel, channel.id).last_webhook_at = utcnow()
     body = _checks(admin_client, channel)
-    assert body.count("check-pass") == 7
+    assert body.count("check-pass") == 8
     # Opening the page asks Meta nothing and changes nothing: the checks run on POST (htmx, on load).
     calls = len(sandbox.control("GET", "calls")["data"])
     full = admin_client.get(f"/integrations/channels/{channel.id}/diagnostics").get_data(as_text=True)
     assert "<html" in full and "Check connection: @keloa.coffee" in full and "Checking with Meta" in full
     assert len(sandbox.control("GET", "calls")["data"]) == calls
     without_js = admin_client.post(f"/integrations/channels/{channel.id}/diagnostics").get_data(as_text=True)
-    assert "<html" in without_js and without_js.count("check-pass") == 7
+    assert "<html" in without_js and without_js.count("check-pass") == 8
 
 
 def test_diagnostics_missing_subscription_offers_subscribe_again(sandbox, app, admin_client):
@@ -200,3 +202,32 @@ def test_two_admins_connecting_the_same_account_at_once_share_one_channel(sandbo
     assert resp.status_code == 302 and raced
     channels = db.session.scalars(select(Channel)).all()
     assert [c.id for c in channels] == [first.id] and channels[0].status == "active"
+
+
+def test_a_creator_account_gets_its_webhooks_after_connect_without_import(sandbox, app, admin_client, live_server):
+    """Meta sends a creator account's messages only after one Conversations API call; connecting
+    (without "Import") makes it, so the customer's first DM is not lost, and diagnostics says so."""
+    sandbox.control("POST", "config", json={"SANDBOX_WEBHOOK_URL": f"{live_server}/webhooks/instagram"})
+    resp = factories.connect_account(admin_client, sandbox, page="books")
+    assert resp.status_code == 302
+    books = db.session.scalar(select(Channel).where(Channel.ig_username == "keloa.books"))
+    assert books.conversations_api_at is not None and books.conversations_api_error is None
+    sent = sandbox.control("POST", "customer/send", json={"account": books.ig_account_id, "customer": "maya",
+                                                         "type": "text", "text": "Do you ship books?"})
+    delivery = sandbox.control("GET", "deliveries")["data"]
+    mine = [d for d in delivery if sent["mid"] in json.dumps(d.get("body") or {})]
+    assert mine and all(d["status"] != "suppressed" for d in mine), mine
+    body = _checks(admin_client, books)
+    assert "Conversations API call made" in body and "Meta sends messages of creator accounts only after" in body
+
+
+def test_a_refused_first_conversations_call_is_said_at_connect_and_in_diagnostics(sandbox, app, admin_client):
+    sandbox.control("POST", "accounts/coffee/dm_access", json={"enabled": False})
+    resp = factories.connect_account(admin_client, sandbox)
+    assert resp.status_code == 302
+    page = admin_client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Meta refused Keloa&#39;s first Conversations API call" in page and "Check connection" in page
+    channel = _coffee()
+    assert channel.conversations_api_at is None and channel.conversations_api_error
+    body = _checks(admin_client, channel)
+    assert "Keloa has not yet made a Conversations API call for this account" in body

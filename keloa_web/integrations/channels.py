@@ -21,6 +21,30 @@ def subscribe_page(page_id: str, page_token: str) -> None:
                                 data={"subscribed_fields": ",".join(WEBHOOK_FIELDS)})
 
 
+def first_conversations_call(ig_account_id: str, page_id: str, page_token: str) -> str | None:
+    """One Conversations API call for the account; None if Meta answered, else what went wrong.
+
+    Meta's Instagram Messaging overview: a creator account "must send an API request using the
+    Instagram Conversations API before the account can receive webhooks". Keloa makes it on every
+    connect and reconnect, for every account (a business account does not mind), and records it
+    on the channel with `record_conversations_call`."""
+    from keloa_web.integrations import ratelimit
+
+    try:
+        ratelimit.wait_turn(ig_account_id)
+        GraphClient.from_app().get(f"{page_id}/conversations", page_token, platform="instagram", limit=1)
+    except (GraphError, TimeoutError) as exc:
+        return getattr(exc, "message", None) or str(exc)
+    return None
+
+
+def record_conversations_call(channel: Channel, error: str | None) -> None:
+    if error is None:
+        channel.conversations_api_at, channel.conversations_api_error = utcnow(), None
+    else:
+        channel.conversations_api_error = error[:500]
+
+
 def existing_channel(session: Session, ig_account_id: str) -> Channel | None:
     return session.scalar(select(Channel).where(Channel.ig_account_id == ig_account_id))
 

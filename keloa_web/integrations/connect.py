@@ -118,12 +118,14 @@ def page_connect(page_id: str):
             "Could not subscribe the Page", f"Meta refused to send this Page's messages to Keloa: {exc.message}",
             "Check that you can manage the Page (Admin, or a role with \"Community activity\"), then try again.")
         return _picker(problem, page_id, status=409)
+    first_call_error = channel_ops.first_conversations_call(page.ig_id, page.id, page.token)
     try:
         channel, created = channel_ops.upsert_channel(db.session, login, page)
     except IntegrityError:
         # Another admin connected this account between our look-up and our insert: update theirs.
         db.session.rollback()
         channel, created = channel_ops.upsert_channel(db.session, login, page)
+    channel_ops.record_conversations_call(channel, first_call_error)
     backfill = bool(request.form.get("backfill"))
     if backfill:
         channel.backfill_state, channel.backfill_done, channel.backfill_total = "running", 0, 0
@@ -134,4 +136,7 @@ def page_connect(page_id: str):
         backfill_channel.enqueue(channel.id, job_id=f"backfill-{channel.id}")
     verb = "connected" if created else "reconnected"
     flash(f"@{channel.ig_username} ({page.name}) is {verb}. New Direct Messages arrive in the inbox.", "success")
+    if first_call_error:
+        flash(f"Meta refused Keloa's first Conversations API call ({first_call_error}). A creator account gets "
+              "no messages until that call succeeds: open \"Check connection\" on its card to try again.", "warning")
     return redirect(url_for("integrations.index"))

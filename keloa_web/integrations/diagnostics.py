@@ -58,6 +58,7 @@ def run_checks(channel: Channel) -> list[Check]:
     out.append(_subscription_check(graph, channel, page_token))
     out.append(_webhook_check(channel))
     out.append(_dm_access_check(graph, channel, page_token))
+    out.append(_conversations_call_check(channel))
     return out
 
 
@@ -148,11 +149,27 @@ def _dm_access_check(graph: GraphClient, channel: Channel, token: str) -> Check:
         ratelimit.wait_turn(channel.ig_account_id)
         graph.get(f"{channel.page_id}/conversations", token, platform="instagram", limit=1)
     except GraphError as exc:
+        channel_ops.record_conversations_call(channel, exc.message)
+        db.session.commit()
         if exc.dm_access_off:
             return Check(name, "fail", f"The owner of @{channel.ig_username} has turned off access to messages "
                                        "for connected tools.", DM_SWITCH)
         return Check(name, "warn", f"Meta did not answer: {exc}", "Try again in a moment.")
+    channel_ops.record_conversations_call(channel, None)  # this was a Conversations API call too
+    db.session.commit()
     return Check(name, "pass", f"@{channel.ig_username} allows connected tools to read and send messages.")
+
+
+def _conversations_call_check(channel: Channel) -> Check:
+    name = "Conversations API call made"
+    if channel.conversations_api_at is not None:
+        return Check(name, "pass", f"Keloa called Meta's Conversations API for @{channel.ig_username} on "
+                                   f"{channel.conversations_api_at:%Y-%m-%d %H:%M} UTC: Meta sends messages of "
+                                   "creator accounts only after such a call.")
+    why = f" Meta answered: {channel.conversations_api_error}." if channel.conversations_api_error else ""
+    return Check(name, "fail", "Keloa has not yet made a Conversations API call for this account: a creator "
+                               "account gets no messages until one succeeds." + why,
+                 "Fix the checks above, then choose \"Check again\" (it makes the call).")
 
 
 @bp.get("/channels/<int:channel_id>/diagnostics")

@@ -34,6 +34,11 @@ class Channel(Base):
     backfill_state: Mapped[str | None] = mapped_column(String(24))  # None, running, done, failed
     backfill_total: Mapped[int] = mapped_column(Integer, default=0)
     backfill_done: Mapped[int] = mapped_column(Integer, default=0)
+    backfill_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    backfill_note: Mapped[str | None] = mapped_column(Text)  # why conversations were skipped
+    # The first Conversations API call: a creator account gets no webhooks until one is made.
+    conversations_api_at: Mapped[datetime | None] = mapped_column(DateTime)
+    conversations_api_error: Mapped[str | None] = mapped_column(Text)
     connected_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

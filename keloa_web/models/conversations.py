@@ -26,6 +26,11 @@ class Contact(Base):
     picture_path: Mapped[str | None] = mapped_column(String(300))  # cached copy under MEDIA_DIR
     profile_fetched_at: Mapped[datetime | None] = mapped_column(DateTime)
     profile_error: Mapped[str | None] = mapped_column(Text)
+    # What Meta's profile lookup says beside the name, when it says it (None: not returned).
+    follower_count: Mapped[int | None] = mapped_column(Integer)
+    is_verified_user: Mapped[bool | None] = mapped_column(Boolean)
+    is_user_follow_business: Mapped[bool | None] = mapped_column(Boolean)
+    is_business_follow_user: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     @property

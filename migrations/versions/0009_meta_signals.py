@@ -1,0 +1,36 @@
+"""What Keloa learns from Meta about a channel and a customer: whether the first Conversations API
+call was made (creator accounts get no webhooks before it), how a backfill went per conversation,
+and the profile signals Meta returns beside a name (followers, verified, who follows whom)
+
+Revision ID: 0009_meta_signals
+Revises: 0008_user_sessions
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009_meta_signals"
+down_revision = "0008_user_sessions"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("channels") as batch:
+        batch.add_column(sa.Column("conversations_api_at", sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column("conversations_api_error", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("backfill_skipped", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("backfill_note", sa.Text(), nullable=True))
+    with op.batch_alter_table("contacts") as batch:
+        batch.add_column(sa.Column("follower_count", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("is_verified_user", sa.Boolean(), nullable=True))
+        batch.add_column(sa.Column("is_user_follow_business", sa.Boolean(), nullable=True))
+        batch.add_column(sa.Column("is_business_follow_user", sa.Boolean(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("contacts") as batch:
+        for name in ("is_business_follow_user", "is_user_follow_business", "is_verified_user", "follower_count"):
+            batch.drop_column(name)
+    with op.batch_alter_table("channels") as batch:
+        for name in ("backfill_note", "backfill_skipped", "conversations_api_error", "conversations_api_at"):
+            batch.drop_column(name)
