@@ -144,8 +144,11 @@ def customer_action(sb, account, customer, kind, text=None, mid=None, reaction=N
             target = _target(store, th, mid, False, "edit")
             target["text"] = text or ((target["text"] or "") + " (edited)")
             target["num_edit"] += 1
-            event = dict(base, message_edit={"mid": target["mid"], "text": target["text"],
-                                             "num_edit": target["num_edit"]})
+            if store.faults["edit_style"] == "bare":  # as real deliveries have been seen: no text, num_edit 0
+                event = dict(base, message_edit={"mid": target["mid"], "num_edit": 0})
+            else:
+                event = dict(base, message_edit={"mid": target["mid"], "text": target["text"],
+                                                 "num_edit": target["num_edit"]})
         elif kind == "unsend":
             target = _target(store, th, mid, False, "unsend")
             target["deleted"] = True

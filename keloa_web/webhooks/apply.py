@@ -36,6 +36,7 @@ class Effects:
     files: list[str] = field(default_factory=list)  # stored media to delete (unsent messages)
     channels: set[int] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    edits: list = field(default_factory=list)  # edited Message rows whose new text must be fetched
     applied: int = 0  # events a handler applied; a body with none is stored as "ignored"
 
     def merge(self, other: "Effects") -> None:
@@ -46,6 +47,7 @@ class Effects:
         self.customer_messages += other.customer_messages
         self.files += other.files
         self.channels |= other.channels
+        self.edits += other.edits
 
 
 class Router:

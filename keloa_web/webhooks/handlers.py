@@ -11,6 +11,7 @@ from keloa_web.models import Attachment, Conversation, Message, PendingRead, Rea
 from keloa_web.webhooks import parse
 from keloa_web.webhooks.apply import Ctx
 from keloa_web.webhooks.describe import preview
+from keloa_web.webhooks.edits import mark_text_unknown
 
 
 def on_message(ctx: Ctx) -> None:
@@ -152,19 +153,31 @@ def on_edit(ctx: Ctx) -> None:
         num = None
     m = ctx.message(mid)
     if m is None:
-        if _early(ctx, mid, text=text, edit_count=num or 1, edited_at=ctx.at, extra={"early": "edit"}) is None:
+        extra = {"early": "edit", **({} if text is not None else {"edit_text": "pending"})}
+        early = _early(ctx, mid, text=text, edit_count=max(num or 0, 1), edited_at=ctx.at, extra=extra)
+        if early is None:
             raise LookupError(f"Edit of message {mid[:40]} that Keloa has not received yet (no customer id).")
+        if text is None:
+            ctx.fx.edits.append(early)
         return
     if m.deleted:
         return
-    if num is not None and num <= m.edit_count:
-        return  # this edit, or a later one, is already applied
-    if num is None and m.edited_at is not None and ctx.at <= m.edited_at:
+    # Every edit event marks the message edited; a repeated delivery applies once. Real events
+    # have come with num_edit 0 and no text: then the event's time tells a new edit from a repeat.
+    if num:
+        if num <= m.edit_count:
+            return  # this edit, or a later one, is already applied
+    elif m.edited_at is not None and ctx.at <= m.edited_at:
         return
-    m.edit_count = num if num is not None else m.edit_count + 1
+    m.edit_count = num if num else m.edit_count + 1
     m.edited_at = ctx.at
     if text is not None:
         m.text = text
+        if (m.extra or {}).get("edit_text"):
+            m.extra = {k: v for k, v in m.extra.items() if k != "edit_text"}
+    else:
+        mark_text_unknown(m)
+        ctx.fx.edits.append(m)
     conv = ctx.conversation_of(m)
     if m.sent_at >= conv.last_activity_at:
         conv.last_message_preview = preview(m)

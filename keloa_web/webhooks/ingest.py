@@ -147,6 +147,7 @@ def _after_commit(batch: Effects) -> None:
     """Network work and listeners, once the rows are safely committed."""
     from keloa_web.media import storage
     from keloa_web.media.jobs import fetch_media
+    from keloa_web.webhooks.edits import fetch_edited_text
     from keloa_web.webhooks.profiles import fetch_profile
 
     for path in batch.files:
@@ -156,6 +157,8 @@ def _after_commit(batch: Effects) -> None:
             _enqueue_once(fetch_media, att.id, f"media-{att.id}")
         for contact_id in sorted(batch.profiles):
             _enqueue_once(fetch_profile, contact_id, f"profile-{contact_id}")
+        for m in batch.edits:
+            fetch_edited_text.enqueue(m.id)
     except redis.RedisError:
         log.warning("could not queue media/profile jobs; the sweeper retries them")
     # One call per conversation and batch, for its newest new message: a burst of customer

@@ -50,3 +50,42 @@ def test_sandbox_customer_text_and_image_land_with_profile(sandbox, app, live_se
         assert not path.exists()
     finally:
         helpers.stop_process(worker)
+
+
+def test_an_edit_without_text_marks_the_message_edited_and_fetches_its_new_text(sandbox, app, live_server,
+                                                                                settings, agent_client):
+    """Real edit deliveries have come as {"mid", "num_edit": 0} with no text. Each marks the message
+    edited once (a repeated delivery changes nothing), and the worker reads the new text from the
+    message node; where Graph cannot give it, the thread says "Edited on Instagram"."""
+    with db.session_scope() as s:
+        factories.sandbox_channel(s, sandbox)
+    sandbox.control("POST", "config", json={"SANDBOX_WEBHOOK_URL": f"{live_server}/webhooks/instagram"})
+    sandbox.control("POST", "pages/coffee/subscription", json={"fields": ["messages"]})
+    sandbox.control("POST", "faults", json={"edit_style": "bare", "duplicates": True})
+    worker = helpers.start_worker(settings)
+    try:
+        sent = sandbox.control("POST", "customer/send", json={
+            "account": "keloa.coffee", "customer": "leo", "type": "text", "text": "Two lattes plz"})
+        helpers.wait_until(lambda: _message(sent["mid"]), timeout=20, message="the message")
+        edit = sandbox.control("POST", "customer/send", json={
+            "account": "keloa.coffee", "customer": "leo", "type": "edit", "text": "Three lattes please"})
+        assert edit["event"]["message_edit"] == {"mid": sent["mid"], "num_edit": 0}
+        helpers.wait_until(lambda: _message(sent["mid"]).text == "Three lattes please", timeout=20,
+                           message="the edited text, fetched from Graph")
+        m = _message(sent["mid"])
+        assert m.edit_count == 1 and m.edited_at is not None and not (m.extra or {}).get("edit_text")
+        html = agent_client.get(f"/inbox/c/{m.conversation_id}").get_data(as_text=True)
+        assert "Three lattes please" in html and "· Edited</span>" in html
+
+        # Graph refuses the message node (a token Meta no longer accepts): the thread says so.
+        sandbox.control("POST", "tokens/revoke", json={"user": "ana", "reason": "password"})
+        sandbox.control("POST", "customer/send", json={
+            "account": "keloa.coffee", "customer": "leo", "type": "edit", "text": "Four lattes"})
+        helpers.wait_until(lambda: (_message(sent["mid"]).extra or {}).get("edit_text") == "unavailable",
+                           timeout=20, message="the refused look-up")
+        m = _message(sent["mid"])
+        assert m.edit_count == 2 and m.text == "Three lattes please"
+        html = agent_client.get(f"/inbox/c/{m.conversation_id}").get_data(as_text=True)
+        assert "Edited on Instagram" in html and "open Instagram to read it" in html
+    finally:
+        helpers.stop_process(worker)
