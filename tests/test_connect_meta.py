@@ -183,3 +183,21 @@ def test_picker_follows_paging_to_list_every_page(sandbox, app, admin_client):
     missing = [n for n in ("Shop 000", "Shop 104", "Keloa Coffee") if n not in body]
     assert not missing, missing
     assert body.count('class="card page-row"') == 110
+
+
+def test_the_picker_says_which_page_tasks_are_missing_before_connecting(sandbox, app, admin_client):
+    """Meta asks for both MESSAGING and MODERATE (MANAGE covers both): a role with only one of them
+    is shown, before Connect, with what it lacks, and Connect is off for that Page."""
+    sandbox.control("POST", "users/ana/tasks", json={"page": "coffee", "tasks": ["MESSAGING", "ADVERTISE"]})
+    sandbox.control("POST", "users/ana/tasks", json={"page": "books", "tasks": ["MODERATE"]})
+    _sign_in(admin_client, sandbox)
+    html = admin_client.get("/integrations/meta/pages").get_data(as_text=True)
+    coffee = html[html.index('id="page-104000000000101"'):]
+    coffee = coffee[:coffee.index("</li>")]
+    assert "lacks Community activity (MODERATE)" in coffee and "disabled" in coffee
+    books = html[html.index('id="page-104000000000102"'):]
+    books = books[:books.index("</li>")]
+    assert "lacks Messages (MESSAGING)" in books and "Connect Keloa Books" in books
+    resp = _pick(admin_client, sandbox, "coffee")  # a POST anyway is refused before any call to Meta
+    assert resp.status_code == 409 and "Community activity" in resp.get_data(as_text=True)
+    assert _channels() == {}

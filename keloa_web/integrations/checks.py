@@ -42,8 +42,11 @@ def page_problem(page_id: str, pages: list[PageInfo]) -> Problem | None:
         tasks = ", ".join(page.tasks) or "none"
         return Problem(
             "Missing permissions",
-            f"Your role on {page.name} does not include messaging (your tasks: {tasks}).",
-            "Ask for admin access to the Page (or a role that includes messages), or have an admin connect it.",
+            f"Meta lets Keloa answer {page.name}'s messages only for someone whose role on the Page "
+            f"includes both Messages and Community activity. Yours lacks {' and '.join(page.missing_tasks)} "
+            f"(your tasks: {tasks}).",
+            "Ask for admin access to the Page (or a role with Messages and Community activity), or have an "
+            "admin connect it.",
         )
     if page.consumer_ig_id:
         return Problem(

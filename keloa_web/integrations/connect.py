@@ -84,7 +84,9 @@ def _picker(problem: checks.Problem | None = None, problem_page: str | None = No
     except GraphError as exc:
         return _back(_graph_message(exc))
     known = {c.ig_account_id: c for c in db.session.scalars(select(Channel))}
-    return render_page("integrations/pages.html", login=login, pages=pages, known=known,
+    # What stops each Page, said before anyone presses Connect (Meta would refuse later anyway).
+    blocked = {p.id: checks.page_problem(p.id, pages) for p in pages}
+    return render_page("integrations/pages.html", login=login, pages=pages, known=known, blocked=blocked,
                        scopes_problem=checks.scopes_problem(missing), problem=problem,
                        problem_page=problem_page, status=status)
 

@@ -19,11 +19,18 @@ from keloa_web.queue import get_redis
 # decision 2 in shared/meta/README.md: exactly these, no more.
 SCOPES = ("instagram_basic", "instagram_manage_messages", "pages_show_list", "pages_manage_metadata",
           "pages_messaging", "pages_read_engagement", "business_management")
-# Page tasks that let a person answer the Page's messages. MANAGE (full admin) and MODERATE include
-# messaging in Meta's Page roles; Instagram-linked access uses the PROFILE_PLUS_* names for the
-# same abilities (Messages, Community activity, Full control).
-MESSAGING_TASKS = frozenset({"MESSAGING", "MODERATE", "MANAGE", "PROFILE_PLUS_MESSAGING",
-                             "PROFILE_PLUS_MODERATE", "PROFILE_PLUS_FULL_CONTROL"})
+# Page tasks Meta asks of the person whose Page token Keloa uses: "must be able to perform the
+# MESSAGING and MODERATE Page tasks" (Messenger Platform overview). MESSAGING sends replies;
+# MODERATE subscribes the Page to webhooks and reads customer profiles. MANAGE (full admin) covers
+# both; Instagram-linked access names the same abilities PROFILE_PLUS_* (Messages, Community
+# activity, Full control).
+MESSAGING_TASKS = frozenset({"MESSAGING", "MANAGE", "PROFILE_PLUS_MESSAGING", "PROFILE_PLUS_FULL_CONTROL"})
+MODERATE_TASKS = frozenset({"MODERATE", "MANAGE", "PROFILE_PLUS_MODERATE", "PROFILE_PLUS_FULL_CONTROL"})
+TASK_NEEDS = (
+    (MESSAGING_TASKS, "Messages (MESSAGING), to send replies"),
+    (MODERATE_TASKS, "Community activity (MODERATE), to subscribe Keloa to the Page's messages and read "
+                     "customers' profiles"),
+)
 # Page-object webhook fields (decision 3). `messages` includes echoes; `messaging_seen` is an
 # Instagram-object name that Meta refuses at Page level.
 WEBHOOK_FIELDS = ("messages", "message_reactions", "messaging_postbacks", "messaging_referrals", "message_reads")
@@ -125,8 +132,13 @@ class PageInfo:
         )
 
     @property
+    def missing_tasks(self) -> list[str]:
+        """What the person's role on this Page lacks for Keloa, in the words of Meta's role settings."""
+        return [need for tasks, need in TASK_NEEDS if not tasks & set(self.tasks)]
+
+    @property
     def can_message(self) -> bool:
-        return bool(MESSAGING_TASKS & set(self.tasks))
+        return not self.missing_tasks
 
 
 def fetch_pages(user_token: str) -> list[PageInfo]:

@@ -24,7 +24,9 @@ def test_connect_toggle_and_disconnect(sandbox, app, live_server, signed_in_page
     expect(page.get_by_text("Signed in with Meta as")).to_be_visible()
     coffee = page.locator("li.page-row", has_text="Keloa Coffee")
     expect(coffee.get_by_text("@keloa.coffee")).to_be_visible()
-    expect(page.locator("li.page-row", has_text="Corner Bakery").get_by_text("No Instagram account linked")).to_be_visible()
+    bakery = page.locator("li.page-row", has_text="Corner Bakery")
+    expect(bakery.get_by_role("alert")).to_contain_text("No Instagram account linked.")  # said before Connect
+    expect(bakery.get_by_role("button", name="Connect Corner Bakery")).to_be_disabled()
     page.screenshot(path=str(tmp_path / "picker.png"), full_page=True)
     coffee.get_by_role("button", name="Connect Keloa Coffee").click()
 
