@@ -43,6 +43,8 @@ DEFAULT_FAULTS = {
     "batch_max": 50,
     "read_without_ids": "sometimes",  # never | sometimes | always: read receipts without sender/recipient
     "share_style": "ig_post",    # ig_post | both | share  (post-share attachment types)
+    "refused_message_fields": [],  # message fields Graph answers "(#100) Tried accessing nonexisting field"
+    "failing_conversations": [],   # customer keys whose conversation node answers "(#1) An unknown error occurred"
     "edit_style": "full",        # full | bare: edits with text and num_edit, or as seen in real deliveries,
                                  # {"mid", "num_edit": 0} with no text
 }

@@ -81,7 +81,15 @@ def render_message(ctx, msg, fields, default=("id", "created_time")):
     return {k: full[k] for k in wanted if k in full}
 
 
+def _refuse_fields(ctx, fields):
+    """Fault `refused_message_fields`: a field this API version or account does not have."""
+    for name in fields or ():
+        if name in ctx.store.faults["refused_message_fields"]:
+            raise nonexisting_field(name, "Message")
+
+
 def _messages_listing(ctx, thread, sub):
+    _refuse_fields(ctx, sub)
     msgs = list(reversed(ctx.store.thread_messages(thread)))  # newest first, as Meta lists them
     out = []
     for i, m in enumerate(msgs):
@@ -118,6 +126,8 @@ def list_conversations(ctx, page):
 def conversation_node(ctx, thread, edge):
     page = _page_token_for_ig(ctx, thread["ig_id"], thread["id"])
     headers = _conv_access(ctx, page, ctx.store.igs[thread["ig_id"]])
+    if thread["customer"] in ctx.store.faults["failing_conversations"]:
+        raise GraphError(1, "(#1) An unknown error occurred")
     if edge == "messages":
         return _messages_listing(ctx, thread, ctx.fields or None), headers
     if edge is not None:
@@ -140,6 +150,7 @@ def message_node(ctx, msg, edge):
         raise nonexisting_field(edge, "Message")
     if msg["deleted"]:
         raise GraphError(100, "(#100) This message has been deleted.")
+    _refuse_fields(ctx, ctx.fields)
     newest = [m["mid"] for m in reversed(ctx.store.thread_messages(thread))][:DETAIL_LIMIT]
     if msg["mid"] not in newest:
         raise GraphError(100, "(#100) This message has been deleted.",

@@ -99,3 +99,25 @@ def test_imported_media_is_downloaded_and_profiles_looked_up(sandbox, app, setti
     assert att.status == "stored", att.error
     maya = db.session.scalar(select(Contact).where(Contact.username == "maya.lopez"))
     assert maya.name == "Maya Lopez"
+
+
+def test_one_failing_conversation_or_a_refused_field_never_aborts_the_import(sandbox, app, settings, admin_client):
+    """Meta refuses the whole field set for Maya's conversation once (a field it lacks) and fails
+    Zoe's every time: Maya's is imported with fewer fields, Zoe's is skipped, and the card says
+    "1 imported, 1 skipped (why)"."""
+    sandbox.control("POST", "faults", json={"refused_message_fields": ["is_unsupported"],
+                                            "failing_conversations": ["zoe"]})
+    assert factories.connect_account(admin_client, sandbox, backfill=True).status_code == 302
+    helpers.run_worker_burst(settings)
+    db.session.rollback()
+    channel = db.session.scalar(select(Channel))
+    assert (channel.backfill_state, channel.backfill_done, channel.backfill_total, channel.backfill_skipped) == (
+        "done", 2, 2, 1)
+    maya = db.session.scalar(select(Conversation).join(Contact).where(Contact.username == "maya.lopez"))
+    assert _count(Message, Message.conversation_id == maya.id, Message.direction != "note") == 20
+    assert db.session.scalar(select(Conversation).join(Contact).where(Contact.username == "zoe_z")) is None
+    card = admin_client.get("/integrations/").get_data(as_text=True)
+    assert "Imported 1 recent conversation " in card
+    assert "1 skipped (Meta refused: (#1) An unknown error occurred" in card
+    assert "1 imported without media and story details, which Meta refused" in card
+    assert "Their new messages still arrive." in card

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 DETAIL_LIMIT = 20
 MAX_CONVERSATIONS = 500
 MESSAGE_FIELDS = "id,created_time,from,to,message,attachments,story,reply_to,is_unsupported"
+# Asked for when Meta refuses the full set for a conversation (a field this version or account lacks).
+FEWER_FIELDS = "id,created_time,from,to,message"
 OLDER_NOTE = ("Imported from Instagram when this account was connected: the {n} most recent messages. "
               "Older messages stay in Instagram (Meta lets apps read only the 20 most recent ones).")
 
@@ -44,20 +46,67 @@ def backfill_channel(channel_id: int) -> None:
             f"{page_id}/conversations", token, platform="instagram", fields="id,updated_time", limit=50)])
         conv_ids = conv_ids[:MAX_CONVERSATIONS]
         _progress(channel_id, total=len(conv_ids))
+        report = Report()
         for done, conv_id in enumerate(conv_ids, start=1):
-            body = _calm(ig_id, lambda: graph.get(
-                conv_id, token, fields=f"messages.limit({DETAIL_LIMIT + 1}){{{MESSAGE_FIELDS}}}"))
-            with db.session_scope() as s:
-                imported = import_conversation(s, s.get(Channel, channel_id), body.get("messages") or {})
-            _fetch_later(imported)
-            _progress(channel_id, done=done)
+            listing = _read_conversation(graph, ig_id, token, conv_id, report)
+            if listing is not None:
+                try:
+                    with db.session_scope() as s:
+                        imported = import_conversation(s, s.get(Channel, channel_id), listing)
+                except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                    log.warning("backfill of channel %s: conversation %s unreadable: %r", channel_id, conv_id, exc)
+                    report.skip("Meta's answer for it could not be read")
+                else:
+                    _fetch_later(imported)
+            _progress(channel_id, done=done, skipped=report.skipped, note=report.note())
     except Exception as exc:
         with db.session_scope() as s:
             if isinstance(exc, GraphError) and exc.token_invalid:
                 channel_ops.mark_needs_reconnect(s, channel_id, channel_ops.token_reason(exc))
-            s.get(Channel, channel_id).backfill_state = "failed"
+            channel = s.get(Channel, channel_id)
+            channel.backfill_state = "failed"
+            channel.backfill_note = (getattr(exc, "message", None) or type(exc).__name__)[:500]
         raise
     _progress(channel_id, state="done")
+
+
+@dataclass
+class Report:
+    """Conversations a backfill could not import, and why, for the channel's card."""
+
+    skipped: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    fewer_fields: int = 0
+
+    def skip(self, reason: str) -> None:
+        self.skipped += 1
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+    def note(self) -> str | None:
+        parts = [f"{why} ({n})" if n > 1 else why for why, n in self.reasons.items()]
+        if self.fewer_fields:
+            parts.append(f"{self.fewer_fields} imported without media and story details, which Meta refused")
+        return "; ".join(parts)[:1000] or None
+
+
+def _read_conversation(graph: GraphClient, ig_id: str, token: str, conv_id: str, report: Report) -> dict | None:
+    """The newest messages of one conversation, asking for fewer fields if Meta refuses the full
+    set; None (and the reason in `report`) if Meta refuses both. A bad token stops the import."""
+    problem: GraphError | None = None
+    for fields in (MESSAGE_FIELDS, FEWER_FIELDS):
+        try:
+            body = _calm(ig_id, lambda: graph.get(conv_id, token,
+                                                  fields=f"messages.limit({DETAIL_LIMIT + 1}){{{fields}}}"))
+        except GraphError as exc:
+            if exc.token_invalid:
+                raise
+            problem = exc
+            continue
+        if fields is FEWER_FIELDS:
+            report.fewer_fields += 1
+        return body.get("messages") or {}
+    report.skip(f"Meta refused: {problem.message}" if problem.message else "Meta refused it")
+    return None
 
 
 def _calm(ig_id: str, call, attempts: int = 4):
@@ -72,13 +121,16 @@ def _calm(ig_id: str, call, attempts: int = 4):
             time.sleep(min(exc.retry_after or 1.0 * (attempt + 1), 60))
 
 
-def _progress(channel_id: int, total: int | None = None, done: int | None = None, state: str | None = None):
+def _progress(channel_id: int, total: int | None = None, done: int | None = None, state: str | None = None,
+              skipped: int | None = None, note: str | None = None):
     with db.session_scope() as s:
         channel = s.get(Channel, channel_id)
         if total is not None:
-            channel.backfill_total = total
+            channel.backfill_total, channel.backfill_skipped, channel.backfill_note = total, 0, None
         if done is not None:
             channel.backfill_done = done
+        if skipped is not None:
+            channel.backfill_skipped, channel.backfill_note = skipped, note
         if state is not None:
             channel.backfill_state = state
 

@@ -131,6 +131,7 @@ def page_connect(page_id: str):
     backfill = bool(request.form.get("backfill"))
     if backfill:
         channel.backfill_state, channel.backfill_done, channel.backfill_total = "running", 0, 0
+        channel.backfill_skipped, channel.backfill_note = 0, None
     db.session.commit()
     if backfill:
         from keloa_web.integrations.backfill import backfill_channel
