@@ -71,6 +71,9 @@ class Config:
         # Hours from that message; HUMAN_AGENT_HOURS=0 means no end (for terms that differ).
         self.WINDOW_UNTAGGED_HOURS = _int("WINDOW_UNTAGGED_HOURS", 24)
         self.WINDOW_HUMAN_AGENT_HOURS = _int("WINDOW_HUMAN_AGENT_HOURS", 7 * 24)
+        # A customer's first message after clicking a Click-to-Direct ad opens a standard window of
+        # "up to 7 days from that message" (Meta's messaging policy); 0 turns this off.
+        self.WINDOW_AD_HOURS = _int("WINDOW_AD_HOURS", 7 * 24)
 
         # AI agents (keloa_web/agents/): wait this long after a customer message before answering,
         # so that a burst of messages gets one answer.

@@ -3,7 +3,9 @@
 The composer, the send job and the AI job all ask `decide` (or `for_conversation`); no other
 module knows the rule. Phases, measured from the customer's last message:
 
-    open              everyone may send untagged          until last + WINDOW_UNTAGGED_HOURS
+    open              everyone may send untagged          until last + WINDOW_UNTAGGED_HOURS (or, after
+                                                          a message from a Click-to-Direct ad, until
+                                                          that message + WINDOW_AD_HOURS if later)
     human_agent_only  only a person, tagged HUMAN_AGENT   until last + WINDOW_HUMAN_AGENT_HOURS (0: forever)
     closed            nobody (the customer must write first)
 
@@ -50,10 +52,12 @@ class WindowDecision:
 
 
 def _phase(last: datetime | None, now: datetime, untagged_hours: int, human_agent_hours: int,
-           meta_state: str | None) -> tuple[str, datetime | None]:
+           meta_state: str | None, ad_at: datetime | None = None, ad_hours: int = 0) -> tuple[str, datetime | None]:
     if last is None:
         return "closed", None
     open_until = last + timedelta(hours=untagged_hours)
+    if ad_at is not None and ad_hours > 0:  # a message from a Click-to-Direct ad: up to 7 days from it
+        open_until = max(open_until, ad_at + timedelta(hours=ad_hours))
     human_until = last + timedelta(hours=human_agent_hours) if human_agent_hours > 0 else None
     if meta_state == "closed":
         return "closed", None
@@ -66,7 +70,8 @@ def _phase(last: datetime | None, now: datetime, untagged_hours: int, human_agen
 
 def decide(last_customer_at: datetime | None, now: datetime, sender: str, *, untagged_hours: int,
            human_agent_hours: int, meta_state: str | None = None,
-           meta_state_at: datetime | None = None) -> WindowDecision:
+           meta_state_at: datetime | None = None, ad_message_at: datetime | None = None,
+           ad_hours: int = 0) -> WindowDecision:
     """Whether `sender` ("human" or "ai") may send now. Datetimes are naive UTC.
 
     `meta_state` is what Meta last said ("untagged_refused" or "closed") at `meta_state_at`; it
@@ -76,7 +81,8 @@ def decide(last_customer_at: datetime | None, now: datetime, sender: str, *, unt
         raise ValueError(f"sender must be one of {SENDERS}, not {sender!r}")
     if meta_state and (last_customer_at is None or meta_state_at is None or meta_state_at < last_customer_at):
         meta_state = None
-    phase, ends_at = _phase(last_customer_at, now, untagged_hours, human_agent_hours, meta_state)
+    phase, ends_at = _phase(last_customer_at, now, untagged_hours, human_agent_hours, meta_state,
+                            ad_message_at, ad_hours)
     allowed, tag, reason = RULES[(phase, sender)]
     if last_customer_at is None:
         reason = NEVER_WROTE
@@ -95,6 +101,7 @@ def for_conversation(conversation, sender: str, now: datetime | None = None, con
         untagged_hours=int(config["WINDOW_UNTAGGED_HOURS"]),
         human_agent_hours=int(config["WINDOW_HUMAN_AGENT_HOURS"]),
         meta_state=conversation.meta_window_state, meta_state_at=conversation.meta_window_state_at,
+        ad_message_at=conversation.ad_message_at, ad_hours=int(config.get("WINDOW_AD_HOURS", 0)),
     )
 
 

@@ -94,3 +94,18 @@ def test_the_defaults_are_metas_documented_rule_and_the_summary_says_it(app):
     assert window.summary({"WINDOW_UNTAGGED_HOURS": 168, "WINDOW_HUMAN_AGENT_HOURS": 0}) == (
         "AI and teammates for 7 days after the customer's last message; "
         "then teammates only, tagged Human agent, with no end.")
+
+
+@pytest.mark.parametrize("after_hours,sender,allowed,tag,phase", [
+    (30, "ai", True, None, "open"),            # a day past the standard 24 h: still open after an ad
+    (30, "human", True, None, "open"),
+    (167, "ai", True, None, "open"),
+    (168, "ai", False, None, "closed"),        # 7 days after the ad message, and after day 7 overall
+])
+def test_a_message_from_a_click_to_direct_ad_keeps_the_window_open_up_to_7_days(after_hours, sender, allowed,
+                                                                                 tag, phase):
+    now = T0 + timedelta(hours=after_hours)
+    d = window.decide(T0, now, sender, **META, ad_message_at=T0, ad_hours=168)
+    assert (d.allowed, d.tag, d.phase) == (allowed, tag, phase)
+    plain = window.decide(T0, now, sender, **META)
+    assert plain.phase != "open"  # without the ad, the standard 24 h has passed

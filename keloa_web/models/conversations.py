@@ -66,6 +66,9 @@ class Conversation(Base):
     # What Meta last said about sending here: None, "untagged_refused", "closed".
     meta_window_state: Mapped[str | None] = mapped_column(String(32))
     meta_window_state_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The customer's latest message sent from a Click-to-Direct ad (referral source ADS): Meta's
+    # standard window then lasts up to WINDOW_AD_HOURS from it.
+    ad_message_at: Mapped[datetime | None] = mapped_column(DateTime)
     ai_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_human: Mapped[bool] = mapped_column(Boolean, default=False)
     last_marked_seen_mid: Mapped[str | None] = mapped_column(String(300))

@@ -37,6 +37,7 @@ def on_referral(ctx: Ctx) -> None:
 def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
     existing = ctx.message(mid)
     early = (existing.extra or {}).get("early") if existing is not None else None
+    pending_edit = (existing.extra or {}).get("edit_text") if existing is not None else None
     if existing is not None and not early:
         return  # a duplicate, or the echo of a message Keloa sent (its mid was recorded by the send job)
     contact = ctx.contact()
@@ -68,9 +69,15 @@ def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
         _bump(ctx, conv, m)
     else:
         _refresh_newest(ctx, conv)  # the early row carried the unsend/edit time, not the message's
+    if pending_edit and not m.deleted:  # a bare edit arrived first: its text is still to be read
+        m.extra = {**(m.extra or {}), "edit_text": pending_edit}
     if not ctx.outbound:
         if conv.last_customer_message_at is None or m.sent_at > conv.last_customer_message_at:
             conv.last_customer_message_at = m.sent_at
+        referral = (m.extra or {}).get("referral") or {}
+        if m.kind != "referral" and str(referral.get("source", "")).upper() == "ADS":
+            if conv.ad_message_at is None or m.sent_at > conv.ad_message_at:
+                conv.ad_message_at = m.sent_at  # sent from a Click-to-Direct ad: a longer window
         if m.kind != "referral":
             conv.unread_count = (conv.unread_count or 0) + 1
             if not m.deleted:

@@ -1,6 +1,7 @@
 """What Keloa learns from Meta about a channel and a customer: whether the first Conversations API
 call was made (creator accounts get no webhooks before it), how a backfill went per conversation,
-and the profile signals Meta returns beside a name (followers, verified, who follows whom)
+when a customer's message came from a Click-to-Direct ad (its window lasts up to 7 days), and the
+profile signals Meta returns beside a name (followers, verified, who follows whom)
 
 Revision ID: 0009_meta_signals
 Revises: 0008_user_sessions
@@ -20,6 +21,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("conversations_api_error", sa.Text(), nullable=True))
         batch.add_column(sa.Column("backfill_skipped", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("backfill_note", sa.Text(), nullable=True))
+    with op.batch_alter_table("conversations") as batch:
+        batch.add_column(sa.Column("ad_message_at", sa.DateTime(), nullable=True))
     with op.batch_alter_table("contacts") as batch:
         batch.add_column(sa.Column("follower_count", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("is_verified_user", sa.Boolean(), nullable=True))
@@ -28,6 +31,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("conversations") as batch:
+        batch.drop_column("ad_message_at")
     with op.batch_alter_table("contacts") as batch:
         for name in ("is_business_follow_user", "is_user_follow_business", "is_verified_user", "follower_count"):
             batch.drop_column(name)
