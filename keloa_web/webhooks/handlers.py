@@ -116,6 +116,18 @@ def _early(ctx: Ctx, mid: str, **fields) -> Message | None:
     return m
 
 
+def _not_theirs(ctx: Ctx, m: Message) -> str | None:
+    """Why this edit or unsend may not change `m`, or None: an Instagram user edits and unsends only
+    their own messages (the customer theirs, the business its replies), in their own conversation.
+    Meta should never send anything else; Keloa does not rely on it."""
+    side = "out" if ctx.outbound else "in"
+    if m.direction != side:
+        return "the message is not the sender's"
+    if ctx.customer is not None and ctx.conversation_of(m).contact.igsid != ctx.customer:
+        return "the message belongs to another conversation"
+    return None
+
+
 def on_delete(ctx: Ctx) -> None:
     mid = parse.mid_of(ctx.data["message"])
     if not mid:
@@ -127,6 +139,10 @@ def on_delete(ctx: Ctx) -> None:
             ctx.fx.notes.append(f"Unsend of unknown message {mid[:40]} without a customer id: ignored.")
         return
     if m.deleted:
+        return
+    why = _not_theirs(ctx, m)
+    if why:
+        ctx.fx.notes.append(f"Ignored an unsend of message {mid[:40]}: {why}.")
         return
     wipe(ctx.session, m, ctx.fx.files)
     conv = ctx.conversation_of(m)
@@ -169,14 +185,19 @@ def on_edit(ctx: Ctx) -> None:
         return
     if m.deleted:
         return
+    why = _not_theirs(ctx, m)
+    if why:
+        ctx.fx.notes.append(f"Ignored an edit of message {mid[:40]}: {why}.")
+        return
     # Every edit event marks the message edited; a repeated delivery applies once. Real events
     # have come with num_edit 0 and no text: then the event's time tells a new edit from a repeat.
+    count = m.edit_count or 0  # None on a row created in this batch and not flushed yet
     if num:
-        if num <= m.edit_count:
+        if num <= count:
             return  # this edit, or a later one, is already applied
     elif m.edited_at is not None and ctx.at <= m.edited_at:
         return
-    m.edit_count = num if num else m.edit_count + 1
+    m.edit_count = num if num else count + 1
     m.edited_at = ctx.at
     if text is not None:
         m.text = text
