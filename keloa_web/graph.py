@@ -92,21 +92,26 @@ class GraphClient:
     def url(self, path: str) -> str:
         return f"{self.base}/{self.version}/{path.lstrip('/')}"
 
-    def _auth(self, token: str | None, params: dict | None) -> dict:
-        params = dict(params or {})
+    def _auth(self, token: str | None, params: dict | None) -> tuple[dict, dict]:
+        """(query parameters, headers). The token goes in the Authorization header, never in the
+        URL, which proxies and servers log; appsecret_proof (an HMAC of it, useless alone) stays a
+        parameter as Graph wants it."""
+        params = {k: v for k, v in (params or {}).items() if k != "access_token"}
+        headers = {}
         if token:
-            params["access_token"] = token
+            headers["Authorization"] = f"Bearer {token}"
             if self.app_secret:
                 params["appsecret_proof"] = hmac.new(
                     self.app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
-        return params
+        return params, headers
 
     def request(self, method: str, path: str, token: str | None = None, params: dict | None = None,
                 json: Any = None, data: dict | None = None, url: str | None = None) -> dict:
         target = url or self.url(path)
         db.release_idle()  # never wait for Meta while holding a database lock
+        query, headers = self._auth(token, params)
         try:
-            resp = self.http.request(method, target, params=self._auth(token, params), json=json, data=data,
+            resp = self.http.request(method, target, params=query, headers=headers, json=json, data=data,
                                      timeout=self.timeout)
         except requests.ConnectTimeout as exc:
             raise GraphUnavailable(f"Could not reach Graph: {type(exc).__name__}") from None
@@ -151,8 +156,9 @@ class GraphClient:
             nxt = (body.get("paging") or {}).get("next")
             if not nxt or urlsplit(nxt).netloc != urlsplit(self.base).netloc:
                 return
-            # `next` already carries the token in its query; it is passed on, never logged.
-            body = self.request("GET", urlsplit(nxt).path, params=dict(_query(nxt)), url=nxt.split("?", 1)[0])
+            # `next` carries the token in its query: it is taken out and sent in the header again.
+            query = {k: v for k, v in _query(nxt) if k not in ("access_token", "appsecret_proof")}
+            body = self.request("GET", urlsplit(nxt).path, token, params=query, url=nxt.split("?", 1)[0])
 
 
 def _query(url: str) -> list[tuple[str, str]]:

@@ -81,6 +81,8 @@ def init_app(app) -> None:
         headers.extend([(name, value) for name, value in always if name not in headers])
         if resp.mimetype == "text/html" and request.blueprint not in UNSWAPPABLE_BLUEPRINTS:
             headers[VIEW_HEADER] = "1"
+            # Pages hold customers' conversations: no browser or proxy cache keeps a copy.
+            headers.setdefault("Cache-Control", "no-store")
         else:
             headers.pop(VIEW_HEADER, None)
         return resp

@@ -62,7 +62,9 @@ def record_call(sb, status, error=None):
         params["authorization"] = "[redacted]"
     with sb.store.lock:
         sb.store.calls.append({"time": sb.store.now(), "method": request.method, "path": request.path,
-                               "params": params, "body": body, "status": status, "error": error})
+                               "params": params, "body": body, "status": status, "error": error,
+                               # which parameters came in the URL (what a proxy or server would log)
+                               "query_keys": sorted(request.args.keys())})
 
 
 # --- node renderers ----------------------------------------------------------------------

@@ -120,7 +120,7 @@ def test_diagnostics_permissions_and_page_role(sandbox, app, admin_client):
     assert "Permissions granted</strong>: Keloa needs permissions" in body and "business_management" in body
     sandbox.control("POST", "users/ana/tasks", json={"page": "coffee", "tasks": ["ANALYZE", "ADVERTISE"]})
     body = _checks(admin_client, channel)
-    assert "does not include messaging" in body and "Ask for admin access to the Page" in body
+    assert "lacks Messages (MESSAGING)" in body and "Ask for admin access to the Page" in body
 
 
 def test_diagnostics_dm_access_off_says_where_the_switch_is(sandbox, app, admin_client):

@@ -201,3 +201,18 @@ def test_the_picker_says_which_page_tasks_are_missing_before_connecting(sandbox,
     resp = _pick(admin_client, sandbox, "coffee")  # a POST anyway is refused before any call to Meta
     assert resp.status_code == 409 and "Community activity" in resp.get_data(as_text=True)
     assert _channels() == {}
+
+
+def test_tokens_and_the_app_secret_never_travel_in_a_url(sandbox, app, admin_client, settings):
+    """Every Graph call Keloa makes while connecting, checking and backfilling: the token in the
+    Authorization header, the app secret in a POST body; no URL that someone logs holds either."""
+    from tests import helpers
+
+    factories.connect_account(admin_client, sandbox, backfill=True)
+    helpers.run_worker_burst(settings)
+    channel = db.session.scalar(select(Channel))
+    admin_client.post(f"/integrations/channels/{channel.id}/diagnostics", htmx=True)
+    calls = [c for c in sandbox.control("GET", "calls")["data"] if not c["path"].endswith("/dialog/oauth")]
+    assert len(calls) > 10
+    for call in calls:
+        assert not {"access_token", "client_secret", "fb_exchange_token", "code"} & set(call["query_keys"]), call

@@ -67,9 +67,10 @@ def redirect_uri() -> str:
 def exchange_long_lived(short_token: str) -> str:
     """Trade the dialog's short-lived user token for a ~60-day one (Page tokens from it never expire)."""
     cfg = current_app.config
-    body = GraphClient.from_app().get("oauth/access_token", grant_type="fb_exchange_token",
-                                      client_id=cfg["META_APP_ID"], client_secret=cfg["META_APP_SECRET"],
-                                      fb_exchange_token=short_token)
+    # A POST, so that neither the app secret nor the token is in a URL someone logs.
+    body = GraphClient.from_app().post("oauth/access_token", data={
+        "grant_type": "fb_exchange_token", "client_id": cfg["META_APP_ID"],
+        "client_secret": cfg["META_APP_SECRET"], "fb_exchange_token": short_token})
     return body["access_token"]
 
 

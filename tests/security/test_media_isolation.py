@@ -66,3 +66,10 @@ def test_public_links_are_sandboxed_too(app, client):
     assert resp.status_code == 200
     assert resp.headers["Content-Security-Policy"].startswith("sandbox")
     assert resp.headers["Content-Disposition"].startswith("attachment")
+
+
+def test_private_pages_are_never_cached(app, agent_client, client):
+    for url in ("/inbox", "/settings"):
+        assert agent_client.get(url).headers["Cache-Control"] == "no-store", url
+    assert client.get("/login").headers["Cache-Control"] == "no-store"
+    assert "no-store" not in agent_client.get("/static/css/keloa.css").headers.get("Cache-Control", "")
