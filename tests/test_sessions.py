@@ -179,3 +179,21 @@ def test_a_pending_meta_sign_in_ends_with_sign_out_and_with_the_next_sign_in(app
     resp = left_behind.get("/integrations/meta/pages")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/integrations/")
     assert "Your Meta sign-in has expired" in left_behind.get("/integrations/").get_data(as_text=True)
+
+
+def test_pages_loaded_at_once_right_after_sign_in_share_one_form_token(app, admin):
+    """The sign-in answer's cookie already holds the CSRF token. It did not: the redirect target and
+    a page opened beside it each made their own, the last cookie won, and the other page's forms
+    said "Your form expired" (seen in Chromium after a sign-in)."""
+    a = _browser(app)
+    a.login("owner@example.com")
+    after_sign_in = a.http.get_cookie("session").value
+    # Two pages requested with the same cookie before either answer arrives:
+    settings_page = a.http.get("/settings")
+    token = helpers.CSRF_RE.search(settings_page.get_data(as_text=True)).group(1)
+    a.http.set_cookie("session", after_sign_in)
+    a.http.get("/inbox")  # the later answer: its cookie is the one the browser keeps
+    resp = a.http.post("/settings", data={"csrf_token": token, "current": "wrong", "password": "x" * 12,
+                                          "confirm": "x" * 12})
+    body = resp.get_data(as_text=True)
+    assert "Your form expired" not in body and "This is not your current password." in body

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from redis import RedisError
 from sqlalchemy import select, update
 
@@ -63,6 +64,12 @@ def sign_in(user: User) -> UserSession:
     db.session.commit()
     user.session_key = key
     login_user(user, remember=False)  # no remember-me cookie: the session row is the only way in
+    # A fresh CSRF token now, in the cookie this answer sets: otherwise each page the browser loads
+    # next (the redirect target, another tab) makes its own, the last answer's cookie wins, and the
+    # forms of the other pages say "Your form expired". (Flask-WTF caches this request's token in g,
+    # made from the session just cleared: drop it so the new one goes into the new session.)
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    generate_csrf()
     g.user_session = row
     return row
 
