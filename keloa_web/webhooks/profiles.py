@@ -15,6 +15,11 @@ from keloa_web.sweeper import periodic
 from keloa_web.webhooks.parse import clean
 
 REFRESH_AFTER = timedelta(days=1)
+# The profile lookup (REFERENCE.md, profiles): name and picture, and the signals Meta returns beside
+# them where it has them; absent ones stay unknown (None), never False.
+PROFILE_FIELDS = ("name,username,profile_pic,follower_count,is_verified_user,is_user_follow_business,"
+                  "is_business_follow_user")
+SIGNALS = ("follower_count", "is_verified_user", "is_user_follow_business", "is_business_follow_user")
 
 
 @periodic(300)
@@ -45,7 +50,7 @@ def fetch_profile(contact_id: int) -> str:
     if not token:
         return _save(contact_id, error="No Page token for this account: reconnect it under Integrations.")
     try:
-        profile = GraphClient.from_app().get(igsid, token, fields="name,username,profile_pic")
+        profile = GraphClient.from_app().get(igsid, token, fields=PROFILE_FIELDS)
     except GraphUnavailable as exc:  # try again with the next message, not tomorrow
         return _save(contact_id, error=f"Instagram could not be reached: {exc}", final=False)
     except GraphError as exc:
@@ -58,10 +63,22 @@ def fetch_profile(contact_id: int) -> str:
         except (download.MediaRefused, download.MediaUnavailable) as exc:
             error = f"Profile picture not saved: {exc}"
     return _save(contact_id, name=clean(profile.get("name"), 200), username=clean(profile.get("username"), 120),
-                 picture=picture, error=error)
+                 picture=picture, error=error, signals=_signals(profile))
 
 
-def _save(contact_id: int, name=None, username=None, picture=None, error=None, final: bool = True) -> str:
+def _signals(profile: dict) -> dict:
+    out = {}
+    count = profile.get("follower_count")
+    if isinstance(count, int) and not isinstance(count, bool) and 0 <= count < 2**63:
+        out["follower_count"] = count
+    for name in SIGNALS[1:]:
+        if isinstance(profile.get(name), bool):
+            out[name] = profile[name]
+    return out
+
+
+def _save(contact_id: int, name=None, username=None, picture=None, error=None, final: bool = True,
+          signals: dict | None = None) -> str:
     with db.session_scope() as session:
         contact = session.get(Contact, contact_id)
         if contact is None:
@@ -75,6 +92,8 @@ def _save(contact_id: int, name=None, username=None, picture=None, error=None, f
             storage.delete(contact.picture_path)
             contact.picture_path = picture
         contact.profile_error = error
+        for key, value in (signals or {}).items():
+            setattr(contact, key, value)
         conv_id = session.scalar(select(Conversation.id).where(Conversation.contact_id == contact_id))
         if conv_id:
             changes.touch(session, conv_id)

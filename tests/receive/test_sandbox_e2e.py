@@ -14,7 +14,7 @@ def _message(mid: str) -> Message | None:
     return db.session.scalar(select(Message).where(Message.mid == mid))
 
 
-def test_sandbox_customer_text_and_image_land_with_profile(sandbox, app, live_server, settings):
+def test_sandbox_customer_text_and_image_land_with_profile(sandbox, app, live_server, settings, agent_client):
     with db.session_scope() as s:
         channel = factories.sandbox_channel(s, sandbox)
     sandbox.control("POST", "config", json={"SANDBOX_WEBHOOK_URL": f"{live_server}/webhooks/instagram"})
@@ -41,6 +41,11 @@ def test_sandbox_customer_text_and_image_land_with_profile(sandbox, app, live_se
         contact = helpers.wait_until(profile, timeout=20, message="the profile lookup")
         assert (contact.name, contact.username) == ("Leo Park", "leopark") and contact.profile_error is None
         assert contact.picture_path and storage.resolve(contact.picture_path).is_file()
+        # the profile signals Meta returns beside the name, kept and shown beside it
+        assert (contact.follower_count, contact.is_verified_user, contact.is_user_follow_business) == (87, False, False)
+        conv_id = _message(text["mid"]).conversation_id
+        page = agent_client.get(f"/inbox/c/{conv_id}").get_data(as_text=True)
+        assert "87 followers" in page and "Does not follow @keloa.coffee" in page and ">Verified<" not in page
 
         path, att_id = storage.resolve(att.local_path), att.id
         sandbox.control("POST", "customer/send", json={"account": "keloa.coffee", "customer": "leo", "type": "unsend"})
