@@ -221,3 +221,30 @@ def test_new_replies_go_out_through_a_few_drains_per_account_in_order(sandbox, a
     assert [j.func_name.rsplit(".", 1)[-1] for j in get_queue("sends").jobs] == ["send_fresh"]
     helpers.run_worker_burst(settings)
     assert _message(later).status == "sent"
+
+
+def test_a_teammate_replies_to_one_message_and_the_thread_quotes_it(sandbox, app, settings, agent_client):
+    """The composer's "Reply to this" sends the Send API's reply_to; the thread shows the reply with a
+    quote of the message it answers, and a reply to a message that is gone is refused with the draft kept."""
+    conv_id = _setup(sandbox, text="Can I book a table for 4?")
+    asked = db.session.scalar(select(Message).where(Message.conversation_id == conv_id, Message.direction == "in"))
+    page = agent_client.get(f"/inbox/c/{conv_id}?reply_to={asked.id}").get_data(as_text=True)
+    assert "Replying to: <q id=\"replying-quote\">Can I book a table for 4?</q>" in page
+    resp = agent_client.post(f"/inbox/c/{conv_id}/messages", data={"text": "Yes, at 8?", "reply_to": str(asked.id)},
+                             htmx=True)
+    assert resp.status_code == 200
+    helpers.run_worker_burst(settings)
+    (sent,) = _sent(sandbox)
+    assert sent["text"] == "Yes, at 8?" and sent["reply_to"] == {"mid": asked.mid}
+    html = agent_client.get(f"/inbox/c/{conv_id}").get_data(as_text=True)
+    thread = html[html.index('id="thread-messages"'):]
+    reply = thread[thread.index("Yes, at 8?") - 600:thread.index("Yes, at 8?")]
+    assert 'class="quote"' in reply and "Can I book a table for 4?" in reply
+
+    with db.session_scope() as s:
+        s.get(Message, asked.id).deleted = True
+    resp = agent_client.post(f"/inbox/c/{conv_id}/messages", data={"text": "Still there?", "reply_to": str(asked.id)},
+                             htmx=True)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "That message can no longer be replied to" in body and "Still there?" in body
+    assert len(_sent(sandbox)) == 1

@@ -39,24 +39,43 @@ def message_create(conv_id: int):
     conv = _conversation(conv_id)
     text = (request.form.get("text") or "").replace("\r\n", "\n")
     text = text if text.strip() else None
+    reply_to = None
     try:
+        reply_to = _replied_message(conv, request.form.get("reply_to", ""))
         upload = uploads.read_upload(request.files.get("file"))
         if upload is None and text is None:
             raise outbox.SendRefused("Write a message or attach a file first.")
         if text is not None and (problem := outbox.text_problem(text)):
             raise outbox.SendRefused(problem)
+        mid = reply_to.mid if reply_to is not None else None
         if upload is not None:
-            outbox.create_outgoing(db.session, conv, attachment=uploads.store(upload), user_id=current_user.id)
+            outbox.create_outgoing(db.session, conv, attachment=uploads.store(upload), user_id=current_user.id,
+                                   reply_to_mid=mid)
+            mid = None  # the text after a file is a message of its own
         if text is not None:
-            outbox.create_outgoing(db.session, conv, text=text, user_id=current_user.id)
+            outbox.create_outgoing(db.session, conv, text=text, user_id=current_user.id, reply_to_mid=mid)
     except (outbox.SendRefused, uploads.UploadError) as exc:
         db.session.rollback()
         # 422 is swapped like a 200 (see keloa.js) so the reason shows in the composer with the draft.
-        return _pane(conv, status=422, error=str(exc), draft=request.form.get("text", ""))
+        return _pane(conv, status=422, error=str(exc), draft=request.form.get("text", ""),
+                     replying_to=reply_to)
     conv.status = "open" if conv.status == "resolved" else conv.status
     conv.needs_human = False  # a person has answered
     db.session.commit()
     return _pane(conv)
+
+
+def _replied_message(conv: Conversation, raw: str) -> Message | None:
+    """The message a reply answers (a form's `reply_to` id), or None; SendRefused if it cannot be."""
+    if not raw:
+        return None
+    message_id = parse_id(raw)
+    message = db.session.get(Message, message_id) if message_id else None
+    if (message is None or message.conversation_id != conv.id or not message.mid or message.deleted
+            or message.direction == "note"):
+        raise outbox.SendRefused("That message can no longer be replied to (it was unsent or is not in this "
+                                 "conversation). Your text is still here: send it as a plain reply.")
+    return message
 
 
 @bp.post("/inbox/c/<int:conv_id>/notes")

@@ -221,6 +221,7 @@ class Thread:
     users: dict[int, str] = field(default_factory=dict)
     agents: dict[int, str] = field(default_factory=dict)
     history: bool = False  # older messages, not the live end of the conversation
+    quoted: dict[str, Message] = field(default_factory=dict)  # messages that replies answer, by mid
 
     def author(self, m: Message) -> str:
         if m.direction == "note" and m.author_type == "system":  # left by an AI agent's job
@@ -254,7 +255,14 @@ def load_thread(session: Session, conv: Conversation, before: Message | None = N
         covered = [m for m in messages if m.direction == "out" and m.status == "sent"
                    and m.sent_at <= conv.customer_seen_at]
         thread.seen_message_id = covered[-1].id if covered else None
-    user_ids = {m.author_user_id for m in messages if m.author_user_id}
+    wanted = {m.reply_to_mid for m in messages if m.reply_to_mid}
+    thread.quoted = {m.mid: m for m in messages if m.mid in wanted}
+    if wanted - thread.quoted.keys():  # answered messages older than this page of the thread
+        thread.quoted.update({m.mid: m for m in session.scalars(select(Message).where(
+            Message.channel_id == conv.channel_id, Message.conversation_id == conv.id,
+            Message.mid.in_(wanted - thread.quoted.keys())))})
+    quoted_users = {m.author_user_id for m in thread.quoted.values() if m.author_user_id}
+    user_ids = {m.author_user_id for m in messages if m.author_user_id} | quoted_users
     agent_ids = {m.author_agent_id for m in messages if m.author_agent_id}
     if user_ids:
         thread.users = dict(session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all())

@@ -92,6 +92,7 @@ def thread_context(conv: Conversation, before: Message | None = None, **extra) -
         "human": window.for_conversation(conv, "human"), "ai": window.for_conversation(conv, "ai"),
         "channel_problem": outbox.channel_problem(channel), "teammates": _teammates(),
         "now": utcnow(), "window": window, "open_id": conv.id, "error": None, "draft": "", "accept": uploads.ACCEPT,
+        "replying_to": None,
     }
     ctx.update(extra)
     return ctx
@@ -125,7 +126,12 @@ def conversation_show(conv_id: int):
         ctx = thread_context(conv, before, filters=filters, channels=queries.channels_by_id(db.session),
                              unread_total=queries.unread_total(db.session, current_user.id))
         return render_page("inbox/index.html", block="thread_pane", **ctx)
-    return render_page("inbox/index.html", **_context(filters, conv, before=before))
+    # ?reply_to=<message id>: the "Reply to this" link without JavaScript opens the composer so.
+    reply_id = parse_id(request.args.get("reply_to"))
+    replying = db.session.get(Message, reply_id) if reply_id else None
+    if replying is None or replying.conversation_id != conv.id or not replying.mid or replying.deleted:
+        replying = None
+    return render_page("inbox/index.html", **_context(filters, conv, before=before, replying_to=replying))
 
 
 def opened(conv: Conversation) -> None:

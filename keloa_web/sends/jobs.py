@@ -202,6 +202,8 @@ def _body(message: Message, igsid: str) -> dict:
         body["message"] = {"attachment": {"type": att.type, "payload": {"url": public_url(att)}}}
     else:
         body["message"] = {"text": message.text or ""}
+    if message.reply_to_mid:  # a reply to one message (the customer's or the business's own)
+        body["reply_to"] = {"mid": message.reply_to_mid}
     return body
 
 

@@ -53,7 +53,7 @@ def channel_problem(channel: Channel | None) -> str | None:
 
 def create_outgoing(session: Session, conversation: Conversation, *, text: str | None = None,
                     attachment: Attachment | None = None, author_type: str = "user", user_id: int | None = None,
-                    agent_id: int | None = None) -> Message:
+                    agent_id: int | None = None, reply_to_mid: str | None = None) -> Message:
     """Queue one reply (text, or one attachment) in `conversation`; raises SendRefused.
 
     `attachment` is an unsaved `Attachment(type=..., local_path=..., content_type=..., size=...,
@@ -79,6 +79,7 @@ def create_outgoing(session: Session, conversation: Conversation, *, text: str |
         conversation_id=conversation.id, channel_id=conversation.channel_id, direction="out",
         kind=attachment.type if attachment is not None else "text", text=text, author_type=author_type,
         author_user_id=user_id, author_agent_id=agent_id, status="queued", tag=decision.tag, sent_at=now,
+        reply_to_mid=reply_to_mid,  # sent as the Send API's reply_to: Instagram shows it as a reply
     )
     if attachment is not None:
         message.attachments.append(attachment)

@@ -207,4 +207,18 @@
       img.replaceWith(span);
     }
   }, true);
+  // "Reply to this": the composer answers that message (the Send API's reply_to). The quote is
+  // put in as text, never as markup; without JavaScript the link opens the composer the same way.
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest && e.target.closest("a.reply-to[data-reply-to]");
+    var cancel = e.target.closest && e.target.closest("#reply-cancel");
+    var box = document.getElementById("replying");
+    if (!box || (!link && !cancel)) return;
+    e.preventDefault();
+    document.getElementById("reply-to").value = link ? link.getAttribute("data-reply-to") : "";
+    document.getElementById("replying-quote").textContent = link ? link.getAttribute("data-quote") : "";
+    box.hidden = !link;
+    var area = document.getElementById("reply-text");
+    if (area && link) area.focus();
+  });
 })();

@@ -50,9 +50,18 @@ def test_dm_appears_live_reply_is_sent_and_reaction_and_seen_follow(sandbox, app
     expect(story.locator("img.story-preview")).to_be_visible()  # loaded from the sandbox's CDN URL
     expect(story.get_by_text("Story no longer available")).to_be_hidden()
     expect(page.locator("#window-state")).to_contain_text("Reply window open")
+    expect(page.locator("#window-state")).to_contain_text(
+        "AI and teammates for 24 h after the customer's last message; then teammates only, tagged Human agent, "
+        "until day 7.")
+    # Meta's profile signals beside her name (the worker looked her up)
+    expect(page.locator(".profile-signals")).to_contain_text("1,234 followers", timeout=LIVE)
     page.screenshot(path=str(tmp_path / "inbox-thread.png"))
 
-    # A teammate replies; the worker sends it through the sandbox's Send API.
+    # A teammate replies to her first message; the worker sends it through the sandbox's Send API.
+    asked = thread.locator("article.msg-in", has_text="Is this still available?")
+    asked.get_by_role("link", name="Reply to this").click()
+    expect(page.locator("#replying")).to_contain_text("Replying to: Hi! Is this still available?")
+    expect(page.locator("#reply-text")).to_be_focused()
     page.locator("#reply-text").fill("Yes! Come by today ☕")
     expect(page.locator(".byte-count")).to_contain_text("/ 1000 bytes")
     page.get_by_role("button", name="Send", exact=True).click()
@@ -61,6 +70,9 @@ def test_dm_appears_live_reply_is_sent_and_reaction_and_seen_follow(sandbox, app
     expect(reply.locator(".state.sent")).to_be_visible(timeout=10_000)
     sent = [r for r in sandbox.control("GET", "sent")["data"] if r["kind"] == "message"]
     assert [(r["text"], r["tag"]) for r in sent] == [("Yes! Come by today ☕", None)]
+    assert sent[0]["reply_to"]["mid"]  # sent as a reply to her message
+    expect(reply.locator("blockquote.quote")).to_contain_text("Hi! Is this still available?")
+    expect(page.locator("#replying")).to_be_hidden()
 
     # The customer reacts to the reply and reads it: both show next to it, live.
     mid = db.session.scalar(select(Message.mid).where(Message.direction == "out"))
