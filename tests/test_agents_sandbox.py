@@ -64,3 +64,16 @@ def test_no_ai_reply_leaves_outside_the_window(ai_settings, sandbox, app):
     note = db.session.scalar(select(Message).where(Message.direction == "note"))
     assert "Past the standard window: AI replies are off" in note.text
     assert db.session.get(Conversation, conv.id).needs_human
+
+
+def test_the_ai_marks_the_message_seen_and_types_while_it_composes(ai_settings, sandbox, app):
+    """Before the model answers, Instagram shows the customer "Seen" (read receipts on) and
+    "typing…"; the typing stops when the model is done, and the reply follows."""
+    conv, inbound = _agent_channel(sandbox, "keloa.coffee", "Beans reach Portugal in 3 days.", "Bea")
+    hooks.emit("customer_message", message_id=inbound.id, conversation_id=conv.id)
+    helpers.run_worker_burst(ai_settings)
+    sent = sandbox.control("GET", "sent")["data"]
+    actions = [r["sender_action"] or r["kind"] for r in sent]
+    assert actions.index("typing_on") < actions.index("typing_off") < actions.index("message")
+    assert "mark_seen" in actions
+    assert _sent(sandbox)[0]["text"] == "Beans reach Portugal in 3 days."

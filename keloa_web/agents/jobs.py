@@ -31,6 +31,7 @@ from keloa_web.agents.retrieval import search
 from keloa_web.db import db, utcnow
 from keloa_web.models import Agent, Channel, Conversation, Message
 from keloa_web.queue import job
+from keloa_web.sends.jobs import enqueue_mark_seen, latest_customer_mid, typing
 from keloa_web.sends.outbox import SendRefused, create_outgoing
 from keloa_web.sweeper import periodic
 
@@ -94,7 +95,16 @@ def reply_to_message(message_id: int) -> None:
         if turn is None:
             return
         hits = search(s, turn.agent.id, turn.question)
-    result = generate(turn.agent, turn.question, turn.history, hits)
+        conversation = s.get(Conversation, s.get(Message, message_id).conversation_id)
+        conversation_id = conversation.id
+        # The AI has read it: "Seen" (if read receipts are on) and "typing…" while the model works.
+        enqueue_mark_seen(conversation, s.get(Channel, conversation.channel_id), latest_customer_mid(s, conversation_id))
+    shown = typing(conversation_id, True)
+    try:
+        result = generate(turn.agent, turn.question, turn.history, hits)
+    finally:
+        if shown:
+            typing(conversation_id, False)
     with db.session_scope() as s:
         # The world may have moved while the model thought: a teammate replied, a newer message came.
         if _check(s, message_id, max_per_hour, write=True) is None:

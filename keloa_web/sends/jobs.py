@@ -275,6 +275,27 @@ def mark_seen(conversation_id: int) -> None:
         s.get(Conversation, conversation_id).last_marked_seen_mid = mid
 
 
+def typing(conversation_id: int, on: bool) -> bool:
+    """Show (or stop showing) "typing…" to the customer while the AI composes, if the channel
+    can send; best effort: a refusal never stops the answer. True if Meta accepted it."""
+    with db.session_scope(write=False) as s:
+        conversation = s.get(Conversation, conversation_id)
+        channel = s.get(Channel, conversation.channel_id) if conversation else None
+        if not (channel and channel.can_send):
+            return False
+        token, page_id = decrypt(channel.page_token_enc), channel.page_id
+        igsid = s.get(Contact, conversation.contact_id).igsid
+    if not token:
+        return False
+    try:
+        GraphClient.from_app().post(f"{page_id}/messages", token, json={
+            "recipient": {"id": igsid}, "sender_action": "typing_on" if on else "typing_off"})
+    except GraphError as exc:
+        log.info("typing indicator for conversation %s not shown: %s", conversation_id, exc)
+        return False
+    return True
+
+
 def latest_customer_mid(s, conversation_id: int) -> str | None:
     return s.scalar(
         select(Message.mid).where(Message.conversation_id == conversation_id, Message.direction == "in",
