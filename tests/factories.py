@@ -90,7 +90,9 @@ def sandbox_conversation(session, sandbox, channel: Channel, customer: str = "ma
 
 
 def gen_agent(session, **kw) -> Agent:
-    agent = Agent(**{"name": f"Agent {next(_seq)}", **kw})
+    # Tests of answers compare the answer itself; the disclosure (on for every agent made in the
+    # app) has tests of its own, which pass disclose=True.
+    agent = Agent(**{"name": f"Agent {next(_seq)}", "disclose": False, **kw})
     session.add(agent)
     session.flush()
     return agent

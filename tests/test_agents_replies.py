@@ -11,7 +11,7 @@ import keloa_web.jobs  # noqa: F401  (registers the customer_message listener, a
 from keloa_web import hooks
 from keloa_web.agents.jobs import reply_to_message
 from keloa_web.db import db, utcnow
-from keloa_web.models import Conversation, Message
+from keloa_web.models import Agent, Channel, Conversation, Message
 from keloa_web.queue import get_redis
 from tests import factories, helpers
 from tests.chat_stub import ChatStub
@@ -247,3 +247,40 @@ def test_a_turn_lost_between_ingest_and_queueing_is_queued_again(app, settings):
     helpers.run_worker_burst(settings)
     assert _rows(conv.id)[0] == [("out", "ai", ANSWER)]
     assert _rows(other.id)[0] == [("out", "ai", ANSWER)]  # answered once, not again
+
+
+def test_an_agent_made_in_the_app_says_it_is_automated_in_its_first_reply_only(app, admin_client):
+    """On by default: the first AI reply of a conversation starts with the disclosure (Meta asks
+    automated chat experiences to say so where the law requires it); later replies do not repeat it."""
+    resp = admin_client.post("/agents/", data={"name": "Bea"})
+    assert resp.status_code in (200, 302)
+    agent = db.session.scalar(select(Agent).where(Agent.name == "Bea"))
+    assert agent.disclose is True
+    page = admin_client.get(f"/agents/{agent.id}").get_data(as_text=True)
+    assert "Say it is automated in its first reply to each customer" in page and 'checked' in page
+    factories.gen_entry(db.session, agent, "Shipping", ANSWER)
+    channel = factories.gen_channel(db.session, agent_id=agent.id, ai_enabled=True, display_name="Keloa Coffee")
+    conv = factories.gen_conversation(db.session, channel)
+    db.session.commit()
+    reply_to_message(_customer(conv))
+    reply_to_message(_customer(conv, ago=timedelta(seconds=1)))
+    rows, _ = _rows(conv.id)
+    texts = [r[2] for r in rows if r[0] == "out"]
+    assert texts == [
+        "Hi! I'm Bea, the automated assistant of Keloa Coffee. A person from the team can take over anytime."
+        f"\n\n{ANSWER}", ANSWER]
+
+
+def test_a_disclosure_of_its_own_words_and_one_too_long_to_share_the_message(app):
+    from keloa_web.agents.jobs import _with_disclosure
+
+    agent, conv = _setup(agent_kw={"disclose": True, "disclosure_text": "{agent} here, a bot for {account}."})
+    channel = db.session.get(Channel, conv.channel_id)
+    reply_to_message(_customer(conv))
+    rows, _ = _rows(conv.id)
+    assert [r[2] for r in rows if r[0] == "out"] == [f"Bea here, a bot for {channel.label}.\n\n{ANSWER}"]
+    # a long answer: the disclosure goes first, as a message of its own (each stays under 1000 bytes)
+    fresh = factories.gen_conversation(db.session, channel)
+    long_answer = "é" * 490
+    assert _with_disclosure(db.session, fresh, agent, long_answer) == [f"Bea here, a bot for {channel.label}.",
+                                                                      long_answer]

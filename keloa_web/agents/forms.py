@@ -45,6 +45,12 @@ class AgentForm(FlaskForm):
         description="How much of the customer's question the best knowledge entry must cover before the "
         "built-in agent answers with it. Higher: fewer but safer answers. \u201cTry it\u201d shows the scores.",
         validators=[InputRequired("Enter a number between 0 and 1."), NumberRange(0, 1, "Between 0 and 1.")])
+    disclose = BooleanField("Say it is automated in its first reply to each customer", default=True,
+                            description="Where the law requires it (and Meta asks for it), a customer must be "
+                            "told they are talking to an automated service.")
+    disclosure_text = TextAreaField(
+        "Disclosure", description="{agent} and {account} are filled in. Empty: the default sentence.",
+        validators=[Length(max=300, message="Keep the disclosure under 300 characters.")])
     backend = SelectField("Backend", choices=BACKEND_CHOICES, default="knowledge_base")
     base_url = StringField("Base URL", validators=[Optional(), Length(max=500), _http_url])
     model = StringField("Model", validators=[Optional(), Length(max=200)])

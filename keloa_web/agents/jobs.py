@@ -32,7 +32,7 @@ from keloa_web.db import db, utcnow
 from keloa_web.models import Agent, Channel, Conversation, Message
 from keloa_web.queue import job
 from keloa_web.sends.jobs import enqueue_mark_seen, latest_customer_mid, typing
-from keloa_web.sends.outbox import SendRefused, create_outgoing
+from keloa_web.sends.outbox import TEXT_MAX_BYTES, SendRefused, create_outgoing
 from keloa_web.sweeper import periodic
 
 log = logging.getLogger(__name__)
@@ -174,7 +174,10 @@ def _deliver(s: Session, message_id: int, agent: Agent, result: Answer) -> None:
     conversation = s.get(Conversation, inbound.conversation_id)
     if result.text:
         try:
-            reply = create_outgoing(s, conversation, text=result.text, author_type="ai", agent_id=agent.id)
+            texts = _with_disclosure(s, conversation, agent, result.text)
+            for text in texts[:-1]:  # a disclosure too long to share the answer's message goes first
+                create_outgoing(s, conversation, text=text, author_type="ai", agent_id=agent.id)
+            reply = create_outgoing(s, conversation, text=texts[-1], author_type="ai", agent_id=agent.id)
         except SendRefused as exc:
             note(s, conversation, inbound, agent, f"AI did not reply: {exc}")
             return
@@ -184,6 +187,17 @@ def _deliver(s: Session, message_id: int, agent: Agent, result: Answer) -> None:
         note(s, conversation, inbound, agent, f"AI handed this to a teammate: {result.handoff}")
     else:
         note(s, conversation, inbound, agent, f"AI could not answer: {result.error}")
+
+
+def _with_disclosure(s: Session, conversation: Conversation, agent: Agent, answer: str) -> list[str]:
+    """The message(s) to send: the answer, preceded by the agent's disclosure in the first AI reply
+    of the conversation (Meta: automated chat experiences must say so where the law requires)."""
+    if not agent.disclose or s.scalar(select(Message.id).where(
+            Message.conversation_id == conversation.id, Message.author_type == "ai").limit(1)):
+        return [answer]
+    disclosure = agent.disclosure(s.get(Channel, conversation.channel_id).label)
+    joined = f"{disclosure}\n\n{answer}"
+    return [joined] if len(joined.encode()) <= TEXT_MAX_BYTES else [disclosure, answer]
 
 
 LOST_TURNS_WITHIN = timedelta(minutes=15)

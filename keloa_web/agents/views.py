@@ -12,6 +12,7 @@ from keloa_web.auth import admin_required
 from keloa_web.db import db
 from keloa_web.htmx import hx_redirect, is_htmx, render_page
 from keloa_web.models import Agent, Channel, KnowledgeEntry
+from keloa_web.models.agents import DEFAULT_DISCLOSURE
 
 bp = Blueprint("agents", __name__, url_prefix="/agents")
 ENTRIES_SHOWN = 200
@@ -48,7 +49,8 @@ def edit_page(agent: Agent, *, form: AgentForm | None = None, entry_form: EntryF
         form=form or AgentForm(obj=agent, formdata=None), entry_form=entry_form or EntryForm(formdata=None),
         try_form=try_form or TryForm(formdata=None), result=result, entries=entries_for(agent, q), q=q,
         entry_count=db.session.scalar(select(func.count()).where(KnowledgeEntry.agent_id == agent.id)),
-        channels=db.session.scalars(select(Channel).where(Channel.agent_id == agent.id)).all(), **extra,
+        channels=db.session.scalars(select(Channel).where(Channel.agent_id == agent.id)).all(),
+        default_disclosure=DEFAULT_DISCLOSURE, **extra,
     )
 
 
@@ -103,8 +105,9 @@ def agent_update(agent_id: int):
         flash("Nothing was saved: correct the fields marked below.", "error")
         return edit_page(agent, form=form, block="agent_settings", status=400)
     for name in ("instructions", "handoff_keywords", "quiet_minutes", "min_score", "backend", "temperature",
-                 "timeout_seconds"):
+                 "timeout_seconds", "disclose"):
         setattr(agent, name, getattr(form, name).data)
+    agent.disclosure_text = (form.disclosure_text.data or "").strip() or None
     agent.name = form.name.data.strip()
     agent.base_url = (form.base_url.data or "").strip() or None
     agent.model = (form.model.data or "").strip() or None

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from keloa_web.db import Base, utcnow
 
 BACKENDS = ("knowledge_base", "openai")
+DEFAULT_DISCLOSURE = "Hi! I'm {agent}, the automated assistant of {account}. A person from the team can take over anytime."
 
 
 class Agent(Base):
@@ -28,6 +29,16 @@ class Agent(Base):
     min_score: Mapped[float] = mapped_column(Float, default=0.5)
     # The AI stays quiet this long after a teammate replied in the conversation.
     quiet_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # Where the law requires it (Meta's Send API page: "automated chat experiences must disclose
+    # that a person is interacting with an automated service"), the first AI reply in a
+    # conversation says it is automated. On by default; None text means DEFAULT_DISCLOSURE.
+    disclose: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    disclosure_text: Mapped[str | None] = mapped_column(Text)
+
+    def disclosure(self, account: str) -> str:
+        """The sentence the first AI reply of a conversation starts with, its names filled in."""
+        template = self.disclosure_text or DEFAULT_DISCLOSURE
+        return template.replace("{agent}", self.name).replace("{account}", account)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

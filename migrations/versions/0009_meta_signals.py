@@ -1,7 +1,7 @@
 """What Keloa learns from Meta about a channel and a customer: whether the first Conversations API
 call was made (creator accounts get no webhooks before it), how a backfill went per conversation,
-when a customer's message came from a Click-to-Direct ad (its window lasts up to 7 days), and the
-profile signals Meta returns beside a name (followers, verified, who follows whom)
+when a customer's message came from a Click-to-Direct ad (its window lasts up to 7 days), whether
+an AI agent says it is automated in its first reply (on by default), and the profile signals Meta returns beside a name (followers, verified, who follows whom)
 
 Revision ID: 0009_meta_signals
 Revises: 0008_user_sessions
@@ -23,6 +23,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("backfill_note", sa.Text(), nullable=True))
     with op.batch_alter_table("conversations") as batch:
         batch.add_column(sa.Column("ad_message_at", sa.DateTime(), nullable=True))
+    with op.batch_alter_table("agents") as batch:
+        batch.add_column(sa.Column("disclose", sa.Boolean(), nullable=False, server_default=sa.true()))
+        batch.add_column(sa.Column("disclosure_text", sa.Text(), nullable=True))
     with op.batch_alter_table("contacts") as batch:
         batch.add_column(sa.Column("follower_count", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("is_verified_user", sa.Boolean(), nullable=True))
@@ -31,6 +34,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("agents") as batch:
+        batch.drop_column("disclosure_text")
+        batch.drop_column("disclose")
     with op.batch_alter_table("conversations") as batch:
         batch.drop_column("ad_message_at")
     with op.batch_alter_table("contacts") as batch:
