@@ -12,7 +12,8 @@ from keloa_web.ids import IdConverter
 ROOT = Path(__file__).resolve().parent.parent
 
 # Areas of the product, each a blueprint in keloa_web/<area>/views.py.
-BLUEPRINTS = ("health", "accounts", "team", "webhooks", "integrations", "inbox", "agents", "media", "events")
+BLUEPRINTS = ("health", "accounts", "team", "webhooks", "integrations", "inbox", "agents", "media", "events",
+              "privacy")
 
 
 def _new_app(test_config: dict | None) -> Flask:

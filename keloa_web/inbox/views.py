@@ -92,7 +92,7 @@ def thread_context(conv: Conversation, before: Message | None = None, **extra) -
         "human": window.for_conversation(conv, "human"), "ai": window.for_conversation(conv, "ai"),
         "channel_problem": outbox.channel_problem(channel), "teammates": _teammates(),
         "now": utcnow(), "window": window, "open_id": conv.id, "error": None, "draft": "", "accept": uploads.ACCEPT,
-        "replying_to": None,
+        "replying_to": None, "erase_error": None,
     }
     ctx.update(extra)
     return ctx

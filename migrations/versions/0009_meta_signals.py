@@ -1,7 +1,8 @@
 """What Keloa learns from Meta about a channel and a customer: whether the first Conversations API
 call was made (creator accounts get no webhooks before it), how a backfill went per conversation,
 when a customer's message came from a Click-to-Direct ad (its window lasts up to 7 days), whether
-an AI agent says it is automated in its first reply (on by default), and the profile signals Meta returns beside a name (followers, verified, who follows whom)
+an AI agent says it is automated in its first reply (on by default), Meta's data deletion
+requests (their public status page), and the profile signals Meta returns beside a name (followers, verified, who follows whom)
 
 Revision ID: 0009_meta_signals
 Revises: 0008_user_sessions
@@ -16,6 +17,19 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "data_deletions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("confirmation_code", sa.String(length=32), nullable=False),
+        sa.Column("requested_at", sa.DateTime(), nullable=False),
+        sa.Column("completed_at", sa.DateTime(), nullable=True),
+        sa.Column("meta_user_id", sa.String(length=64), nullable=True),
+        sa.Column("channels", sa.Integer(), nullable=False),
+        sa.Column("contacts", sa.Integer(), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_data_deletions")),
+        sa.UniqueConstraint("confirmation_code", name=op.f("uq_data_deletions_confirmation_code")),
+    )
     with op.batch_alter_table("channels") as batch:
         batch.add_column(sa.Column("conversations_api_at", sa.DateTime(), nullable=True))
         batch.add_column(sa.Column("conversations_api_error", sa.Text(), nullable=True))
@@ -34,6 +48,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("data_deletions")
     with op.batch_alter_table("agents") as batch:
         batch.drop_column("disclosure_text")
         batch.drop_column("disclose")

@@ -8,7 +8,9 @@ PUBLIC_ENDPOINTS = {"accounts.login", "accounts.setup", "accounts.accept_invite"
                     # Meta's deauthorize callback: refuses anything without a valid signed_request.
                     "meta_deauth.deauthorize",
                     # signed, expiring links to media Keloa sends: Meta fetches them without a session
-                    "media.media_public"}
+                    "media.media_public",
+                    # Meta's data deletion callback (signed_request) and the status page its answer links
+                    "privacy.data_deletion_callback", "privacy.deletion_status"}
 # Blueprints that receive calls from Meta (signed), not from people.
 PUBLIC_BLUEPRINTS = {"webhooks"}
 # Areas only admins may change (issue text: team, integrations, agents, failed events).

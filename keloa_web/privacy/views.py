@@ -1,0 +1,87 @@
+"""Meta's data deletion callback and its public status page, and "Delete this contact's data".
+
+Meta's "Data Deletion Request Callback": when a person asks Meta to delete what an app holds about
+them, Meta POSTs `signed_request` (signed like the deauthorize callback, with the person's
+app-scoped `user_id`); the app deletes it and answers `{"url": <status page>, "confirmation_code":
+<code>}`, and the person can follow the URL to see that it was done.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+
+from flask import Blueprint, abort, current_app, flash, jsonify, render_template, request
+from flask_login import current_user
+from redis import RedisError
+from sqlalchemy import select
+
+from keloa_web.auth import admin_required, public
+from keloa_web.db import db, utcnow
+from keloa_web.integrations.deauth import MAX_AGE, MAX_SKEW, _refuse, is_fresh, parse_signed_request
+from keloa_web.models import Contact, Conversation, DataDeletion
+from keloa_web.privacy.erase import erase_contact, erase_meta_user, remove_files
+from keloa_web.queue import get_redis
+from keloa_web.security import csrf
+
+log = logging.getLogger(__name__)
+bp = Blueprint("privacy", __name__)
+
+
+@bp.post("/webhooks/meta/data-deletion")
+@public
+@csrf.exempt
+def data_deletion_callback():
+    signed_request = request.form.get("signed_request", "")
+    payload = parse_signed_request(signed_request, current_app.config["META_APP_SECRET"])
+    if payload is None or not payload.get("user_id"):
+        return _refuse("invalid signed_request")
+    if not is_fresh(payload):
+        return _refuse("signed_request expired: its issued_at is not within the last 10 minutes")
+    try:
+        key = "keloa:deletion_seen:" + hashlib.sha256(signed_request.encode()).hexdigest()
+        first = get_redis().set(key, "1", nx=True, ex=MAX_AGE + MAX_SKEW)
+    except RedisError:
+        return _refuse("cannot check for replays right now (Redis is unavailable); try again", 503)
+    if not first:
+        return _refuse("signed_request already used")
+    user_id = str(payload["user_id"])[:64]
+    request_row = DataDeletion(confirmation_code=secrets.token_hex(8), meta_user_id=user_id)
+    db.session.add(request_row)
+    request_row.channels = erase_meta_user(db.session, user_id)
+    contacts = db.session.scalars(select(Contact).where(Contact.igsid == user_id)).all()
+    for contact in contacts:
+        erase_contact(db.session, contact, by="Meta's data deletion request")
+    request_row.contacts = len(contacts)
+    request_row.completed_at, request_row.meta_user_id = utcnow(), None
+    db.session.commit()
+    remove_files(db.session)
+    log.info("Data deletion %s: %d channel(s), %d contact(s)", request_row.confirmation_code,
+             request_row.channels, request_row.contacts)
+    return jsonify({"url": f"{current_app.config['PUBLIC_BASE_URL']}/data-deletion/{request_row.confirmation_code}",
+                    "confirmation_code": request_row.confirmation_code})
+
+
+@bp.get("/data-deletion/<code>")
+@public
+def deletion_status(code: str):
+    row = db.session.scalar(select(DataDeletion).where(DataDeletion.confirmation_code == code[:32]))
+    if row is None:
+        abort(404)
+    return render_template("privacy/status.html", row=row)
+
+
+@bp.post("/inbox/c/<int:conv_id>/erase")
+@admin_required
+def contact_erase(conv_id: int):
+    from keloa_web.inbox.actions import _pane
+
+    conv = db.session.get(Conversation, conv_id) or abort(404)
+    if request.form.get("confirm") != "1":
+        return _pane(conv, status=422, erase_error="Tick “Yes, delete it” first: this cannot be undone.")
+    count = erase_contact(db.session, conv.contact, by=current_user.name)
+    db.session.commit()
+    remove_files(db.session)
+    flash(f"Deleted this customer's data: {count} message{'' if count == 1 else 's'}, their media and profile.",
+          "success")
+    return _pane(conv)
