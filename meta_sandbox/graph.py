@@ -4,7 +4,7 @@ import json
 
 from flask import Blueprint, current_app, jsonify, request
 
-from . import conversations, media, send, subscriptions, tokens
+from . import conversations, media, profile, send, subscriptions, tokens
 from .errors import GraphError, missing_permission, nonexisting_field, unknown_object
 from .fields import parse_fields
 from .state import LISTING_TASKS, normalise_task
@@ -253,6 +253,8 @@ def page_node(ctx, page, edge):
         return render_page(ctx, page, ctx.fields, ("id", "name"))
     if edge == "subscribed_apps":
         return subscriptions.handle(ctx, page)
+    if edge == "messenger_profile":
+        return profile.handle(ctx, page)
     if edge == "conversations" and method == "GET":
         return conversations.list_conversations(ctx, page)
     raise nonexisting_field(edge, "Page")

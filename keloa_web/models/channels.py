@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from keloa_web.db import Base, utcnow
@@ -39,6 +39,8 @@ class Channel(Base):
     # The first Conversations API call: a creator account gets no webhooks until one is made.
     conversations_api_at: Mapped[datetime | None] = mapped_column(DateTime)
     conversations_api_error: Mapped[str | None] = mapped_column(Text)
+    # The ice breaker questions as last saved at Meta ([{"question", "payload"}], default locale).
+    ice_breakers: Mapped[list | None] = mapped_column(JSON)
     connected_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

@@ -2,7 +2,8 @@
 call was made (creator accounts get no webhooks before it), how a backfill went per conversation,
 when a customer's message came from a Click-to-Direct ad (its window lasts up to 7 days), whether
 an AI agent says it is automated in its first reply (on by default), Meta's data deletion
-requests (their public status page), and the profile signals Meta returns beside a name (followers, verified, who follows whom)
+requests (their public status page), a channel's ice breakers as last saved at Meta, and the
+profile signals Meta returns beside a name (followers, verified, who follows whom)
 
 Revision ID: 0009_meta_signals
 Revises: 0008_user_sessions
@@ -35,6 +36,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("conversations_api_error", sa.Text(), nullable=True))
         batch.add_column(sa.Column("backfill_skipped", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("backfill_note", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("ice_breakers", sa.JSON(), nullable=True))
     with op.batch_alter_table("conversations") as batch:
         batch.add_column(sa.Column("ad_message_at", sa.DateTime(), nullable=True))
     with op.batch_alter_table("agents") as batch:
@@ -58,5 +60,5 @@ def downgrade() -> None:
         for name in ("is_business_follow_user", "is_user_follow_business", "is_verified_user", "follower_count"):
             batch.drop_column(name)
     with op.batch_alter_table("channels") as batch:
-        for name in ("backfill_note", "backfill_skipped", "conversations_api_error", "conversations_api_at"):
+        for name in ("ice_breakers", "backfill_note", "backfill_skipped", "conversations_api_error", "conversations_api_at"):
             batch.drop_column(name)

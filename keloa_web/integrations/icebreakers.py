@@ -1,0 +1,71 @@
+"""A channel's ice breakers: the questions Instagram offers a customer who opens a new chat.
+
+Saved at Meta with `POST /me/messenger_profile?platform=instagram` (Page token), removed with
+`DELETE … fields=["ice_breakers"]`; a question a customer taps arrives as a postback whose title is
+the question, which the inbox shows and the AI agent answers like any question.
+"""
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+
+from keloa_web.auth import admin_required
+from keloa_web.db import db
+from keloa_web.graph import GraphClient, GraphError
+from keloa_web.htmx import is_htmx, render_page
+from keloa_web.integrations import channels as channel_ops
+from keloa_web.integrations.views import bp, get_channel
+
+MAX_QUESTIONS = 4  # Meta: "A maximum of 4 questions can be set"
+MAX_LENGTH = 80
+PAYLOAD = "KELOA_ICE_BREAKER_{n}"
+
+
+def is_ice_breaker(payload: str | None) -> bool:
+    return bool(payload) and payload.startswith("KELOA_ICE_BREAKER_")
+
+
+def _page(channel, questions: list[str], error: str | None = None, status: int = 200):
+    return render_page("integrations/ice_breakers.html", block="ice_breakers", channel=channel, questions=questions,
+                       error=error, max_length=MAX_LENGTH, status=status)
+
+
+@bp.get("/channels/<int:channel_id>/ice-breakers")
+@admin_required
+def ice_breakers_show(channel_id: int):
+    channel = get_channel(channel_id)
+    saved = [b["question"] for b in channel.ice_breakers or []]
+    return _page(channel, saved + [""] * (MAX_QUESTIONS - len(saved)))
+
+
+@bp.post("/channels/<int:channel_id>/ice-breakers")
+@admin_required
+def ice_breakers_save(channel_id: int):
+    channel = get_channel(channel_id)
+    typed = [(request.form.get(f"q{i}") or "").strip() for i in range(MAX_QUESTIONS)]
+    questions = [q for q in typed if q]
+    too_long = next((q for q in questions if len(q) > MAX_LENGTH), None)
+    if too_long:
+        return _page(channel, typed, f"“{too_long[:40]}…” is {len(too_long)} characters; Instagram shows at most "
+                                     f"{MAX_LENGTH}. Nothing was saved.", 422)
+    if len(set(questions)) != len(questions):
+        return _page(channel, typed, "Two questions are the same. Nothing was saved.", 422)
+    token = channel_ops.page_token(channel)
+    breakers = [{"question": q, "payload": PAYLOAD.format(n=i + 1)} for i, q in enumerate(questions)]
+    graph = GraphClient.from_app()
+    try:
+        if breakers:
+            graph.post("me/messenger_profile", token, platform="instagram", json={
+                "platform": "instagram", "ice_breakers": [{"call_to_actions": breakers, "locale": "default"}]})
+        else:
+            graph.delete("me/messenger_profile", token, platform="instagram", fields='["ice_breakers"]')
+    except GraphError as exc:
+        db.session.rollback()
+        return _page(channel, typed, f"Instagram refused the ice breakers: {exc.message}. Nothing was changed.", 422)
+    channel.ice_breakers = breakers or None
+    db.session.commit()
+    message = (f"Saved {len(breakers)} ice breaker{'' if len(breakers) == 1 else 's'} for @{channel.ig_username}."
+               if breakers else f"Removed the ice breakers of @{channel.ig_username}.")
+    flash(message, "success")
+    if is_htmx():
+        return _page(channel, [b["question"] for b in breakers] + [""] * (MAX_QUESTIONS - len(breakers)))
+    return redirect(url_for("integrations.ice_breakers_show", channel_id=channel.id))
