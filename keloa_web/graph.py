@@ -58,6 +58,13 @@ class GraphError(Exception):
         return self.code == 200 and self.subcode == 2534041
 
     @property
+    def not_thread_owner(self) -> bool:
+        """Conversation Routing gave the thread to another app. Meta's pages name no code for it;
+        recognised by a permission error (10) that speaks of thread ownership or control."""
+        text = (self.message or "").lower()
+        return self.code == 10 and ("thread owner" in text or "thread control" in text)
+
+    @property
     def transient(self) -> bool:
         """Worth retrying as is: Meta's 5xx, 'unknown error', or the network."""
         return (self.status or 0) >= 500 or self.code in (1, 2)

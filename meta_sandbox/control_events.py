@@ -120,3 +120,32 @@ def business_send():
         event = message_event(st, th, msg)
     delivery = sb.webhooks.emit(ig["id"], event, field="messages")
     return jsonify({"mid": msg["mid"], "event": event, "delivery": public_delivery(delivery)})
+
+
+@bp.post("/threads/owner")
+def thread_owner():
+    """Conversation Routing: give a customer's thread to another app ("other") or back ("keloa").
+
+    While another app owns it, the customer's events reach Keloa in `standby[]` and Keloa's sends to
+    that customer are refused; each change of owner is sent to Keloa as a `messaging_handovers`
+    event (`take_thread_control` / `pass_thread_control`), as Meta's handover reference shows them."""
+    b, sb = _json(), _sb()
+    owner = b.get("owner")
+    if owner not in ("keloa", "other"):
+        return _bad("owner must be keloa or other")
+    st = sb.store
+    with st.lock:
+        ig, cust = st.ig_by_key(b.get("account", "")), st.customer_by_key(b.get("customer", ""))
+        if ig is None or cust is None:
+            return _bad("unknown account or customer", 404)
+        th = st.thread_for(ig["id"], cust["key"])
+        before = th.get("owner", "keloa")
+        th["owner"] = owner
+        app_id, other = st.app["id"], "100000000000999"
+        key = "take_thread_control" if owner == "other" else "pass_thread_control"
+        detail = ({"previous_owner_app_id": app_id, "new_owner_app_id": other} if owner == "other"
+                  else {"previous_owner_app_id": other, "new_owner_app_id": app_id})
+        event = {"sender": {"id": th["igsid"]}, "recipient": {"id": ig["id"]}, "timestamp": st.now_ms(),
+                 key: {**detail, "metadata": ""}}
+    delivery = sb.webhooks.emit(ig["id"], event, field="messaging_handover") if before != owner else None
+    return jsonify({"owner": owner, "event": event if before != owner else None, "delivery": delivery})

@@ -181,6 +181,8 @@ def handle(ctx, page):
     msg = body.get("message")
     if not isinstance(msg, dict) or not msg:
         raise param_error("(#100) The parameter message is required")
+    if th.get("owner", "keloa") != "keloa":  # Conversation Routing gave the thread to another app
+        raise GraphError(10, "(#10) This app is not the thread owner: another app controls this conversation")
     mtype = body.get("messaging_type") or ("MESSAGE_TAG" if body.get("tag") else "RESPONSE")
     if mtype not in ("RESPONSE", "UPDATE", "MESSAGE_TAG"):
         raise param_error("(#100) Param messaging_type must be one of {RESPONSE, UPDATE, MESSAGE_TAG}")

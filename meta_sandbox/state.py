@@ -73,7 +73,7 @@ class Store:
             self.rate = {}        # (ig_id, bucket) -> [real timestamps]
             self.faults = dict(DEFAULT_FAULTS)
             self.app_fields = ["messages", "message_reactions", "messaging_postbacks", "messaging_seen",
-                               "messaging_referral", "message_edit"]
+                               "messaging_referral", "message_edit", "messaging_handover", "standby"]
             self._seq = itertools.count(1)
             self._id_seq = itertools.count(1)
 

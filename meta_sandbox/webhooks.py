@@ -72,9 +72,16 @@ class Deliverer:
         """Queue one messaging[] event for an account; returns the delivery record (maybe suppressed)."""
         field = field or next((FIELD_OF[k] for k in FIELD_OF if k in event), "messages")
         with self.store.lock:
+            # Conversation Routing: a thread another app owns reaches this app in standby[] only,
+            # and only if the app subscribed to the standby field.
+            people = {str((event.get(k) or {}).get("id")) for k in ("sender", "recipient")}
+            thread = next((self.store.threads.get(self.store.conversation_id(ig_id, p)) for p in people
+                           if p in self.store.igsids), None)
+            channel = "standby" if thread and thread.get("owner", "keloa") != "keloa" else "messaging"
+            field = "standby" if channel == "standby" else field
             why = self.gate(ig_id, field)
             page = self.store.page_for_ig(ig_id)
-            entry = {"time": self.store.now_ms(), "id": ig_id, "messaging": [event]}
+            entry = {"time": self.store.now_ms(), "id": ig_id, channel: [event]}
             if why:
                 return self._record(status="suppressed", reason=why, body={"object": "instagram", "entry": [entry]},
                                     page_ids=[page["id"]] if page else [], fields=[field])

@@ -101,7 +101,7 @@ def message_retry(conv_id: int, message_id: int):
         abort(404)
     if message.status not in ("failed", "unknown"):
         return _pane(conv)  # already on its way or sent: a double click does nothing
-    problem = outbox.channel_problem(db.session.get(Channel, conv.channel_id))
+    problem = outbox.channel_problem(db.session.get(Channel, conv.channel_id), conv)
     if problem:
         return _pane(conv, status=422, error=problem)
     decision = window.for_conversation(conv, "ai" if message.author_type == "ai" else "human")

@@ -90,7 +90,7 @@ def thread_context(conv: Conversation, before: Message | None = None, **extra) -
     ctx = {
         "conv": conv, "channel": channel, "thread": queries.load_thread(s, conv, before),
         "human": window.for_conversation(conv, "human"), "ai": window.for_conversation(conv, "ai"),
-        "channel_problem": outbox.channel_problem(channel), "teammates": _teammates(),
+        "channel_problem": outbox.channel_problem(channel, conv), "teammates": _teammates(),
         "now": utcnow(), "window": window, "open_id": conv.id, "error": None, "draft": "", "accept": uploads.ACCEPT,
         "replying_to": None, "erase_error": None,
     }

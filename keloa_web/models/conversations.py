@@ -69,6 +69,9 @@ class Conversation(Base):
     # The customer's latest message sent from a Click-to-Direct ad (referral source ADS): Meta's
     # standard window then lasts up to WINDOW_AD_HOURS from it.
     ad_message_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Another app owns this thread (Conversation Routing): its events come in standby[]; Keloa shows
+    # them and may not answer until the thread is passed back.
+    standby_since: Mapped[datetime | None] = mapped_column(DateTime)
     ai_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_human: Mapped[bool] = mapped_column(Boolean, default=False)
     last_marked_seen_mid: Mapped[str | None] = mapped_column(String(300))

@@ -14,6 +14,7 @@ from keloa_web import changes, window
 from keloa_web.db import db, utcnow
 from keloa_web.graph import GraphError, GraphUnavailable
 from keloa_web.models import Channel, Conversation, Message
+from keloa_web.sends.outbox import STANDBY
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,9 @@ def handle_error(message_id: int, exc: GraphError, schedule_retry: Callable[[int
             else:
                 _fail(message, f"Instagram could not be reached after {limit} attempts ({exc.message}). "
                                "Check your connection, then retry.")
+        elif exc.not_thread_owner:
+            conversation.standby_since = conversation.standby_since or utcnow()
+            _fail(message, f"Not sent: {STANDBY}")
         elif exc.dm_access_off:
             _fail(message, "The Instagram account's owner turned off “Allow access to messages” (Instagram "
                            "settings › Messages › Connected tools). Turn it on, then retry.")

@@ -166,7 +166,7 @@ def _prepare_in(s, message: Message) -> Prepared | None:
     """Move a queued reply to `sending` in this transaction, or fail it with the reason it cannot go."""
     conversation = s.get(Conversation, message.conversation_id)
     channel = s.get(Channel, message.channel_id)
-    problem = outbox.channel_problem(channel)
+    problem = outbox.channel_problem(channel, conversation)
     if problem:
         _fail(s, message, problem)
         return None

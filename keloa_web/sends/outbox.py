@@ -41,11 +41,16 @@ def sender_of(author_type: str) -> str:
     return "ai" if author_type == "ai" else "human"
 
 
-def channel_problem(channel: Channel | None) -> str | None:
+STANDBY = ("Another app answers this conversation in Instagram (Meta's Conversation Routing gave it the "
+           "thread): Keloa shows its messages but cannot reply until that app passes the conversation back.")
+
+
+def channel_problem(channel: Channel | None, conversation: Conversation | None = None) -> str | None:
+    """Why nothing can be sent in this channel (or this conversation of it), or None."""
     if channel is None:
         return "This conversation's Instagram account was removed from Keloa."
     if channel.can_send:
-        return None
+        return STANDBY if conversation is not None and conversation.standby_since is not None else None
     if channel.status == "needs_reconnect":
         return f"{channel.label} needs reconnecting (Integrations) before replies can go out."
     return f"{channel.label} is disconnected: reconnect it in Integrations to reply."
@@ -67,7 +72,7 @@ def create_outgoing(session: Session, conversation: Conversation, *, text: str |
         raise SendRefused(problem)
     if conversation.ai_paused and author_type == "ai":
         raise SendRefused("AI replies are paused for this conversation.")
-    problem = channel_problem(session.get(Channel, conversation.channel_id))
+    problem = channel_problem(session.get(Channel, conversation.channel_id), conversation)
     if problem:
         raise SendRefused(problem)
     decision = window.for_conversation(conversation, sender_of(author_type))

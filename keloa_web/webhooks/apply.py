@@ -83,6 +83,8 @@ class Ctx:
     ts: int
     data: dict
     fx: Effects
+    # In standby[]: another app owns the thread (Conversation Routing). Shown, never answered.
+    standby: bool = False
 
     def message(self, mid: str) -> Message | None:
         return self.lookup.message(self.channel.id, mid)
@@ -154,14 +156,12 @@ def apply_body(lookup: Lookup, router: Router, body, received_at: datetime, fx: 
             fx.notes.append(f"unknown account {item.entry_id or recipient}: no channel with this id, ignored.")
             continue
         fx.channels.add(channel.id)
-        if item.source == "standby":
-            fx.notes.append("Standby event (another app handles this thread): recorded only.")
-            continue
         customer = recipient if outbound else sender
         if customer in (channel.ig_account_id, channel.page_id):
             customer = None
         at, ts = parse.timestamp(item.data.get("timestamp"), received_at)
-        ctx = Ctx(lookup.session, lookup, channel, customer, outbound, at, ts, item.data, fx)
+        ctx = Ctx(lookup.session, lookup, channel, customer, outbound, at, ts, item.data, fx,
+                  standby=item.source == "standby")
         handler = handlers.HANDLERS.get(kind)
         if handler is None:
             keys = ", ".join(sorted(str(k) for k in item.data)[:8])

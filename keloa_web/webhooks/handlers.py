@@ -71,6 +71,7 @@ def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
         _refresh_newest(ctx, conv)  # the early row carried the unsend/edit time, not the message's
     if pending_edit and not m.deleted:  # a bare edit arrived first: its text is still to be read
         m.extra = {**(m.extra or {}), "edit_text": pending_edit}
+    _owner(ctx, conv)
     if not ctx.outbound:
         if conv.last_customer_message_at is None or m.sent_at > conv.last_customer_message_at:
             conv.last_customer_message_at = m.sent_at
@@ -80,10 +81,42 @@ def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
                 conv.ad_message_at = m.sent_at  # sent from a Click-to-Direct ad: a longer window
         if m.kind != "referral":
             conv.unread_count = (conv.unread_count or 0) + 1
-            if not m.deleted:
+            if not m.deleted and not ctx.standby:  # another app answers standby threads, not Keloa's AI
                 ctx.fx.customer_messages.append(m)
         conv.status = "open"
     _apply_pending_read(ctx, m, conv)
+
+
+def _owner(ctx: Ctx, conv: Conversation) -> None:
+    """Who owns the thread, as the event's channel says: standby[] means another app does; an event
+    on the normal channel after that means this app does again."""
+    if ctx.standby:
+        if conv.standby_since is None or ctx.at > conv.standby_since:
+            conv.standby_since = ctx.at
+    elif conv.standby_since is not None and ctx.at > conv.standby_since:
+        conv.standby_since = None
+    ctx.fx.touched.add(conv)
+
+
+def on_handover(ctx: Ctx) -> None:
+    """messaging_handovers: thread control passed to this app, or taken from it."""
+    from flask import current_app
+
+    contact = ctx.contact()
+    if contact is None:
+        ctx.fx.notes.append("Handover event without a customer id: ignored.")
+        return
+    conv = ctx.conversation(contact)
+    mine = str(current_app.config.get("META_APP_ID") or "")
+    passed = ctx.data.get("pass_thread_control") if isinstance(ctx.data.get("pass_thread_control"), dict) else None
+    taken = ctx.data.get("take_thread_control") if isinstance(ctx.data.get("take_thread_control"), dict) else None
+    if passed is not None and str(passed.get("new_owner_app_id")) == mine:
+        conv.standby_since = None
+    elif taken is not None and str(taken.get("previous_owner_app_id")) == mine:
+        conv.standby_since = ctx.at if conv.standby_since is None or ctx.at > conv.standby_since else conv.standby_since
+    if conv.last_activity_at is None:
+        conv.last_activity_at = ctx.at
+    ctx.fx.touched.add(conv)
 
 
 def _bump(ctx: Ctx, conv: Conversation, m: Message) -> None:
@@ -293,6 +326,6 @@ def adopt_mid(session, message: Message, mid: str) -> None:
 
 
 HANDLERS = {
-    "message": on_message, "echo": on_message, "postback": on_postback, "referral": on_referral,
+    "message": on_message, "echo": on_message, "postback": on_postback, "referral": on_referral, "handover": on_handover,
     "delete": on_delete, "edit": on_edit, "reaction": on_reaction, "read": on_read,
 }

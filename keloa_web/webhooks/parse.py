@@ -141,14 +141,15 @@ def _dicts(value: Any) -> list[dict]:
 
 
 def classify(data: dict) -> str:
-    """message | echo | delete | edit | reaction | read | postback | referral | other."""
+    """message | echo | delete | edit | reaction | read | postback | referral | handover | other."""
     message = data.get("message")
     if isinstance(message, dict):
         if truthy(message.get("is_deleted")):
             return "delete"
         return "echo" if truthy(message.get("is_echo")) else "message"
     for key, kind in (("reaction", "reaction"), ("read", "read"), ("message_edit", "edit"),
-                      ("postback", "postback"), ("referral", "referral")):
+                      ("postback", "postback"), ("referral", "referral"), ("pass_thread_control", "handover"),
+                      ("take_thread_control", "handover")):
         if isinstance(data.get(key), dict):
             return kind
     return "other"

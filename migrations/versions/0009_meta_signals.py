@@ -2,7 +2,8 @@
 call was made (creator accounts get no webhooks before it), how a backfill went per conversation,
 when a customer's message came from a Click-to-Direct ad (its window lasts up to 7 days), whether
 an AI agent says it is automated in its first reply (on by default), Meta's data deletion
-requests (their public status page), a channel's ice breakers as last saved at Meta, and the
+requests (their public status page), a channel's ice breakers as last saved at Meta, since when another app owns a conversation
+(Conversation Routing: its events come as standby), and the
 profile signals Meta returns beside a name (followers, verified, who follows whom)
 
 Revision ID: 0009_meta_signals
@@ -39,6 +40,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("ice_breakers", sa.JSON(), nullable=True))
     with op.batch_alter_table("conversations") as batch:
         batch.add_column(sa.Column("ad_message_at", sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column("standby_since", sa.DateTime(), nullable=True))
     with op.batch_alter_table("agents") as batch:
         batch.add_column(sa.Column("disclose", sa.Boolean(), nullable=False, server_default=sa.true()))
         batch.add_column(sa.Column("disclosure_text", sa.Text(), nullable=True))
@@ -55,6 +57,7 @@ def downgrade() -> None:
         batch.drop_column("disclosure_text")
         batch.drop_column("disclose")
     with op.batch_alter_table("conversations") as batch:
+        batch.drop_column("standby_since")
         batch.drop_column("ad_message_at")
     with op.batch_alter_table("contacts") as batch:
         for name in ("is_business_follow_user", "is_user_follow_business", "is_verified_user", "follower_count"):
