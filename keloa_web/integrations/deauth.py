@@ -1,81 +1,21 @@
-"""Meta's deauthorize callback: a person removed the app from their Business integrations.
-
-Meta POSTs `signed_request=<sig>.<payload>`, both base64url without padding; sig is the
-HMAC-SHA256 of the encoded payload keyed with the app secret. Their channels need a reconnect.
-
-The signature is checked before the payload is parsed. A signed request is accepted once, within
-MAX_AGE of its `issued_at` (and no more than MAX_SKEW ahead of this clock): a copy of an old one,
-or the same one sent again, marks nothing. Requests seen are remembered in Redis until they expire.
-"""
+"""Meta's deauthorize callback: a person removed the app from their Business integrations, so
+their channels need a reconnect. The signed request is checked by `signed_requests.accept`."""
 from __future__ import annotations
 
-import base64
-import contextlib
-import hashlib
-import hmac
-import json
 import logging
-import time
 
-from flask import Blueprint, current_app, jsonify, request
-from redis import RedisError
+from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from keloa_web.auth import public
 from keloa_web.db import db
 from keloa_web.integrations.channels import mark_needs_reconnect
+from keloa_web.integrations.signed_requests import accept, forget
 from keloa_web.models import Channel
-from keloa_web.queue import get_redis
 from keloa_web.security import csrf
 
 log = logging.getLogger(__name__)
 bp = Blueprint("meta_deauth", __name__)
-MAX_AGE = 600  # seconds after issued_at
-MAX_SKEW = 60  # seconds ahead of this clock
-MAX_LENGTH = 8192  # Meta's are a few hundred characters
-
-
-def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def parse_signed_request(signed_request: str, app_secret: str) -> dict | None:
-    """The payload if the signature is valid and the algorithm is HMAC-SHA256, else None."""
-    if len(signed_request) > MAX_LENGTH:
-        return None
-    try:
-        sig_b64, payload_b64 = signed_request.split(".", 1)
-        sig = _b64decode(sig_b64)
-    except (ValueError, TypeError):
-        return None
-    expected = hmac.new(app_secret.encode(), payload_b64.encode(), hashlib.sha256).digest()
-    if not hmac.compare_digest(sig, expected):
-        return None  # nothing unsigned is parsed
-    try:
-        payload = json.loads(_b64decode(payload_b64))
-    except (ValueError, TypeError, RecursionError):  # RecursionError: JSON nested too deep
-        return None
-    if not isinstance(payload, dict) or str(payload.get("algorithm", "")).upper() != "HMAC-SHA256":
-        return None
-    return payload
-
-
-def is_fresh(payload: dict, now: float | None = None) -> bool:
-    """Issued within the last MAX_AGE seconds (and not more than MAX_SKEW ahead)."""
-    issued_at = payload.get("issued_at")
-    if isinstance(issued_at, bool) or not isinstance(issued_at, (int, float)):
-        return False
-    now = time.time() if now is None else now
-    return now - MAX_AGE <= issued_at <= now + MAX_SKEW
-
-
-def _seen_key(signed_request: str) -> str:
-    return "keloa:deauth_seen:" + hashlib.sha256(signed_request.encode()).hexdigest()
-
-
-def _refuse(error: str, status: int = 400):
-    log.warning("Deauthorize callback refused: %s", error)
-    return jsonify({"error": error}), status
 
 
 @bp.post("/webhooks/meta/deauthorize")
@@ -83,18 +23,9 @@ def _refuse(error: str, status: int = 400):
 @csrf.exempt
 def deauthorize():
     signed_request = request.form.get("signed_request", "")
-    payload = parse_signed_request(signed_request, current_app.config["META_APP_SECRET"])
-    if payload is None or not payload.get("user_id"):
-        return _refuse("invalid signed_request")
-    if not is_fresh(payload):
-        return _refuse("signed_request expired: its issued_at is not within the last 10 minutes")
-    seen = _seen_key(signed_request)
-    try:
-        first = get_redis().set(seen, "1", nx=True, ex=MAX_AGE + MAX_SKEW)
-    except RedisError:
-        return _refuse("cannot check for replays right now (Redis is unavailable); try again", 503)
-    if not first:
-        return _refuse("signed_request already used")
+    payload, refusal = accept(signed_request, "deauth")
+    if refusal is not None:
+        return refusal
     user_id = str(payload["user_id"])
     try:
         ids = db.session.scalars(select(Channel.id).where(Channel.meta_user_id == user_id)).all()
@@ -103,8 +34,7 @@ def deauthorize():
                              "integrations.")]
         db.session.commit()
     except Exception:
-        with contextlib.suppress(RedisError):
-            get_redis().delete(seen)  # not applied: Meta's retry of the same request must still work
+        forget(signed_request, "deauth")  # not applied: Meta's retry of the same request must still work
         raise
     log.info("Deauthorize for Meta user %s: %d channel(s) need reconnect", user_id, len(changed))
     return jsonify({"ok": True, "channels": len(changed)})

@@ -7,21 +7,18 @@ app-scoped `user_id`); the app deletes it and answers `{"url": <status page>, "c
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 
 from flask import Blueprint, abort, current_app, flash, jsonify, render_template, request
 from flask_login import current_user
-from redis import RedisError
 from sqlalchemy import select
 
 from keloa_web.auth import admin_required, public
 from keloa_web.db import db, utcnow
-from keloa_web.integrations.deauth import MAX_AGE, MAX_SKEW, _refuse, is_fresh, parse_signed_request
+from keloa_web.integrations.signed_requests import accept
 from keloa_web.models import Contact, Conversation, DataDeletion
 from keloa_web.privacy.erase import erase_contact, erase_meta_user, remove_files
-from keloa_web.queue import get_redis
 from keloa_web.security import csrf
 
 log = logging.getLogger(__name__)
@@ -33,18 +30,9 @@ bp = Blueprint("privacy", __name__)
 @csrf.exempt
 def data_deletion_callback():
     signed_request = request.form.get("signed_request", "")
-    payload = parse_signed_request(signed_request, current_app.config["META_APP_SECRET"])
-    if payload is None or not payload.get("user_id"):
-        return _refuse("invalid signed_request")
-    if not is_fresh(payload):
-        return _refuse("signed_request expired: its issued_at is not within the last 10 minutes")
-    try:
-        key = "keloa:deletion_seen:" + hashlib.sha256(signed_request.encode()).hexdigest()
-        first = get_redis().set(key, "1", nx=True, ex=MAX_AGE + MAX_SKEW)
-    except RedisError:
-        return _refuse("cannot check for replays right now (Redis is unavailable); try again", 503)
-    if not first:
-        return _refuse("signed_request already used")
+    payload, refusal = accept(signed_request, "deletion")
+    if refusal is not None:
+        return refusal
     user_id = str(payload["user_id"])[:64]
     request_row = DataDeletion(confirmation_code=secrets.token_hex(8), meta_user_id=user_id)
     db.session.add(request_row)
