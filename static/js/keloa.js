@@ -5,8 +5,9 @@
   document.addEventListener("focusin", function (e) {
     if (e.target.classList && e.target.classList.contains("copy")) e.target.select();
   });
-  // Validation answers (400, 422) carry the form with its error messages: show them. htmx 2 leaves
-  // every 4xx unswapped by default, which would make a rejected form look like nothing happened.
+  // Refused answers (400, 401, 403, 409, 422, 429) carry the form with its error messages: show
+  // them. htmx 2 leaves every 4xx unswapped by default, which would make a rejected form look like
+  // nothing happened.
   //
   // First, though: htmx swaps only what Keloa's own views rendered (they mark it with X-Keloa-View).
   // A customer's file fetched by htmx, however its bytes read, is never put into the page, where its
@@ -35,8 +36,11 @@
       if (e.detail.boosted && config.verb === "get" && xhr.status < 400) window.location.assign(xhr.responseURL || config.path);
       return;
     }
+    // Refusals a person can cause carry their explanation (a form with its errors, or a message
+    // the server aims at #flash): wrong password 401, not allowed 403, conflict 409, too many
+    // attempts 429. Show them where the person acted instead of leaving the page as it was.
     var status = xhr.status;
-    if (status === 400 || status === 422) {
+    if (status === 400 || status === 401 || status === 403 || status === 409 || status === 422 || status === 429) {
       e.detail.shouldSwap = true;
       e.detail.isError = false;
     }
