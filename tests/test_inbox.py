@@ -190,8 +190,8 @@ def test_the_composer_tells_the_window_truthfully_at_each_phase(agent_client):
     assert "Human agent only · 3 d 23 h" in agent_client.get("/inbox").get_data(as_text=True)
     for conv in (day8, refused):
         html = _text(agent_client.get(f"/inbox/c/{conv.id}"))
-        assert "Instagram does not accept replies here." in html and "re-engage by email or another channel" in html
-        assert 'class="primary" disabled' in html  # nothing offers a send that can only fail
+        assert "The reply window is closed." in html and "re-engage by email or another channel" in html
+        assert 'id="send-button" class="" disabled' in html  # nothing offers a send that can only fail
         resp = agent_client.post(f"/inbox/c/{conv.id}/messages", data={"text": "hello?"}, htmx=True)
         assert resp.status_code == 422 and "re-engage" in resp.get_data(as_text=True)
 
@@ -243,8 +243,14 @@ def test_notes_assign_resolve_unread_and_ai_pause(agent_client, agent_user):
     agent_client.post(f"{base}/assign", data={"assignee_id": str(agent_user.id)}, htmx=True)
     agent_client.post(f"{base}/status", data={"status": "resolved"}, htmx=True)
     agent_client.post(f"{base}/ai", data={"paused": "1"}, htmx=True)
-    html = agent_client.post(f"{base}/unread", htmx=True).get_data(as_text=True)
+    html = agent_client.get(base).get_data(as_text=True)
     assert "Reopen" in html and "Resume AI" in html
+    # "Mark unread" leaves the conversation (left open, the live poll would read it again at once)
+    # and the list shows it unread, with the total.
+    resp = agent_client.post(f"{base}/unread", htmx=True)
+    assert resp.status_code == 204 and resp.headers["HX-Redirect"] == "/inbox"
+    listing = agent_client.get("/inbox?status=all").get_data(as_text=True)
+    assert "Marked Maya Lopez as unread." in listing and 'aria-label="1 unread"' in listing
     conv = db.session.get(Conversation, conv.id)
     assert (conv.assignee_id, conv.status, conv.ai_paused, conv.unread_count) == (agent_user.id, "resolved", True, 1)
 
@@ -403,3 +409,12 @@ def test_a_long_thread_shows_the_latest_messages_and_earlier_ones_on_request(age
     with db.session_scope() as s:
         other = factories.gen_message(s, _conv(s, name="Zed", username="zed"), "in", text="elsewhere")
     assert shown(agent_client.get(f"/inbox/c/{conv.id}?before={other.id}").get_data(as_text=True)) == [6, 7, 8, 9]
+
+
+def test_the_page_title_says_where_you_are_and_how_many_are_unread(agent_client):
+    with db.session_scope() as s:
+        conv = _conv(s, unread_count=2)
+    assert "<title>(1) Inbox · Keloa</title>" in agent_client.get("/inbox").get_data(as_text=True)  # conversations
+    page = agent_client.get(f"/inbox/c/{conv.id}").get_data(as_text=True)
+    assert "<title>Maya Lopez · Inbox · Keloa</title>" in page  # opening it read both messages
+    assert 'rel="icon" href="/static/favicon.svg"' in page

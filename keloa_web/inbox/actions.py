@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from keloa_web import changes, window
 from keloa_web.db import db, utcnow
-from keloa_web.htmx import is_htmx, render_page
+from keloa_web.htmx import hx_redirect, is_htmx, render_page
 from keloa_web.ids import parse_id
 from keloa_web.inbox import uploads
 from keloa_web.inbox.views import bp, thread_context
@@ -151,8 +151,9 @@ def conversation_unread(conv_id: int):
     conv.unread_count = max(conv.unread_count, 1)
     changes.touch(db.session, conv.id)
     db.session.commit()
-    flash("Marked as unread.", "info")
-    return _pane(conv)
+    # Left open, the live poll would read it again at once: back to the list, where it shows unread.
+    flash(f"Marked {conv.contact.label} as unread.", "info")
+    return hx_redirect("inbox.index") if is_htmx() else redirect(url_for("inbox.index"))
 
 
 @bp.post("/inbox/c/<int:conv_id>/ai")

@@ -183,7 +183,10 @@
       stickToBottom = true;
       scrollThread(true);
       var area = document.getElementById("reply-text");
-      if (area) updateCounter(area);
+      if (area) {
+        updateCounter(area);
+        area.focus({preventScroll: true});  // opened to answer: the keyboard goes to the reply box
+      }
     }
   });
   document.addEventListener("htmx:oobAfterSwap", function (e) {
@@ -192,13 +195,78 @@
     tidyRows();
     if (e.detail && e.detail.target && e.detail.target.id === "thread-messages") scrollThread(false);
   });
+  // Facebook Login appends "#_=_" to its redirect, and browsers keep it through Keloa's redirect.
+  if (window.location.hash === "#_=_") {
+    history.replaceState(null, "", window.location.pathname + window.location.search);
+  }
+  // Flash messages can be dismissed; the title carries the unread count as the badge changes.
+  document.addEventListener("click", function (e) {
+    var close = e.target.closest && e.target.closest(".flash-close");
+    if (close) close.closest(".flash").remove();
+  });
+  // The window state is refreshed by the live poll and every minute; the composer's buttons follow
+  // it, so a window that just closed (Meta refused a send on day 7) offers no send that can only fail.
+  function composerFollowsWindow() {
+    var state = document.getElementById("window-state");
+    var send = document.getElementById("send-button");
+    if (!state || !send) return;
+    var can = state.getAttribute("data-can-send") === "1";
+    send.disabled = !can;
+    send.classList.toggle("primary", can);
+    send.textContent = state.getAttribute("data-tagged") === "1" ? "Send tagged reply" : "Send";
+    var note = document.getElementById("note-button");
+    if (note) note.classList.toggle("primary", !can);
+    var file = document.querySelector(".composer .attach input[type=file]");
+    if (file) {
+      file.disabled = !can;
+      file.closest(".attach").classList.toggle("disabled", !can);
+    }
+    var area = document.getElementById("reply-text");
+    if (area) area.placeholder = can ? "Write a reply…" : "Write an internal note…";
+  }
+  document.addEventListener("htmx:oobAfterSwap", composerFollowsWindow);
+  document.addEventListener("htmx:afterSettle", composerFollowsWindow);
+  // Pictures and videos that load after the thread opened push the newest message down: keep it
+  // in view unless the reader scrolled up.
+  document.addEventListener("load", function (e) {
+    var el = e.target;
+    if (el && (el.tagName === "IMG" || el.tagName === "VIDEO") && el.closest && el.closest("#thread-messages")) {
+      scrollThread(false);
+    }
+  }, true);
+  document.addEventListener("loadedmetadata", function (e) {
+    if (e.target && e.target.closest && e.target.closest("#thread-messages")) scrollThread(false);
+  }, true);
+  // Success and info messages go away by themselves; problems stay until dismissed.
+  function fadeFlashes() {
+    Array.prototype.forEach.call(document.querySelectorAll(".flash-success, .flash-info"), function (el) {
+      if (el.dataset.fading) return;
+      el.dataset.fading = "1";
+      setTimeout(function () { el.remove(); }, 6000);
+    });
+  }
+  document.addEventListener("htmx:oobAfterSwap", fadeFlashes);
+  document.addEventListener("htmx:afterSettle", fadeFlashes);
+  document.addEventListener("DOMContentLoaded", fadeFlashes);
+  function titleCount() {
+    var badge = document.getElementById("unread-total");
+    if (!badge) return;
+    var n = parseInt(badge.textContent, 10) || 0;
+    document.title = (n ? "(" + n + ") " : "") + document.title.replace(/^\(\d+\) /, "");
+  }
+  document.addEventListener("htmx:oobAfterSwap", titleCount);
+  document.addEventListener("htmx:afterSettle", titleCount);
   document.addEventListener("DOMContentLoaded", function () {
     localTimes();
     localDays();
     tidyRows();
     scrollThread(true);
     var area = document.getElementById("reply-text");
-    if (area) updateCounter(area);
+    if (area) {
+      updateCounter(area);
+      area.focus({preventScroll: true});
+    }
+    composerFollowsWindow();
   });
   // An account picture whose link expired (Meta's CDN links last days) falls back to its initial.
   document.addEventListener("error", function (e) {
@@ -223,6 +291,6 @@
     document.getElementById("replying-quote").textContent = link ? link.getAttribute("data-quote") : "";
     box.hidden = !link;
     var area = document.getElementById("reply-text");
-    if (area && link) area.focus();
+    if (area) area.focus();  // after Cancel too: the reply itself is still being written
   });
 })();

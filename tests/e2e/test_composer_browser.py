@@ -1,0 +1,94 @@
+"""The thread and composer in Chromium: opened by its URL it shows the newest message even when
+pictures load late; the reply box has the keyboard; when Meta closes the window while the page is
+open, Send turns off by itself; a flash can be dismissed."""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from keloa_web import changes
+from keloa_web.db import db, utcnow
+from keloa_web.media import storage
+from keloa_web.models import Attachment, Conversation
+from tests import factories
+
+pytestmark = pytest.mark.e2e
+PNG = (Path(__file__).resolve().parents[2] / "meta_sandbox" / "static" / "media" / "post.png").read_bytes()
+
+
+def _long_thread() -> int:
+    s = db.session
+    conv = factories.gen_conversation(s, last_customer_ago=timedelta(minutes=1))
+    for i in range(30):
+        factories.gen_message(s, conv, "in" if i % 2 else "out", text=f"Line {i} " + "lorem ipsum " * 8,
+                              sent_at=utcnow() - timedelta(minutes=60 - i))
+    for i in range(3):  # pictures near the end, which push the newest message down as they load
+        m = factories.gen_message(s, conv, "in", text=None, kind="image", sent_at=utcnow() - timedelta(seconds=30 - i))
+        s.add(Attachment(message_id=m.id, type="image", status="stored", local_path=storage.save(PNG, "image/png"),
+                         content_type="image/png", size=len(PNG)))
+    factories.gen_message(s, conv, "in", text="The newest message", sent_at=utcnow())
+    s.commit()
+    return conv.id
+
+
+def _at_bottom(page) -> bool:
+    return page.evaluate("() => { const b = document.getElementById('thread-messages');"
+                         " return b.scrollHeight - b.scrollTop - b.clientHeight < 8; }")
+
+
+@pytest.mark.parametrize("width,height", [(1280, 900), (390, 844)])
+def test_a_thread_opened_by_url_shows_the_newest_message_after_pictures_load(signed_in_page, live_server, width,
+                                                                            height, tmp_path):
+    page = signed_in_page
+    page.set_viewport_size({"width": width, "height": height})
+    conv_id = _long_thread()
+    page.route("**/media/*", lambda route: (time.sleep(0.8), route.continue_()))
+    page.goto(f"{live_server}/inbox/c/{conv_id}")
+    expect(page.locator("img.msg-image").nth(2)).to_be_visible()
+    page.wait_for_function("() => Array.from(document.querySelectorAll('img.msg-image')).every(i => i.complete)")
+    page.wait_for_timeout(200)
+    assert _at_bottom(page)
+    expect(page.get_by_text("The newest message")).to_be_in_viewport()
+    expect(page.locator("#reply-text")).to_be_focused() if width == 1280 else None
+    page.screenshot(path=str(tmp_path / f"thread-{width}.png"))
+
+
+def test_the_reply_box_has_the_keyboard_and_send_follows_the_window(signed_in_page, live_server):
+    page = signed_in_page
+    with db.session_scope() as s:
+        conv = factories.gen_conversation(s)
+        factories.gen_message(s, conv, "in", text="Hi there")
+        conv_id = conv.id
+    page.goto(f"{live_server}/inbox")
+    page.locator(".conv-row").first.click()
+    expect(page.locator("#reply-text")).to_be_focused()
+    send = page.locator("#send-button")
+    expect(send).to_be_enabled()
+    # Meta refuses a tagged reply (day 7): the live poll brings the closed window, Send turns off.
+    with db.session_scope() as s:
+        c = s.get(Conversation, conv_id)
+        c.meta_window_state, c.meta_window_state_at = "closed", utcnow()
+        changes.touch(s, conv_id)
+    expect(page.locator("#window-state")).to_contain_text("The reply window is closed.", timeout=10_000)
+    expect(send).to_be_disabled()
+    expect(page.locator("#note-button")).to_have_class("primary")
+    expect(page.locator("#reply-text")).to_have_attribute("placeholder", "Write an internal note…")
+
+
+def test_a_flash_can_be_dismissed_and_facebooks_fragment_is_dropped(signed_in_page, live_server):
+    page = signed_in_page
+    page.goto(f"{live_server}/settings#_=_")
+    assert page.evaluate("() => window.location.hash") == ""
+    page.goto(f"{live_server}/inbox")
+    with db.session_scope() as s:
+        conv_id = factories.gen_conversation(s).id
+    page.goto(f"{live_server}/inbox/c/{conv_id}")
+    page.get_by_role("button", name="Mark unread").click()
+    flash = page.locator(".flash", has_text="as unread")
+    expect(flash).to_be_visible()
+    flash.get_by_role("button", name="Dismiss this message").click()
+    expect(flash).to_have_count(0)
