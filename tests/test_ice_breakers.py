@@ -25,7 +25,8 @@ def test_an_admin_sets_ice_breakers_and_a_customer_taps_one(sandbox, app, admin_
     too_long = admin_client.post(f"/integrations/channels/{channel.id}/ice-breakers",
                                  data={"q0": "What are your opening hours?", "q1": "x" * 81}, htmx=True)
     body = too_long.get_data(as_text=True)
-    assert too_long.status_code == 422 and "is 81 characters" in body and "What are your opening hours?" in body
+    assert too_long.status_code == 422 and "Question 2 is 81 characters" in body and "What are your opening hours?" in body
+    assert body.count('aria-invalid="true"') == 1
     assert not _page(sandbox).get("ice_breakers")
 
     saved = admin_client.post(f"/integrations/channels/{channel.id}/ice-breakers",

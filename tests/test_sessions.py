@@ -197,3 +197,12 @@ def test_pages_loaded_at_once_right_after_sign_in_share_one_form_token(app, admi
                                           "confirm": "x" * 12})
     body = resp.get_data(as_text=True)
     assert "Your form expired" not in body and "This is not your current password." in body
+
+
+def test_sessions_are_named_by_browser_and_system(app, admin):
+    a = _browser(app)
+    a.login("owner@example.com")
+    phone = _browser(app, PHONE, "198.51.100.66")
+    phone.login("owner@example.com")
+    html = a.get("/settings").get_data(as_text=True)
+    assert "Firefox on Linux" in html and "Safari on iPhone" in html and "Sign this one out" in html

@@ -29,3 +29,6 @@ class AcceptInviteForm(_NewPassword, FlaskForm):
 
 class ChangePasswordForm(_NewPassword, FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(
+        "New password", validators=[DataRequired(), Length(min=10, max=200, message="Use at least 10 characters.")]
+    )

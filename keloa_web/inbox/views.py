@@ -34,6 +34,15 @@ def safe_href(url: str | None) -> str:
     return url if url and url.startswith(("https://", "http://")) else ""
 
 
+@bp.app_template_filter("filesize")
+def filesize(size: int | None) -> str:
+    if not size:
+        return ""
+    if size < 1000:
+        return f"{size} bytes"
+    return f"{size / 1000:.0f} KB" if size < 1_000_000 else f"{size / 1_000_000:.1f} MB"
+
+
 @bp.app_template_filter("cdn_src")
 def cdn_src(url: str | None) -> str:
     """A story preview's URL if it is on one of Meta's media hosts, else "" (shown as gone): the

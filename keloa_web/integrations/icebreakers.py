@@ -24,9 +24,9 @@ def is_ice_breaker(payload: str | None) -> bool:
     return bool(payload) and payload.startswith("KELOA_ICE_BREAKER_")
 
 
-def _page(channel, questions: list[str], error: str | None = None, status: int = 200):
+def _page(channel, questions: list[str], error: str | None = None, status: int = 200, bad: int | None = None):
     return render_page("integrations/ice_breakers.html", block="ice_breakers", channel=channel, questions=questions,
-                       error=error, max_length=MAX_LENGTH, status=status)
+                       error=error, max_length=MAX_LENGTH, status=status, bad=bad)
 
 
 @bp.get("/channels/<int:channel_id>/ice-breakers")
@@ -45,8 +45,8 @@ def ice_breakers_save(channel_id: int):
     questions = [q for q in typed if q]
     too_long = next((q for q in questions if len(q) > MAX_LENGTH), None)
     if too_long:
-        return _page(channel, typed, f"“{too_long[:40]}…” is {len(too_long)} characters; Instagram shows at most "
-                                     f"{MAX_LENGTH}. Nothing was saved.", 422)
+        return _page(channel, typed, f"Question {typed.index(too_long) + 1} is {len(too_long)} characters; Instagram "
+                                     f"shows at most {MAX_LENGTH}. Nothing was saved.", 422, bad=typed.index(too_long))
     if len(set(questions)) != len(questions):
         return _page(channel, typed, "Two questions are the same. Nothing was saved.", 422)
     token = channel_ops.page_token(channel)

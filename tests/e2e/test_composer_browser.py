@@ -92,3 +92,18 @@ def test_a_flash_can_be_dismissed_and_facebooks_fragment_is_dropped(signed_in_pa
     expect(flash).to_be_visible()
     flash.get_by_role("button", name="Dismiss this message").click()
     expect(flash).to_have_count(0)
+
+
+def test_at_390_px_the_inbox_the_integrations_and_settings_fit_the_screen(signed_in_page, live_server, tmp_path):
+    page = signed_in_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    with db.session_scope() as s:
+        channel = factories.gen_channel(s, display_name="Keloa Coffee & Books, the long name")
+        conv = factories.gen_conversation(s, channel, unread_count=5,
+                                          last_message_preview="A very long preview " * 12)
+        factories.gen_message(s, conv, "in", text="Hello")
+    for path in ("/inbox", "/integrations/", "/settings"):
+        page.goto(f"{live_server}{path}")
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        page.screenshot(path=str(tmp_path / f"phone{path.replace('/', '-')}.png"), full_page=True)
+        assert width <= 390, f"{path} is {width} px wide at 390"
