@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, request, url_for
 from flask_login import LoginManager, current_user
@@ -42,7 +43,13 @@ def _load_user(session_key: str):
 @login_manager.unauthorized_handler
 def _unauthorized():
     if is_htmx():
-        return hx_redirect("accounts.login", next=request.headers.get("HX-Current-URL", ""))
+        # The session ended during an htmx request: sign in again, then back to the page one was on
+        # (HX-Current-URL is a full URL; only its path and query on this site are kept).
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        here = not current.netloc or current.netloc == request.host
+        back = (current.path + (f"?{current.query}" if current.query else "")) if here and current.path else ""
+        flash("Your session ended. Sign in again to continue.", "info")
+        return hx_redirect("accounts.login", next=back)
     from keloa_web.models import User
 
     if db.session.scalar(select(User.id).limit(1)) is None:

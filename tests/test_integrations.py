@@ -196,3 +196,37 @@ def test_disconnect_asks_for_confirmation_then_keeps_history(app, admin_client):
     assert _channel(channel.id).status == "disconnected" and not _channel(channel.id).can_send
     page = admin_client.get("/integrations/").get_data(as_text=True)
     assert "is disconnected" in page and "Disconnected" in page
+
+
+def test_cards_and_rows_never_contradict_themselves(app, admin_client):
+    """What a card or a list row says fits the channel's state: an import replaces "No messages
+    yet?", a refused first Conversations API call is said on the card, a disconnected account has
+    no settings to toggle and its conversations no window countdown, and "AI may reply" needs an
+    agent."""
+    from datetime import timedelta
+
+    from keloa_web.models import Conversation
+
+    with db.session_scope() as s:
+        imported = factories.gen_channel(s, display_name="Imported", backfill_state="done", backfill_total=2)
+        refused = factories.gen_channel(s, display_name="Refused", conversations_api_error="(#10) Not allowed")
+        gone = factories.gen_channel(s, display_name="Gone", status="disconnected")
+        no_agent = factories.gen_channel(s, display_name="NoAgent", ai_enabled=True)
+        conv_gone = factories.gen_conversation(s, gone, last_customer_ago=timedelta(minutes=5))
+        conv_ai = factories.gen_conversation(s, no_agent, last_customer_ago=timedelta(minutes=5))
+    html = admin_client.get("/integrations/").get_data(as_text=True)
+
+    def card(name):
+        part = html[html.index(f"<h2>{name}</h2>"):]
+        return " ".join(part[:part.index("</article>")].split())
+
+    assert "No messages yet?" not in card("Imported") and "Imported 2 recent conversations" in card("Imported")
+    assert "Meta refused Keloa's Conversations API call for this account ((#10) Not allowed)" in card("Refused")
+    assert 'name="read_receipts"' not in card("Gone") and "settings come back when it is connected" in card("Gone")
+    listing = admin_client.get("/inbox?status=all").get_data(as_text=True)
+    row = listing[listing.index(f'id="conv-{conv_gone.id}"'):]
+    row = row[:row.index("</a>")]
+    assert "Disconnected" in row and "Window open" not in row
+    thread = admin_client.get(f"/inbox/c/{conv_ai.id}").get_data(as_text=True)
+    assert "Reply window open" in thread and "AI may reply" not in thread
+    assert db.session.get(Conversation, conv_ai.id) is not None

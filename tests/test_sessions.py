@@ -206,3 +206,20 @@ def test_sessions_are_named_by_browser_and_system(app, admin):
     phone.login("owner@example.com")
     html = a.get("/settings").get_data(as_text=True)
     assert "Firefox on Linux" in html and "Safari on iPhone" in html and "Sign this one out" in html
+
+
+def test_a_session_that_ends_during_an_htmx_request_signs_in_back_to_the_same_page(app, admin):
+    a = _browser(app)
+    a.login("owner@example.com")
+    with db.session_scope() as s:
+        s.execute(update(UserSession).values(ended_at=utcnow()))
+    resp = a.get("/inbox?status=all", htmx=True, headers={"HX-Current-URL": "http://localhost/inbox/c/5?status=all"})
+    assert resp.status_code == 204 and resp.headers["HX-Redirect"] == "/login?next=/inbox/c/5?status%3Dall"
+    page = a.get(resp.headers["HX-Redirect"]).get_data(as_text=True)
+    assert "Your session ended. Sign in again to continue." in page
+    back = a.post(resp.headers["HX-Redirect"], data={"email": "owner@example.com", "password": PASSWORD})
+    assert back.status_code == 302 and back.headers["Location"] == "/inbox/c/5?status=all"
+    with db.session_scope() as s:
+        s.execute(update(UserSession).values(ended_at=utcnow()))
+    elsewhere = a.get("/inbox", htmx=True, headers={"HX-Current-URL": "https://evil.example/x"})
+    assert elsewhere.headers["HX-Redirect"] in ("/login?next=", "/login")

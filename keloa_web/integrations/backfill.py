@@ -22,6 +22,7 @@ from keloa_web.integrations import channels as channel_ops
 from keloa_web.integrations.ratelimit import wait_turn
 from keloa_web.models import Attachment, Channel, Contact, Conversation, Message
 from keloa_web.queue import job
+from keloa_web.webhooks.describe import preview
 
 log = logging.getLogger(__name__)
 DETAIL_LIMIT = 20
@@ -248,7 +249,7 @@ def _refresh_conversation(s: Session, conversation: Conversation) -> None:
     inbound = [m.sent_at for m in msgs if m.direction == "in"]
     if inbound:
         conversation.last_customer_message_at = max(inbound + [conversation.last_customer_message_at or inbound[0]])
-    conversation.last_message_preview = (last.text or f"[{last.kind}]")[:200]
+    conversation.last_message_preview = preview(last)  # the same words as a live message
 
 
 def _time(value: str) -> datetime:
