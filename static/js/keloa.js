@@ -239,7 +239,7 @@
   }, true);
   // Success and info messages go away by themselves; problems stay until dismissed.
   function fadeFlashes() {
-    Array.prototype.forEach.call(document.querySelectorAll(".flash-success, .flash-info"), function (el) {
+    Array.prototype.forEach.call(document.querySelectorAll("#flash .flash-success, #flash .flash-info"), function (el) {
       if (el.dataset.fading) return;
       el.dataset.fading = "1";
       setTimeout(function () { el.remove(); }, 6000);
@@ -248,6 +248,29 @@
   document.addEventListener("htmx:oobAfterSwap", fadeFlashes);
   document.addEventListener("htmx:afterSettle", fadeFlashes);
   document.addEventListener("DOMContentLoaded", fadeFlashes);
+  // "Copy link": the invitation link to the clipboard, said beside the button.
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("button[data-copy]");
+    if (!button) return;
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    var said = button.parentNode.querySelector(".copied");
+    field.select();
+    var done = function () { if (said) said.textContent = "Copied."; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
+    } else {
+      document.execCommand("copy");
+      done();
+    }
+  });
+  // An AI agent's form shows the settings of the chosen backend only.
+  document.addEventListener("change", function (e) {
+    if (!e.target.matches || !e.target.matches("select[name=backend]")) return;
+    var form = e.target.form;
+    Array.prototype.forEach.call(form.querySelectorAll("[data-backend]"), function (part) {
+      part.hidden = part.getAttribute("data-backend") !== e.target.value;
+    });
+  });
   function titleCount() {
     var badge = document.getElementById("unread-total");
     if (!badge) return;

@@ -26,7 +26,12 @@ def test_agent_page_in_the_browser(live_server, signed_in_page):
     expect(page.locator("#knowledge-list")).not_to_contain_text("Opening hours")
     expect(page.locator("#knowledge-list")).to_contain_text("Shipping")
 
+    # The chat-model fields show only for that backend, the threshold only for the built-in one.
+    expect(page.locator("fieldset.model-settings")).to_be_hidden()
+    expect(page.get_by_label("Answer threshold (0–1)")).to_be_visible()
     page.select_option("select[name=backend]", "openai")
+    expect(page.locator("fieldset.model-settings")).to_be_visible()
+    expect(page.get_by_label("Answer threshold (0–1)")).to_be_hidden()
     page.click("#agent-settings button[type=submit]")
     expect(page.locator("#agent-settings")).to_contain_text("A chat model needs its server's base URL.")
     expect(page.locator("#flash")).to_contain_text("Nothing was saved")
