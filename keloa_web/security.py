@@ -60,7 +60,7 @@ def init_app(app) -> None:
     media = _media_origins(app)
     csp = (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src 'self' data: {media}; media-src 'self' {media}; "
+        f"img-src 'self' data: blob: {media}; media-src 'self' {media}; "
         "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
         f"form-action 'self' {_origin(app.config['META_AUTHORIZE_URL'])}"
     )

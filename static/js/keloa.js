@@ -75,12 +75,42 @@
   document.addEventListener("input", function (e) {
     if (e.target.matches && e.target.matches("textarea[data-max-bytes]")) updateCounter(e.target);
   });
+  // The file chosen for a reply is previewed above the reply box (a picture as a thumbnail, any
+  // file by name and size) with a way to remove it before sending.
+  var previewUrl = null;
+  function showAttachment(input) {
+    var box = document.getElementById("attach-preview");
+    var label = input.closest(".attach");
+    var file = input.files.length ? input.files[0] : null;
+    label.classList.toggle("has-file", !!file);
+    label.firstChild.textContent = file ? "Change file " : "Attach ";
+    if (!box) return;
+    if (previewUrl) { URL.revokeObjectURL(previewUrl); previewUrl = null; }
+    var thumb = document.getElementById("attach-thumb");
+    box.hidden = !file;
+    thumb.hidden = true;
+    if (!file) return;
+    var kb = file.size < 1e6 ? Math.max(1, Math.round(file.size / 1e3)) + " KB" : (file.size / 1e6).toFixed(1) + " MB";
+    document.getElementById("attach-name").textContent = file.name + " (" + kb + ")";
+    if (/^image\//.test(file.type)) {
+      previewUrl = URL.createObjectURL(file);
+      thumb.src = previewUrl;
+      thumb.hidden = false;
+    }
+  }
   document.addEventListener("change", function (e) {
     var input = e.target;
     if (!input.matches || !input.matches(".attach input[type=file]")) return;
-    var label = input.closest(".attach");
-    label.classList.toggle("has-file", input.files.length > 0);
-    label.firstChild.textContent = input.files.length ? input.files[0].name + " " : "Attach ";
+    showAttachment(input);
+  });
+  document.addEventListener("click", function (e) {
+    if (!e.target.closest || !e.target.closest("#attach-remove")) return;
+    var input = document.querySelector(".composer .attach input[type=file]");
+    if (!input) return;
+    input.value = "";
+    showAttachment(input);
+    var area = document.getElementById("reply-text");
+    if (area) area.focus();
   });
 
   // Enter sends, Shift+Enter makes a new line.

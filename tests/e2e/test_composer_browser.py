@@ -107,3 +107,21 @@ def test_at_390_px_the_inbox_the_integrations_and_settings_fit_the_screen(signed
         width = page.evaluate("() => document.documentElement.scrollWidth")
         page.screenshot(path=str(tmp_path / f"phone{path.replace('/', '-')}.png"), full_page=True)
         assert width <= 390, f"{path} is {width} px wide at 390"
+
+
+def test_a_chosen_file_is_previewed_and_can_be_removed_before_sending(signed_in_page, live_server, tmp_path):
+    page = signed_in_page
+    with db.session_scope() as s:
+        conv_id = factories.gen_conversation(s).id
+    picture = tmp_path / "latte.png"
+    picture.write_bytes(PNG)
+    page.goto(f"{live_server}/inbox/c/{conv_id}")
+    page.locator(".composer .attach input[type=file]").set_input_files(str(picture))
+    preview = page.locator("#attach-preview")
+    expect(preview).to_be_visible()
+    expect(preview).to_contain_text("latte.png (")
+    page.wait_for_function("() => document.getElementById('attach-thumb').naturalWidth > 0")
+    preview.get_by_role("button", name="Remove").click()
+    expect(preview).to_be_hidden()
+    assert page.evaluate("() => document.querySelector('.composer .attach input[type=file]').files.length") == 0
+    expect(page.locator("#reply-text")).to_be_focused()
