@@ -284,3 +284,24 @@ def test_a_disclosure_of_its_own_words_and_one_too_long_to_share_the_message(app
     long_answer = "é" * 490
     assert _with_disclosure(db.session, fresh, agent, long_answer) == [f"Bea here, a bot for {channel.label}.",
                                                                       long_answer]
+
+
+def test_the_newest_question_is_answered_on_its_own_in_a_conversation(app):
+    """A customer's earlier unanswered messages were joined into the question and diluted its
+    match: "What are your opening hours on the weekend?" after two other messages got a hand-off."""
+    agent, conv = _setup()
+    _customer(conv, "Hi!", ago=timedelta(minutes=3))
+    _customer(conv, "I was at your shop last week with my sister and we loved the cakes", ago=timedelta(minutes=2))
+    newest = _customer(conv, "What are your opening hours on the weekend?")
+    reply_to_message(newest)
+    rows, _ = _rows(conv.id)
+    assert [r[2] for r in rows if r[0] == "out"] == ["We open every day from 8am to 6pm."]
+
+
+def test_a_newest_message_too_short_to_stand_alone_is_read_with_the_one_before(app):
+    agent, conv = _setup()
+    _customer(conv, "Do you ship beans to Portugal", ago=timedelta(minutes=2))
+    newest = _customer(conv, "and Spain?")
+    reply_to_message(newest)
+    rows, _ = _rows(conv.id)
+    assert [r[2] for r in rows if r[0] == "out"] == [ANSWER]

@@ -15,9 +15,15 @@ DESCRIBED = {"image": "[a photo]", "video": "[a video]", "audio": "[a voice mess
              "reel": "[a shared reel]", "ig_post": "[a shared post]", "ig_story": "[a shared story]"}
 
 
+# The newest message is answered on its own when it has at least this many words; a shorter one
+# ("and on Sundays?") is read together with the customer's messages just before it.
+STANDS_ALONE_WORDS = 3
+
+
 @dataclass
 class Context:
-    question: str  # the customer's messages since the business last wrote, joined
+    question: str  # what to answer: the newest message, or the burst joined if it is too short
+    said: str  # everything the customer wrote since the business last wrote, joined (hand-off words)
     history: list[tuple[str, str]]  # earlier turns, oldest first: ("user"|"assistant", text)
     has_text: bool  # False when the customer only sent media, stickers or story mentions
 
@@ -48,8 +54,16 @@ def read(session: Session, conversation_id: int, upto: Message) -> Context:
             break
         burst.insert(0, message)
     earlier = rows[: len(rows) - len(burst)][-HISTORY_TURNS:]
-    question = "\n".join(w for w in (_words(m) for m in burst if not m.deleted) if w)
+    words = [w for w in (_words(m) for m in burst if not m.deleted) if w]
+    said = "\n".join(words)
     history = [("user" if m.direction == "in" else "assistant", w) for m in earlier if (w := _words(m))]
+    newest = words[-1] if words else ""
+    if len(newest.split()) >= STANDS_ALONE_WORDS:
+        # Earlier unanswered messages would dilute the newest question's match: they are history.
+        question = newest
+        history += [("user", w) for w in words[:-1]]
+    else:
+        question = said
     has_text = any((m.text or "").strip() for m in burst if not m.deleted)
-    return Context(question=question, history=history, has_text=has_text)
+    return Context(question=question, said=said, history=history, has_text=has_text)
 

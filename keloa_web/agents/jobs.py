@@ -128,7 +128,7 @@ def _check(s: Session, message_id: int, max_per_hour: int, write: bool) -> _Turn
     ctx = context.read(s, conversation.id, inbound)
     if not ctx.has_text:
         return None  # photos, stickers and story mentions wait for a teammate in the inbox
-    quiet = rules.quiet_reason(s, conversation, inbound, agent, ctx.question, max_per_hour)
+    quiet = rules.quiet_reason(s, conversation, inbound, agent, ctx.said, max_per_hour)
     if quiet is not None:
         if quiet.note:
             return _note_later(s, write, conversation, inbound, agent, f"AI did not reply: {quiet.reason}",
