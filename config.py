@@ -65,6 +65,9 @@ class Config:
             if h.strip()
         ]
         self.PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+        # Set by `make run` when Keloa talks to the bundled Meta sandbox: the first screens then say
+        # how to try Keloa with it (which Meta user to continue as, where to play the customer).
+        self.SANDBOX_URL = _env("KELOA_SANDBOX_URL", "").rstrip("/")
 
         # Window policy (see keloa_web/window.py), Meta's documented rule by default: untagged for
         # 24 h after the customer's last message, then tagged HUMAN_AGENT by a person until day 7.

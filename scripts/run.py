@@ -79,6 +79,7 @@ def main() -> int:
             "SANDBOX_VERIFY_TOKEN": "sandbox-verify-token", "SANDBOX_PUBLIC_URL": sandbox_url,
             "SANDBOX_WEBHOOK_URL": f"{env['PUBLIC_BASE_URL']}/webhooks/instagram",
             "SANDBOX_DEAUTH_URL": f"{env['PUBLIC_BASE_URL']}/webhooks/meta/deauthorize",
+            "KELOA_SANDBOX_URL": sandbox_url,
         })
 
     py = sys.executable

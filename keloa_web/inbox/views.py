@@ -17,7 +17,7 @@ from keloa_web import changes, window
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import is_htmx, render_blocks, render_page
 from keloa_web.ids import parse_count, parse_id
-from keloa_web.inbox import queries, uploads
+from keloa_web.inbox import onboarding, queries, uploads
 from keloa_web.models import Channel, Conversation, Message, User
 from keloa_web.security import same_origin_request
 from keloa_web.sends import outbox
@@ -89,6 +89,8 @@ def _context(filters: queries.Filters, conv: Conversation | None = None, before:
     }
     if conv is not None:
         ctx.update(thread_context(conv, before))
+    elif current_user.is_admin:
+        ctx["getting_started"] = onboarding.checklist(s)
     ctx.update(extra)
     return ctx
 
