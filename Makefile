@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench migrate worker clean
+.PHONY: run test bench migrate worker clean screenshots
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/run_all.py $(BENCH_ARGS)
+
+# The README's screenshots (docs/screens/), taken by the browser test of the main screens.
+screenshots: $(VENV)/.installed
+	KELOA_SCREENS_DIR=docs/screens $(PY) -m pytest -q tests/e2e/test_screens.py
 
 migrate: $(VENV)/.installed
 	$(PY) -m alembic upgrade head

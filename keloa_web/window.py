@@ -129,8 +129,9 @@ def summary(config=None) -> str:
     return f"{first}; then teammates only, tagged Human agent, until {_day(human)}."
 
 
-def countdown(ends_at: datetime | None, now: datetime) -> str:
-    """'2 d 4 h', '3 h 12 min', '45 s': the time left, for the composer and the list badge."""
+def countdown(ends_at: datetime | None, now: datetime, short: bool = False) -> str:
+    """'2 d 4 h', '3 h 12 min', '45 s': the time left, for the composer; `short` (the list badge)
+    drops the minutes once there are hours: '3 h'."""
     if ends_at is None:
         return ""
     left = max(0, int((ends_at - now).total_seconds()))
@@ -140,7 +141,7 @@ def countdown(ends_at: datetime | None, now: datetime) -> str:
     if days:
         return f"{days} d {hours} h"
     if hours:
-        return f"{hours} h {minutes} min"
+        return f"{hours} h" if short else f"{hours} h {minutes} min"
     if minutes:
         return f"{minutes} min"
     return f"{seconds} s"

@@ -1,6 +1,16 @@
 // Small behaviours that CSP forbids inline. htmx does the rest.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
+  // Phones: the navigation is a menu behind one button.
+  document.addEventListener("click", function (e) {
+    var toggle = e.target.closest && e.target.closest(".menu-toggle");
+    if (!toggle) return;
+    var bar = toggle.closest(".topbar");
+    var open = !bar.classList.contains("menu-open");
+    bar.classList.toggle("menu-open", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  });
   // Select the invitation link on focus so it can be copied.
   document.addEventListener("focusin", function (e) {
     if (e.target.classList && e.target.classList.contains("copy")) e.target.select();

@@ -1,0 +1,54 @@
+"""The main screens at phone (390 px), tablet (768 px) and desktop (1280 px) widths: nothing wider
+than the screen, the navigation a menu on phones. Screenshots are kept under artifacts/screens/
+(or KELOA_SCREENS_DIR) for a person to look at."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from keloa_web.db import db
+from tests import factories
+
+pytestmark = pytest.mark.e2e
+SCREENS = Path(os.environ.get("KELOA_SCREENS_DIR") or Path(__file__).resolve().parents[2] / "artifacts" / "screens")
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (768, 1024), (1280, 900)])
+def test_main_screens_fit_and_navigate(signed_in_page, live_server, admin, width, height):
+    page = signed_in_page
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": width, "height": height})
+    with db.session_scope() as s:
+        channel = factories.gen_channel(s, display_name="Keloa Coffee", ig_username="keloa.coffee")
+        maya = factories.gen_contact(s, channel, name="Maya Lopez", username="maya.lopez", follower_count=1234,
+                                     is_user_follow_business=True)
+        conv = factories.gen_conversation(s, channel, maya, last_message_preview="Yes, we do! A table for two…")
+        asked = factories.gen_message(s, conv, "in", text="Do you have oat milk? And is there a table free at 6?")
+        factories.gen_message(s, conv, "out", text="Yes, we do! A table for two is free at six.",
+                              author_user_id=admin.id, reply_to_mid=asked.mid)
+        leo = factories.gen_contact(s, channel, name="Leo Park", username="leopark")
+        other = factories.gen_conversation(s, channel, leo, unread_count=2, last_message_preview="Are you open on Sunday?")
+        factories.gen_message(s, other, "in", text="Are you open on Sunday?")
+        conv_id = conv.id
+    for name, path in (("inbox", "/inbox"), ("thread", f"/inbox/c/{conv_id}"), ("integrations", "/integrations/"),
+                       ("agents", "/agents/"), ("team", "/team/"), ("settings", "/settings"),
+                       ("events", "/admin/events/")):
+        page.goto(f"{live_server}{path}")
+        page.screenshot(path=str(SCREENS / f"{name}-{width}.png"), full_page=True)
+        scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert scroll_width <= width, f"{path} is {scroll_width} px wide at {width}"
+    menu = page.get_by_role("button", name="Menu")
+    nav = page.get_by_role("navigation", name="Main")
+    if width < 760:
+        expect(nav).to_be_hidden()
+        menu.click()
+        expect(menu).to_have_attribute("aria-expanded", "true")
+        expect(nav.get_by_role("link", name="Settings")).to_be_visible()
+        nav.get_by_role("link", name="Team").click()
+        expect(page.get_by_role("heading", name="Team", exact=True)).to_be_visible()
+    else:
+        expect(menu).to_be_hidden()
+        expect(nav.get_by_role("link", name="Settings")).to_be_visible()
