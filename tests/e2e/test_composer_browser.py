@@ -57,8 +57,10 @@ def test_a_thread_opened_by_url_shows_the_newest_message_after_pictures_load(sig
     page.screenshot(path=str(tmp_path / f"thread-{width}.png"))
 
 
-def test_the_reply_box_has_the_keyboard_and_send_follows_the_window(signed_in_page, live_server):
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_reply_box_has_the_keyboard_and_send_follows_the_window(signed_in_page, live_server, width):
     page = signed_in_page
+    page.set_viewport_size({"width": width, "height": 844})
     with db.session_scope() as s:
         conv = factories.gen_conversation(s)
         factories.gen_message(s, conv, "in", text="Hi there")
@@ -79,19 +81,37 @@ def test_the_reply_box_has_the_keyboard_and_send_follows_the_window(signed_in_pa
     expect(page.locator("#reply-text")).to_have_attribute("placeholder", "Write an internal note…")
 
 
-def test_a_flash_can_be_dismissed_and_facebooks_fragment_is_dropped(signed_in_page, live_server):
+_COVERED = """() => {
+    const r = document.querySelector('#flash .flash').getBoundingClientRect();
+    const hits = [];
+    for (const el of document.querySelectorAll('a, button, input, select, textarea, summary')) {
+        if (el.closest('#flash')) continue;
+        const b = el.getBoundingClientRect();
+        if (b.width && b.height && b.left < r.right && b.right > r.left && b.top < r.bottom && b.bottom > r.top)
+            hits.push(el.outerHTML.slice(0, 60));
+    }
+    return hits; }"""
+
+
+def test_a_flash_covers_no_control_can_be_dismissed_and_facebooks_fragment_is_dropped(signed_in_page, live_server):
     page = signed_in_page
     page.goto(f"{live_server}/settings#_=_")
     assert page.evaluate("() => window.location.hash") == ""
-    page.goto(f"{live_server}/inbox")
     with db.session_scope() as s:
-        conv_id = factories.gen_conversation(s).id
+        conv = factories.gen_conversation(s)
+        factories.gen_message(s, conv, "in", text="Please forget me")
+        conv_id = conv.id
     page.goto(f"{live_server}/inbox/c/{conv_id}")
-    page.get_by_role("button", name="Mark unread").click()
-    flash = page.locator(".flash", has_text="as unread")
+    page.get_by_text("Delete this contact's data…").click()
+    page.get_by_label("Yes, delete it").check()
+    page.get_by_role("button", name="Delete this contact's data").click()
+    flash = page.locator(".flash", has_text="Deleted this customer's data")
     expect(flash).to_be_visible()
+    assert page.evaluate(_COVERED) == []  # the thread header's controls stay reachable
     flash.get_by_role("button", name="Dismiss this message").click()
     expect(flash).to_have_count(0)
+    page.get_by_role("button", name="Mark unread").click()
+    expect(page.locator(".flash", has_text="as unread")).to_be_visible()
 
 
 def test_at_390_px_the_inbox_the_integrations_and_settings_fit_the_screen(signed_in_page, live_server, tmp_path):
@@ -109,8 +129,10 @@ def test_at_390_px_the_inbox_the_integrations_and_settings_fit_the_screen(signed
         assert width <= 390, f"{path} is {width} px wide at 390"
 
 
-def test_a_chosen_file_is_previewed_and_can_be_removed_before_sending(signed_in_page, live_server, tmp_path):
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_chosen_file_is_previewed_and_can_be_removed_before_sending(signed_in_page, live_server, tmp_path, width):
     page = signed_in_page
+    page.set_viewport_size({"width": width, "height": 844})
     with db.session_scope() as s:
         conv_id = factories.gen_conversation(s).id
     picture = tmp_path / "latte.png"
@@ -125,3 +147,23 @@ def test_a_chosen_file_is_previewed_and_can_be_removed_before_sending(signed_in_
     expect(preview).to_be_hidden()
     assert page.evaluate("() => document.querySelector('.composer .attach input[type=file]').files.length") == 0
     expect(page.locator("#reply-text")).to_be_focused()
+
+
+def test_with_the_on_screen_keyboard_open_the_composer_and_the_newest_message_stay_in_view(signed_in_page,
+                                                                                          live_server, tmp_path):
+    """A phone's keyboard takes about half the screen; Chromium then resizes the page to what is left
+    (interactive-widget=resizes-content). Emulated by shrinking the viewport after focusing."""
+    page = signed_in_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    conv_id = _long_thread()
+    page.goto(f"{live_server}/inbox/c/{conv_id}")
+    page.locator("#reply-text").click()
+    page.set_viewport_size({"width": 390, "height": 420})
+    page.wait_for_timeout(300)
+    page.evaluate("() => { const b = document.getElementById('thread-messages'); b.scrollTop = b.scrollHeight; }")
+    for target in ("#reply-text", "#send-button"):
+        expect(page.locator(target)).to_be_in_viewport()
+    expect(page.get_by_text("The newest message")).to_be_in_viewport()
+    box = page.evaluate("() => document.getElementById('thread-messages').clientHeight")
+    assert box >= 120, f"only {box} px are left for messages"
+    page.screenshot(path=str(tmp_path / "keyboard-open.png"))

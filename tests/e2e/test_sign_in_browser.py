@@ -8,7 +8,9 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.e2e
 
 
-def test_a_wrong_password_and_the_throttle_are_said_on_the_sign_in_form(page, live_server, admin, tmp_path):
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_wrong_password_and_the_throttle_are_said_on_the_sign_in_form(page, live_server, admin, tmp_path, width):
+    page.set_viewport_size({"width": width, "height": 844})
     page.goto(f"{live_server}/login")
     page.get_by_label("Email").fill("owner@example.com")
     page.get_by_label("Password").fill("not my password")
@@ -21,4 +23,5 @@ def test_a_wrong_password_and_the_throttle_are_said_on_the_sign_in_form(page, li
             page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("Too many failed attempts from this address.")).to_be_visible()
     expect(page.get_by_text("Try again in")).to_be_visible()
+    expect(page.get_by_text("Too many failed attempts from this address.")).to_be_in_viewport()
     page.screenshot(path=str(tmp_path / "sign-in-throttled.png"))

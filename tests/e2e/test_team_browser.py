@@ -8,8 +8,10 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.e2e
 
 
-def test_the_invitation_link_can_be_copied(signed_in_page, live_server):
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_invitation_link_can_be_copied(signed_in_page, live_server, width):
     page = signed_in_page
+    page.set_viewport_size({"width": width, "height": 844})
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
     page.goto(f"{live_server}/team/")
     page.get_by_label("Email").fill("new.teammate@example.com")
