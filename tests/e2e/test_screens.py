@@ -52,3 +52,29 @@ def test_main_screens_fit_and_navigate(signed_in_page, live_server, admin, width
     else:
         expect(menu).to_be_hidden()
         expect(nav.get_by_role("link", name="Settings")).to_be_visible()
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1280, 900)])
+def test_a_teammates_screens_fit_and_show_only_their_areas(page, live_server, agent_user, width, height):
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill("agent@example.com")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{live_server}/inbox")
+    with db.session_scope() as s:
+        conv = factories.gen_conversation(s)
+        factories.gen_message(s, conv, "in", text="Is the terrace open today?")
+        conv_id = conv.id
+    for name, path in (("agent-inbox", "/inbox"), ("agent-thread", f"/inbox/c/{conv_id}"), ("agent-settings", "/settings")):
+        page.goto(f"{live_server}{path}")
+        page.screenshot(path=str(SCREENS / f"{name}-{width}.png"), full_page=True)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width, path
+    expect(page.get_by_text("Getting started")).to_have_count(0)
+    if width < 760:
+        page.get_by_role("button", name="Menu").click()
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link")).to_have_text(["Inbox", "Settings"])
+    page.goto(f"{live_server}/inbox/c/{conv_id}")
+    expect(page.get_by_text("Delete this contact's data…")).to_have_count(0)
