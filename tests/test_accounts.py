@@ -265,3 +265,7 @@ def test_fresh_install_sends_every_page_to_setup_without_a_sign_in_message(clien
     resp = client.get("/team/")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/setup")
     assert "Please sign in" not in client.get("/setup").get_data(as_text=True)
+
+
+def test_the_password_rule_is_said_before_anyone_gets_it_wrong(client):
+    assert "At least 10 characters." in client.get("/setup").get_data(as_text=True)
