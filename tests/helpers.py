@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import requests
@@ -166,3 +167,17 @@ class Sandbox:
 
     def state(self):
         return self.control("GET", "state")
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A stand-in web server's handler (a CDN in the media tests): `reply` answers, nothing is logged."""
+
+    def reply(self, status: int, content_type: str, data: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass

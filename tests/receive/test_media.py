@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -26,22 +26,14 @@ FILES = {
 }
 
 
-class _CDN(BaseHTTPRequestHandler):
+class _CDN(helpers.QuietHandler):
     def do_GET(self):  # noqa: N802 (http.server's name)
         if self.path == "/hop.png":  # a redirect to a host that is not listed
             self.send_response(302)
             self.send_header("Location", f"http://localhost:{self.server.server_port}/photo.png")
             self.end_headers()
             return
-        status, content_type, data = FILES.get(self.path, (404, "text/plain", b"?"))
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        self.reply(*FILES.get(self.path, (404, "text/plain", b"?")))
 
 
 @pytest.fixture()

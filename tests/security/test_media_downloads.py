@@ -5,12 +5,13 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from keloa_web.media import download, sniff
+from tests import helpers
 
 MEDIA = Path(__file__).resolve().parents[2] / "meta_sandbox" / "static" / "media"
 MP4 = (MEDIA / "video.mp4").read_bytes()
@@ -19,7 +20,7 @@ PNG = (MEDIA / "image.png").read_bytes()
 HTML = b"<!doctype html><script>fetch('/team')</script>"
 
 
-class _CDN(BaseHTTPRequestHandler):
+class _CDN(helpers.QuietHandler):
     hits: list[str] = []
     routes = {
         "/video.mp4": ("video/mp4, text/html", MP4),
@@ -51,14 +52,7 @@ class _CDN(BaseHTTPRequestHandler):
             self.end_headers()
             return
         content_type, data = self.routes.get(self.path, ("text/plain", b"?"))
-        self.send_response(200 if self.path in self.routes else 404)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        self.reply(200 if self.path in self.routes else 404, content_type, data)
 
 
 @pytest.fixture()
