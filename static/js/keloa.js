@@ -311,6 +311,13 @@
       part.hidden = part.getAttribute("data-backend") !== e.target.value;
     });
   });
+  // A form sent back with errors: the keyboard goes to the first field that needs fixing.
+  function focusFirstProblem(root) {
+    var bad = (root || document).querySelector("form [aria-invalid=true]");
+    if (bad) bad.focus();
+  }
+  document.addEventListener("htmx:afterSettle", function (e) { focusFirstProblem(e.detail && e.detail.target); });
+  document.addEventListener("DOMContentLoaded", function () { focusFirstProblem(); });
   function titleCount() {
     var badge = document.getElementById("unread-total");
     if (!badge) return;
