@@ -16,28 +16,26 @@ import threading
 from rq import SimpleWorker
 
 from keloa_web import create_app
-from keloa_web.queue import QUEUES, get_queue, get_redis
+from keloa_web import jobs
+from keloa_web.jobs import QUEUES, get_queue, get_redis
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queues", default=",".join(QUEUES), help="comma-separated, in priority order")
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
-    parser.add_argument("--no-sweeper", action="store_true", help="do not run periodic housekeeping")
+    parser.add_argument("--no-periodic", action="store_true", help="do not run the periodic tasks (keloa_web/jobs.py, SCHEDULE)")
     parser.add_argument("--name", default=None)
     args = parser.parse_args(argv)
 
     app = create_app()
-    import keloa_web.jobs  # noqa: F401  (imports every job module so periodic tasks register)
-    from keloa_web import sweeper
-
     names = [q.strip() for q in args.queues.split(",") if q.strip()]
     with app.app_context():
         queues = [get_queue(name) for name in names]
         worker = SimpleWorker(queues, connection=get_redis(), name=args.name)
         stop = threading.Event()
-        if not args.no_sweeper:
-            sweeper.start(app, stop)
+        if not args.no_periodic:
+            jobs.start_schedule(app, stop)
         try:
             worker.work(burst=args.burst, with_scheduler=True, logging_level="WARNING")
         finally:

@@ -37,7 +37,7 @@ def _worker_rate(ctx: common.Context, db_url: str, events: int) -> tuple[float, 
     with common.InProcessApp(env):
         from rq import Worker
 
-        from keloa_web.queue import get_redis
+        from keloa_web.jobs import get_redis
         from keloa_web.webhooks.ingest import request_drain
 
         _seed(events)

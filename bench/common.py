@@ -225,7 +225,7 @@ class InProcessApp:
 
 def start_workers(ctx: Context, env: dict, count: int, queues: str = "webhooks,sends,ai,default",
                   sweeper: bool = False) -> list:
-    extra = [] if sweeper else ["--no-sweeper"]
+    extra = [] if sweeper else ["--no-periodic"]
     return [spawn(ctx, [sys.executable, "worker.py", "--queues", queues, *extra], env,
                   ctx.work / f"worker-{n}.log") for n in range(count)]
 

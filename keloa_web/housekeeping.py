@@ -1,12 +1,10 @@
-"""Database housekeeping run by the workers' sweeper."""
+"""Database housekeeping, run periodically by the workers (keloa_web/jobs.py, SCHEDULE)."""
 from __future__ import annotations
 
 from keloa_web.db import db
-from keloa_web.sweeper import periodic
 
 
-@periodic(1)
-def _checkpoint_sqlite_wal() -> None:
+def checkpoint_sqlite_wal() -> None:
     """Copy SQLite's WAL back into the database file off the web processes' path (see db.py).
 
     PASSIVE never waits for readers or writers: it copies what it can and the next round goes on.

@@ -117,7 +117,7 @@ def start_worker(settings: dict, *args: str) -> subprocess.Popen:
 
 
 def run_worker_burst(settings: dict, timeout: float = 60) -> None:
-    subprocess.run([sys.executable, str(ROOT / "worker.py"), "--burst", "--no-sweeper"], cwd=ROOT,
+    subprocess.run([sys.executable, str(ROOT / "worker.py"), "--burst", "--no-periodic"], cwd=ROOT,
                    env=child_env(settings), check=True, timeout=timeout)
 
 

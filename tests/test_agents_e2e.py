@@ -75,6 +75,6 @@ def _note():
 
 
 def _queued() -> int:
-    from keloa_web.queue import get_queue
+    from keloa_web.jobs import get_queue
 
     return sum(get_queue(name).count for name in ("webhooks", "sends", "ai"))

@@ -7,12 +7,11 @@ import pytest
 from rq import Queue
 from sqlalchemy import select
 
-import keloa_web.jobs  # noqa: F401  (registers the customer_message listener, as worker.py does)
-from keloa_web import hooks
+from keloa_web import jobs
 from keloa_web.agents.jobs import reply_to_message
 from keloa_web.db import db, utcnow
 from keloa_web.models import Agent, Channel, Conversation, Message
-from keloa_web.queue import get_redis
+from keloa_web.jobs import get_redis
 from tests import factories, helpers
 from tests.chat_stub import ChatStub
 
@@ -193,11 +192,11 @@ def test_listener_queues_only_for_channels_with_ai_on(app):
         db.session, agent_id=_agent.id, ai_enabled=True, status="needs_reconnect"))
     db.session.commit()
     for c in (off, no_agent, broken):
-        hooks.emit("customer_message", message_id=_customer(c), conversation_id=c.id)
+        jobs.emit("customer_message", message_id=_customer(c), conversation_id=c.id)
     assert _ai_jobs() == []
     message_id = _customer(conv)
-    hooks.emit("customer_message", message_id=message_id, conversation_id=conv.id)
-    hooks.emit("customer_message", message_id=message_id, conversation_id=conv.id)
+    jobs.emit("customer_message", message_id=message_id, conversation_id=conv.id)
+    jobs.emit("customer_message", message_id=message_id, conversation_id=conv.id)
     assert _ai_jobs() == [f"ai-{message_id}"]
 
 
@@ -232,7 +231,7 @@ def test_a_turn_lost_between_ingest_and_queueing_is_queued_again(app, settings):
     _agent2, off = _setup(channel_kw={"ai_enabled": False})
     other_agent, other = _setup()
     answered = _customer(other)
-    hooks.emit("customer_message", message_id=answered, conversation_id=other.id)
+    jobs.emit("customer_message", message_id=answered, conversation_id=other.id)
     helpers.run_worker_burst(settings)  # its turn runs: the AI answers, the job record stays an hour
     lost = _customer(conv)  # stored by ingest, but the worker died before its hook queued the turn
     quiet = _customer(off, "hello?")

@@ -6,8 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-import keloa_web.jobs  # noqa: F401  (registers the customer_message listener, as worker.py does)
-from keloa_web import hooks
+from keloa_web import jobs
 from keloa_web.db import db
 from keloa_web.models import Conversation, Message
 from tests import factories, helpers
@@ -40,7 +39,7 @@ def test_two_channels_with_different_agents_answer_differently(ai_settings, sand
     coffee, coffee_in = _agent_channel(sandbox, "keloa.coffee", "Beans reach Portugal in 3 days.", "Bea")
     books, books_in = _agent_channel(sandbox, "keloa.books", "Books ship to Portugal for 4 euros.", "Ben")
     for conv, inbound in ((coffee, coffee_in), (books, books_in)):
-        hooks.emit("customer_message", message_id=inbound.id, conversation_id=conv.id)
+        jobs.emit("customer_message", message_id=inbound.id, conversation_id=conv.id)
     helpers.run_worker_burst(ai_settings)  # the ai jobs queue the sends; a burst works until every queue is empty
     sent = {(r["account_username"], r["text"], r["tag"]) for r in _sent(sandbox)}
     assert sent == {("keloa.coffee", "Beans reach Portugal in 3 days.", None),
@@ -55,7 +54,7 @@ def test_no_ai_reply_leaves_outside_the_window(ai_settings, sandbox, app):
     with db.session_scope() as s:  # Keloa's clock: the customer last wrote 30 hours ago
         s.get(Conversation, conv.id).last_customer_message_at -= timedelta(hours=30)
         s.get(Message, inbound.id).sent_at -= timedelta(hours=30)
-    hooks.emit("customer_message", message_id=inbound.id, conversation_id=conv.id)
+    jobs.emit("customer_message", message_id=inbound.id, conversation_id=conv.id)
     helpers.run_worker_burst(ai_settings)
     assert _sent(sandbox) == []
     assert not [c for c in sandbox.control("GET", "calls")["data"]
@@ -70,7 +69,7 @@ def test_the_ai_marks_the_message_seen_and_types_while_it_composes(ai_settings, 
     """Before the model answers, Instagram shows the customer "Seen" (read receipts on) and
     "typing…"; the typing stops when the model is done, and the reply follows."""
     conv, inbound = _agent_channel(sandbox, "keloa.coffee", "Beans reach Portugal in 3 days.", "Bea")
-    hooks.emit("customer_message", message_id=inbound.id, conversation_id=conv.id)
+    jobs.emit("customer_message", message_id=inbound.id, conversation_id=conv.id)
     helpers.run_worker_burst(ai_settings)
     sent = sandbox.control("GET", "sent")["data"]
     actions = [r["sender_action"] or r["kind"] for r in sent]

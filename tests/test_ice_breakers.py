@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-import keloa_web.jobs  # noqa: F401  (registers the customer_message listener, as worker.py does)
 from keloa_web.db import db
 from keloa_web.models import Channel, Message
 from tests import factories, helpers

@@ -152,7 +152,7 @@ def test_reply_is_queued_and_shown_as_sending(agent_client, agent_user):
     assert resp.status_code == 200 and "We do! 🥛" in html and "Sending…" in html and "Aaron Agent" in html
     sent = db.session.scalars(select(Message).where(Message.direction == "out")).one()
     assert (sent.status, sent.author_user_id, sent.tag) == ("queued", agent_user.id, None)
-    from keloa_web.queue import get_queue
+    from keloa_web.jobs import get_queue
 
     assert len(get_queue("sends").jobs) == 1
 
@@ -256,7 +256,7 @@ def test_notes_assign_resolve_unread_and_ai_pause(agent_client, agent_user):
 
 
 def test_opening_a_conversation_queues_one_mark_seen_only_with_receipts_on(agent_client):
-    from keloa_web.queue import get_queue
+    from keloa_web.jobs import get_queue
 
     with db.session_scope() as s:
         on = _conv(s)
@@ -271,7 +271,7 @@ def test_opening_a_conversation_queues_one_mark_seen_only_with_receipts_on(agent
 def test_a_link_from_another_site_shows_the_conversation_but_reads_nothing(agent_client):
     """A cross-site navigation (a link in a customer's web page, a redirect) must not mark a
     conversation read nor tell Instagram it was seen; the teammate's own clicks and address bar do."""
-    from keloa_web.queue import get_queue
+    from keloa_web.jobs import get_queue
 
     with db.session_scope() as s:
         conv = _conv(s, unread_count=3)

@@ -10,7 +10,8 @@ import pytest
 from keloa_web.db import db
 from keloa_web.models import Channel, Conversation, Message
 from keloa_web.sends import outbox
-from keloa_web.sends.jobs import enqueue_mark_seen, latest_customer_mid, mark_seen
+from keloa_web.mids import latest_customer_mid
+from keloa_web.sends.sender_actions import enqueue_mark_seen, mark_seen
 from tests import factories, helpers
 
 

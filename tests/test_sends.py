@@ -120,7 +120,7 @@ def test_revoked_token_marks_the_channel_needs_reconnect(sandbox, app, settings)
 
 
 def test_a_job_run_twice_sends_once(sandbox, app, settings):
-    from keloa_web.sends.jobs import send_message
+    from keloa_web.sends.deliver import send_message
 
     conv_id = _setup(sandbox)
     message_id = _reply(conv_id)
@@ -131,7 +131,7 @@ def test_a_job_run_twice_sends_once(sandbox, app, settings):
 
 
 def test_echo_that_beats_the_response_is_merged_into_the_reply(app):
-    from keloa_web.sends.jobs import _record_sent
+    from keloa_web.sends.deliver import _record_sent
 
     with db.session_scope() as s:
         conv = factories.gen_conversation(s)
@@ -172,7 +172,7 @@ def test_a_send_stranded_by_a_dead_worker_becomes_unknown(app):
     from datetime import timedelta
 
     from keloa_web.db import utcnow
-    from keloa_web.sends.jobs import settle_stranded_sends
+    from keloa_web.sends.sweeps import settle_stranded_sends
 
     with db.session_scope() as s:
         conv = factories.gen_conversation(s)
@@ -187,7 +187,8 @@ def test_a_reply_whose_job_was_lost_with_redis_is_queued_again_and_sent_once(san
     import redis as redis_lib
 
     from keloa_web.db import utcnow
-    from keloa_web.sends.jobs import requeue_lost_sends, send_message
+    from keloa_web.sends.deliver import send_message
+    from keloa_web.sends.sweeps import requeue_lost_sends
 
     conv_id = _setup(sandbox)
     lost = _reply(conv_id, "Lost with Redis")
@@ -206,7 +207,7 @@ def test_a_reply_whose_job_was_lost_with_redis_is_queued_again_and_sent_once(san
 
 
 def test_new_replies_go_out_through_a_few_drains_per_account_in_order(sandbox, app, settings):
-    from keloa_web.queue import get_queue
+    from keloa_web.jobs import get_queue
 
     app.config["SEND_DRAINS_PER_ACCOUNT"] = settings["SEND_DRAINS_PER_ACCOUNT"] = "2"
     conv_id = _setup(sandbox)

@@ -9,8 +9,7 @@ from sqlalchemy import delete, or_
 from keloa_web.accounts.passwords import MEMORY
 from keloa_web.db import db, utcnow
 from keloa_web.models import Invite, LoginAttempt, UserSession
-from keloa_web.queue import job
-from keloa_web.sweeper import periodic
+from keloa_web.jobs import job
 
 
 @job("default")
@@ -32,6 +31,5 @@ def purge_stale_records() -> int:
     return invites + attempts + sessions
 
 
-@periodic(3600)
-def _purge_hourly() -> None:
+def purge_hourly() -> None:
     purge_stale_records.enqueue()

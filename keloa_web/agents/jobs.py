@@ -20,20 +20,19 @@ from datetime import timedelta
 
 import redis
 from flask import current_app
-from rq.exceptions import DuplicateJobError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from keloa_web import changes, hooks, window
+from keloa_web import changes, window
 from keloa_web.agents import context, rules
 from keloa_web.agents.backends import Answer, generate
 from keloa_web.agents.retrieval import search
 from keloa_web.db import db, utcnow
 from keloa_web.models import Agent, Channel, Conversation, Message
-from keloa_web.queue import job
-from keloa_web.sends.jobs import enqueue_mark_seen, latest_customer_mid, typing
+from keloa_web.jobs import enqueue_once, job, job_exists
+from keloa_web.mids import latest_customer_mid
 from keloa_web.sends.outbox import TEXT_MAX_BYTES, SendRefused, create_outgoing
-from keloa_web.sweeper import periodic
+from keloa_web.sends.sender_actions import enqueue_mark_seen, typing
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,6 @@ def _channel_answers(channel_id: int) -> bool:
     return answers
 
 
-@hooks.on("customer_message")
 def queue_reply(message_id: int, conversation_id: int, channel_id: int | None = None, **_ignored) -> None:
     """Queue the ai job when the conversation's channel has an agent, AI on, and can send."""
     if channel_id is None:
@@ -66,13 +64,8 @@ def queue_reply(message_id: int, conversation_id: int, channel_id: int | None = 
     if channel_id is None or not _channel_answers(channel_id):
         return
     delay = current_app.config["AI_REPLY_DELAY_SECONDS"]
-    try:
-        if delay > 0:  # a burst of messages gets one answer: the newest message's job answers them all
-            reply_to_message.enqueue_in(delay, message_id, job_id=f"ai-{message_id}")
-        else:
-            reply_to_message.enqueue(message_id, job_id=f"ai-{message_id}", unique=True)
-    except DuplicateJobError:
-        pass
+    try:  # with a delay, a burst of messages gets one answer: the newest message's job answers them all
+        enqueue_once(reply_to_message, message_id, job_id=f"ai-{message_id}", delay=delay)
     except redis.RedisError:  # the message is stored; only the automatic answer is lost, so say so
         log.error("could not queue the AI reply to message %s: Redis unavailable", message_id)
 
@@ -85,7 +78,7 @@ class _Turn:
 
 
 # A finished turn's job record is kept for an hour: a duplicate event for the same message finds it
-# (DuplicateJobError), and the sweeper below can tell a turn that ran from one that was lost.
+# (DuplicateJobError), and `requeue_lost_turns` below can tell a turn that ran from one that was lost.
 @job("ai", timeout=300, result_ttl=3600)
 def reply_to_message(message_id: int) -> None:
     """Answer one inbound message (once), or leave a note and flag the conversation."""
@@ -204,7 +197,6 @@ LOST_TURNS_WITHIN = timedelta(minutes=15)
 RECENT_MESSAGES = 20_000  # the newest message ids looked at (a primary-key range, not a scan)
 
 
-@periodic(60)
 def requeue_lost_turns() -> None:
     """A worker that died between storing a customer's message and queueing its AI turn, or a Redis
     that lost its data, would leave the message unanswered: queue the turn again. Only messages
@@ -220,12 +212,7 @@ def requeue_lost_turns() -> None:
         ).order_by(Message.id)).all()
     if not rows:
         return
-    from rq.job import Job
-
-    from keloa_web.queue import get_redis
-
-    conn = get_redis()
     for message_id, conversation_id, channel_id in rows:
-        if _channel_answers(channel_id) and not Job.exists(f"ai-{message_id}", connection=conn):
+        if _channel_answers(channel_id) and not job_exists(f"ai-{message_id}"):
             log.warning("AI turn for message %s was lost; queueing it again", message_id)
             queue_reply(message_id, conversation_id, channel_id)

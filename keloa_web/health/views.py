@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from keloa_web.auth import public
 from keloa_web.db import db
-from keloa_web.queue import get_redis
+from keloa_web.jobs import get_redis
 
 bp = Blueprint("health", __name__)
 

@@ -115,7 +115,7 @@ def message_retry(conv_id: int, message_id: int):
 
 
 def _enqueue(message_id: int) -> None:
-    from keloa_web.sends.jobs import send_message
+    from keloa_web.sends.deliver import send_message
 
     send_message.enqueue(message_id)
 

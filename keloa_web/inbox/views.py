@@ -21,7 +21,8 @@ from keloa_web.inbox import onboarding, queries, uploads
 from keloa_web.models import Channel, Conversation, Message, User
 from keloa_web.security import same_origin_request
 from keloa_web.sends import outbox
-from keloa_web.sends.jobs import enqueue_mark_seen, latest_customer_mid
+from keloa_web.mids import latest_customer_mid
+from keloa_web.sends.sender_actions import enqueue_mark_seen
 
 bp = Blueprint("inbox", __name__)
 log = logging.getLogger(__name__)

@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from rq.exceptions import DuplicateJobError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,7 +20,7 @@ from keloa_web.graph import GraphClient, GraphError
 from keloa_web.integrations import channels as channel_ops
 from keloa_web.integrations.ratelimit import wait_turn
 from keloa_web.models import Attachment, Channel, Contact, Conversation, Message
-from keloa_web.queue import job
+from keloa_web.jobs import enqueue_once, job
 from keloa_web.webhooks.describe import preview
 
 log = logging.getLogger(__name__)
@@ -181,16 +180,11 @@ def _fetch_later(imported: Imported) -> None:
     from keloa_web.webhooks.profiles import fetch_profile
 
     for attachment_id in imported.attachment_ids:
-        _queue_once(fetch_media, attachment_id, f"media-{attachment_id}")
+        enqueue_once(fetch_media, attachment_id, job_id=f"media-{attachment_id}")
     if imported.profile_contact_id is not None:
-        _queue_once(fetch_profile, imported.profile_contact_id, f"profile-{imported.profile_contact_id}")
+        enqueue_once(fetch_profile, imported.profile_contact_id, job_id=f"profile-{imported.profile_contact_id}")
 
 
-def _queue_once(fn, arg: int, job_id: str) -> None:
-    try:
-        fn.enqueue(arg, job_id=job_id, unique=True)
-    except DuplicateJobError:
-        pass  # already queued or running
 
 def ensure_conversation(s: Session, channel: Channel, igsid: str, username: str | None) -> Conversation:
     contact = s.scalar(select(Contact).where(Contact.channel_id == channel.id, Contact.igsid == igsid))

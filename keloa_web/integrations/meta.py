@@ -14,7 +14,7 @@ from flask import current_app, session
 
 from keloa_web import crypto
 from keloa_web.graph import GraphClient
-from keloa_web.queue import get_redis
+from keloa_web.jobs import get_redis, meta_login_key
 
 # decision 2 in shared/meta/README.md: exactly these, no more.
 SCOPES = ("instagram_basic", "instagram_manage_messages", "pages_show_list", "pages_manage_metadata",
@@ -87,13 +87,13 @@ def remember_login(login: MetaLogin) -> None:
     forget_login()  # a new sign-in replaces the previous one
     key = secrets.token_urlsafe(24)
     record = {"user_id": login.user_id, "name": login.name, "token": crypto.encrypt(login.token)}
-    get_redis().set(f"keloa:meta_login:{key}", json.dumps(record), ex=LOGIN_TTL)
+    get_redis().set(meta_login_key(key), json.dumps(record), ex=LOGIN_TTL)
     session[_SESSION_KEY] = key
 
 
 def current_login() -> MetaLogin | None:
     key = session.get(_SESSION_KEY)
-    raw = get_redis().get(f"keloa:meta_login:{key}") if key else None
+    raw = get_redis().get(meta_login_key(key)) if key else None
     if not raw:
         return None
     record = json.loads(raw)
@@ -104,7 +104,7 @@ def current_login() -> MetaLogin | None:
 def forget_login() -> None:
     key = session.pop(_SESSION_KEY, None)
     if key:
-        get_redis().delete(f"keloa:meta_login:{key}")
+        get_redis().delete(meta_login_key(key))
 
 
 @dataclass

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import time
 
-from keloa_web.queue import get_redis
+from keloa_web.jobs import conversations_rate_key, get_redis
 
 CONVERSATIONS_PER_SECOND = 2
 
 
 def wait_turn(ig_account_id: str, per_second: int = CONVERSATIONS_PER_SECOND, timeout: float = 30.0) -> None:
     conn = get_redis()
-    key = f"keloa:rate:conversations:{ig_account_id}"
+    key = conversations_rate_key(ig_account_id)
     slot_ms = max(1, int(1100 / per_second))
     deadline = time.monotonic() + timeout
     while not conn.set(key, 1, nx=True, px=slot_ms):

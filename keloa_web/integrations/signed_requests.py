@@ -18,7 +18,7 @@ import time
 from flask import current_app, jsonify
 from redis import RedisError
 
-from keloa_web.queue import get_redis
+from keloa_web.jobs import get_redis, signed_request_seen_key
 
 log = logging.getLogger(__name__)
 MAX_AGE = 600  # seconds after issued_at
@@ -61,7 +61,7 @@ def is_fresh(payload: dict, now: float | None = None) -> bool:
 
 
 def _seen_key(signed_request: str, kind: str) -> str:
-    return f"keloa:{kind}_seen:" + hashlib.sha256(signed_request.encode()).hexdigest()
+    return signed_request_seen_key(kind, hashlib.sha256(signed_request.encode()).hexdigest())
 
 
 def refuse(error: str, status: int = 400):

@@ -10,8 +10,7 @@ from keloa_web import changes
 from keloa_web.db import db, utcnow
 from keloa_web.media import download, storage
 from keloa_web.models import Attachment, Message
-from keloa_web.queue import job
-from keloa_web.sweeper import periodic
+from keloa_web.jobs import enqueue_once, job
 
 
 @job("default", retry=Retry(max=2, interval=[3, 15]))
@@ -52,11 +51,8 @@ def _fail(attachment_id: int, error: str) -> str:
     return "failed"
 
 
-@periodic(60)
-def _sweep_pending_media() -> None:
+def sweep_pending_media() -> None:
     """Attachments whose download job was never queued (Redis was down after the commit)."""
-    from keloa_web.webhooks.ingest import _enqueue_once
-
     now = utcnow()
     with db.session_scope(write=False) as session:
         ids = session.scalars(
@@ -65,4 +61,4 @@ def _sweep_pending_media() -> None:
                    Message.created_at > now - timedelta(days=2))
             .limit(500)).all()
     for attachment_id in ids:
-        _enqueue_once(fetch_media, attachment_id, f"media-{attachment_id}")
+        enqueue_once(fetch_media, attachment_id, job_id=f"media-{attachment_id}")

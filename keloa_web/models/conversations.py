@@ -85,7 +85,7 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("channel_id", "mid"),
         Index("ix_messages_conversation_sent", "conversation_id", "sent_at"),
-        # Replies waiting to go out, per account, oldest first (the send drains, sends/jobs.py).
+        # Replies waiting to go out, per account, oldest first (the send drains, sends/drains.py).
         Index("ix_messages_queued", "channel_id", "id", sqlite_where=text("status = 'queued'"),
               postgresql_where=text("status = 'queued'")),
     )

@@ -108,7 +108,7 @@ def _enqueue_send(message_id: int, channel_id: int) -> None:
     from redis.exceptions import RedisError
 
     from keloa_web.db import db
-    from keloa_web.sends.jobs import request_sends
+    from keloa_web.sends.drains import request_sends
 
     try:
         request_sends(channel_id)

@@ -8,7 +8,7 @@ REQUEUE_SECONDS = 2.0  # a job waits in-process for short gaps, and is re-queued
 
 from flask import current_app
 
-from keloa_web.queue import get_redis
+from keloa_web.jobs import get_redis, send_rate_key
 
 # KEYS[1] bucket hash; ARGV: rate per second, capacity, now (s). Returns seconds to wait (0 = go).
 _TAKE = """
@@ -43,7 +43,7 @@ def take(ig_account_id: str, kind: str = "text") -> float:
     """Take one send slot for this account; returns 0.0, or the seconds to wait before trying again."""
     rate = rate_for(kind)
     script = get_redis().register_script(_TAKE)
-    wait = script(keys=[f"keloa:sendrate:{ig_account_id}:{kind}"], args=[rate, burst_for(rate), f"{time.time():.6f}"])
+    wait = script(keys=[send_rate_key(ig_account_id, kind)], args=[rate, burst_for(rate), f"{time.time():.6f}"])
     return float(wait)
 
 

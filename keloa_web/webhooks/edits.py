@@ -17,7 +17,7 @@ from keloa_web.graph import GraphClient, GraphError, GraphUnavailable
 from keloa_web.integrations import channels as channel_ops
 from keloa_web.integrations import ratelimit
 from keloa_web.models import Channel, Message
-from keloa_web.queue import job
+from keloa_web.jobs import job
 from keloa_web.webhooks.parse import clean
 
 PENDING, UNAVAILABLE = "pending", "unavailable"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from keloa_web.mids import mark_customer_seen
 from keloa_web.models import Attachment, Conversation, Message, PendingRead, Reaction
 from keloa_web.webhooks import parse
 from keloa_web.webhooks.apply import Ctx
@@ -276,7 +277,7 @@ def on_read(ctx: Ctx) -> None:
     m = ctx.message(mid)
     if m is not None:
         conv = ctx.conversation_of(m)
-        _seen(conv, m)
+        mark_customer_seen(conv, m)
         ctx.fx.touched.add(conv)
         return
     pending = ctx.lookup.pending_read(ctx.channel.id, mid)
@@ -288,41 +289,12 @@ def on_read(ctx: Ctx) -> None:
         pending.event_ts = max(pending.event_ts, ctx.ts)
 
 
-def _seen(conv: Conversation, m: Message) -> None:
-    if conv.customer_seen_at is None or m.sent_at > conv.customer_seen_at:
-        conv.customer_seen_at = m.sent_at
-
-
 def _apply_pending_read(ctx: Ctx, m: Message, conv: Conversation) -> None:
     pending = ctx.lookup.pending_read(m.channel_id, m.mid)
     if pending is not None:
-        _seen(conv, m)
+        mark_customer_seen(conv, m)
         ctx.session.delete(pending)
         ctx.lookup.pending_reads[(m.channel_id, m.mid)] = None
-
-
-def apply_pending_read(session, m: Message, conv: Conversation | None = None) -> None:
-    """A read receipt that came before its message: apply it now (also used by the send job)."""
-    if not m.mid:
-        return
-    pending = session.scalar(select(PendingRead).where(PendingRead.channel_id == m.channel_id,
-                                                       PendingRead.mid == m.mid))
-    if pending is not None:
-        _seen(conv or session.get(Conversation, m.conversation_id), m)
-        session.delete(pending)
-
-
-def adopt_mid(session, message: Message, mid: str) -> None:
-    """For the send job: record Meta's id on a message Keloa sent. If its echo was applied first
-    (recorded as "sent from Instagram"), that row is the same message: drop it."""
-    twin = session.scalar(select(Message).where(Message.channel_id == message.channel_id, Message.mid == mid,
-                                                Message.id != message.id))
-    if twin is not None and twin.author_type == "instagram":
-        session.delete(twin)
-        session.flush()
-    message.mid = mid
-    session.flush()
-    apply_pending_read(session, message)
 
 
 HANDLERS = {

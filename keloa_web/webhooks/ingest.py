@@ -1,6 +1,6 @@
 """Coalesced ingest: one drain job applies every pending webhook event, in batches.
 
-Intake stores the raw body, then `SET keloa:ingest:pending 1 NX`; only when that flag was newly set
+Intake stores the raw body, then sets the `jobs.INGEST_PENDING` flag (NX); only when that flag was newly set
 does it enqueue a drain job. The drain first deletes the flag (so a later event queues another
 drain), then claims batches of pending events in one transaction each, applies them (one SAVEPOINT
 per event, so one bad event cannot poison the batch), marks them done and commits. A worker killed
@@ -14,20 +14,18 @@ import logging
 from datetime import timedelta
 
 import redis
-from rq.exceptions import DuplicateJobError
 from sqlalchemy import or_, select
 
-from keloa_web import changes, hooks
+from keloa_web import changes, jobs
 from keloa_web.db import db, utcnow
 from keloa_web.models import Channel, WebhookEvent
-from keloa_web.queue import get_redis, job
-from keloa_web.sweeper import periodic
+from keloa_web.jobs import enqueue_once, get_redis, job
 from keloa_web.webhooks.apply import Effects, Router, Unprocessable, apply_body
 from keloa_web.webhooks.lookup import Lookup, ids_in
 
 log = logging.getLogger(__name__)
 
-FLAG = "keloa:ingest:pending"
+FLAG = jobs.INGEST_PENDING
 FLAG_TTL = 30  # seconds; a flag whose drain job was lost stops blocking new drains after this
 BATCH_SIZE = 200
 MAX_ATTEMPTS = 5
@@ -154,13 +152,13 @@ def _after_commit(batch: Effects) -> None:
         storage.delete(path)
     try:
         for att in batch.attachments:
-            _enqueue_once(fetch_media, att.id, f"media-{att.id}")
+            enqueue_once(fetch_media, att.id, job_id=f"media-{att.id}")
         for contact_id in sorted(batch.profiles):
-            _enqueue_once(fetch_profile, contact_id, f"profile-{contact_id}")
+            enqueue_once(fetch_profile, contact_id, job_id=f"profile-{contact_id}")
         for m in batch.edits:
             fetch_edited_text.enqueue(m.id)
     except redis.RedisError:
-        log.warning("could not queue media/profile jobs; the sweeper retries them")
+        log.warning("could not queue media/profile jobs; the periodic sweeps retry them")
     # One call per conversation and batch, for its newest new message: a burst of customer
     # messages gets one turn (listeners look at the whole conversation), and the drain stays fast.
     newest: dict[int, object] = {}
@@ -169,16 +167,9 @@ def _after_commit(batch: Effects) -> None:
             newest[m.conversation_id] = m
     for m in newest.values():
         try:
-            hooks.emit("customer_message", message_id=m.id, conversation_id=m.conversation_id, channel_id=m.channel_id)
+            jobs.emit("customer_message", message_id=m.id, conversation_id=m.conversation_id, channel_id=m.channel_id)
         except Exception:  # one listener's failure must not cost the other messages their turn
             log.exception("customer_message listener failed for message %s", m.id)
-
-
-def _enqueue_once(fn, arg: int, job_id: str) -> None:
-    try:
-        fn.enqueue(arg, job_id=job_id, unique=True)
-    except DuplicateJobError:
-        pass  # already queued, running, or failed and kept for inspection
 
 
 def stale_pending_exists(session) -> bool:
@@ -190,8 +181,7 @@ def stale_pending_exists(session) -> bool:
         .limit(1)) is not None
 
 
-@periodic(2)
-def _sweep_pending_events() -> None:
+def sweep_pending_events() -> None:
     """Events stored while Redis was down, retried ones, or ones whose drain job was lost."""
     with db.session_scope(write=False) as session:
         if not stale_pending_exists(session):

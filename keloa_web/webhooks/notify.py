@@ -6,7 +6,8 @@ trip is not part of the answer Meta waits for, and a burst of webhooks in one pr
 SETNX per 50 ms instead of one per request. The order that makes this safe is unchanged: the row is committed
 before the Event is set, and the thread clears the Event before it asks for a drain, so every
 committed row is followed by a drain request. If Redis is down, or the process dies in between, the
-sweeper queues a drain for rows pending more than a few seconds (ingest.py), so nothing is lost.
+periodic `sweep_pending_events` (keloa_web/jobs.py, SCHEDULE) queues a drain for rows pending more
+than a few seconds, so nothing is lost.
 """
 from __future__ import annotations
 
@@ -63,8 +64,8 @@ class DrainNotifier:
             with self.app.app_context():
                 request_drain()
         except redis.RedisError as exc:
-            log.warning("Redis unavailable after intake (events kept; the sweeper will queue them): %s", exc)
-        except Exception:  # never let the thread die on a surprise; the sweeper is the safety net
+            log.warning("Redis unavailable after intake (events kept; the periodic sweep will queue them): %s", exc)
+        except Exception:  # never let the thread die on a surprise; the periodic sweep is the safety net
             log.exception("could not request a drain after intake")
 
 

@@ -10,8 +10,7 @@ from keloa_web.db import db, utcnow
 from keloa_web.graph import GraphClient, GraphError, GraphUnavailable
 from keloa_web.media import download, storage
 from keloa_web.models import Channel, Contact, Conversation
-from keloa_web.queue import job
-from keloa_web.sweeper import periodic
+from keloa_web.jobs import enqueue_once, job
 from keloa_web.webhooks.parse import clean
 
 REFRESH_AFTER = timedelta(days=1)
@@ -22,18 +21,15 @@ PROFILE_FIELDS = ("name,username,profile_pic,follower_count,is_verified_user,is_
 SIGNALS = ("follower_count", "is_verified_user", "is_user_follow_business", "is_business_follow_user")
 
 
-@periodic(300)
-def _sweep_unfetched_profiles() -> None:
+def sweep_unfetched_profiles() -> None:
     """Contacts whose lookup job was never queued (Redis was down after the commit)."""
-    from keloa_web.webhooks.ingest import _enqueue_once
-
     now = utcnow()
     with db.session_scope(write=False) as session:
         ids = session.scalars(select(Contact.id).where(
             Contact.profile_fetched_at.is_(None), Contact.created_at < now - timedelta(minutes=10),
             Contact.created_at > now - timedelta(days=2)).limit(200)).all()
     for contact_id in ids:
-        _enqueue_once(fetch_profile, contact_id, f"profile-{contact_id}")
+        enqueue_once(fetch_profile, contact_id, job_id=f"profile-{contact_id}")
 
 
 @job("default")

@@ -7,7 +7,6 @@ import html
 
 from sqlalchemy import select
 
-import keloa_web.jobs  # noqa: F401  (registers the customer_message listener, as worker.py does)
 from keloa_web.db import db
 from keloa_web.models import Conversation, Message
 from keloa_web.sends import outbox
