@@ -6,9 +6,8 @@ requests get the named block of that page.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import select
@@ -26,51 +25,6 @@ from keloa_web.sends.jobs import enqueue_mark_seen, latest_customer_mid
 bp = Blueprint("inbox", __name__)
 log = logging.getLogger(__name__)
 THREAD_BLOCKS = ["unread_total", "thread_header", "thread_messages", "window_state"]
-
-
-@bp.app_template_filter("safe_href")
-def safe_href(url: str | None) -> str:
-    """Only http(s) links from Instagram become clickable (never javascript: or data:)."""
-    return url if url and url.startswith(("https://", "http://")) else ""
-
-
-@bp.app_template_filter("filesize")
-def filesize(size: int | None) -> str:
-    if not size:
-        return ""
-    if size < 1000:
-        return f"{size} bytes"
-    return f"{size / 1000:.0f} KB" if size < 1_000_000 else f"{size / 1_000_000:.1f} MB"
-
-
-@bp.app_template_filter("cdn_src")
-def cdn_src(url: str | None) -> str:
-    """A story preview's URL if it is on one of Meta's media hosts, else "" (shown as gone): the
-    teammate's browser loads it directly, so it must not be a pixel on someone else's server."""
-    from keloa_web.media.download import host_allowed
-
-    return url if url and host_allowed(url, current_app.config["META_CDN_HOSTS"]) else ""
-
-
-@bp.app_template_filter("day_label")
-def day_label(at: datetime) -> str:
-    today = utcnow().date()
-    days = (today - at.date()).days
-    if days == 0:
-        return "Today"
-    if days == 1:
-        return "Yesterday"
-    return at.strftime("%A %d %B %Y" if days > 300 else "%A %d %B")
-
-
-@bp.app_template_filter("short_time")
-def short_time(at: datetime, now: datetime | None = None) -> str:
-    now = now or utcnow()
-    if at.date() == now.date():
-        return at.strftime("%H:%M")
-    if (now - at).days < 7:
-        return at.strftime("%a")
-    return at.strftime("%d %b")
 
 
 @bp.get("/")
