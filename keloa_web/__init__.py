@@ -83,8 +83,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.session_interface = SessionInterface()
 
     from keloa_web.db import db
-    from keloa_web.htmx import htmx
-    from keloa_web import auth, security, templating
+    from keloa_web import auth, htmx, security, templating
 
     db.init_app(app)
     htmx.init_app(app)

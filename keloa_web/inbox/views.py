@@ -119,9 +119,7 @@ def changes_poll():
     cursor = parse_count(request.args.get("cursor"))
     new_cursor, changed = changes.changed_since(db.session, cursor)
     if not changed:
-        resp = make_response("", 204)
-        resp.headers["Vary"] = "HX-Request"
-        return resp
+        return make_response("", 204)
     filters = queries.Filters.from_args(request.args)
     open_id = parse_id(request.args.get("c"))
     open_conv = db.session.get(Conversation, open_id) if open_id in changed and same_origin_request() else None
@@ -148,9 +146,7 @@ def changes_poll():
         body += render_blocks("inbox/index.html", THREAD_BLOCKS, oob=True, **ctx)
     else:
         body += render_blocks("inbox/index.html", ["unread_total"], oob=True, **ctx)
-    resp = make_response(body)
-    resp.headers["Vary"] = "HX-Request"
-    return resp
+    return make_response(body)
 
 
 @bp.get("/inbox/c/<int:conv_id>/window")
