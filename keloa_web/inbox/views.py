@@ -1,6 +1,6 @@
 """The inbox: conversation list, one thread, and the cheap change poll that keeps both live.
 
-Why polling and not server-sent events: see README ("Inbox"). Every URL is a full page; htmx
+Why polling and not server-sent events: see docs/inbox.md. Every URL is a full page; htmx
 requests get the named block of that page.
 """
 from __future__ import annotations
