@@ -14,11 +14,10 @@ from pathlib import Path
 import redis as redis_lib
 import requests
 
+from keloa_web.processes import stop_process, wait_http
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-sys.path.insert(0, str(ROOT))
-
-from tests.helpers import stop_process, wait_http  # noqa: E402  (one copy, shared with the tests)
 
 APP_ID, APP_SECRET, VERIFY_TOKEN = "bench-app-id", "bench-app-secret", "bench-verify-token"
 

@@ -2,8 +2,8 @@
 same run on the same machine, and the goal it is held to.
 
     make bench                      # everything (about 5-8 minutes on 2 cores; the inbox DB is cached)
-    python bench/run_all.py --quick # shorter runs and smaller data, for a first look
-    python bench/run_all.py --only intake,ingest
+    python -m bench.run_all --quick # shorter runs and smaller data, for a first look
+    python -m bench.run_all --only intake,ingest
 
 PostgreSQL figures are added when BENCH_POSTGRES_URL (or KELOA_TEST_POSTGRES_URL) names a server
 where databases may be created. Everything runs on loopback. Results also go to bench/out/.
@@ -19,11 +19,8 @@ import sys
 import time
 import traceback
 from importlib import import_module
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench import common  # noqa: E402
+from bench import common
 
 BENCHES = ("intake", "ingest", "inbox", "live", "sends")
 

@@ -83,13 +83,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.session_interface = SessionInterface()
 
     from keloa_web.db import db
-    from keloa_web.htmx import htmx
-    from keloa_web import auth, security
+    from keloa_web import auth, htmx, security, templating
 
     db.init_app(app)
     htmx.init_app(app)
     auth.init_app(app)
     security.init_app(app)
+    templating.init_app(app)
 
     for area in BLUEPRINTS:
         try:

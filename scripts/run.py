@@ -13,10 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from dotenv import load_dotenv
 
-from dotenv import load_dotenv  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 load_dotenv(ROOT / ".env")
 

@@ -15,11 +15,10 @@ import pytest
 import redis as redis_lib
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from keloa_web.redis_server import EmbeddedRedis
+from tests import helpers
 
-from keloa_web.redis_server import EmbeddedRedis  # noqa: E402
-from tests import helpers  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 APP_SECRET = "test-app-secret"
 APP_ID = "test-app-id"

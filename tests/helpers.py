@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextvars
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +12,8 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import requests
+
+from keloa_web.processes import stop_process, wait_http  # noqa: F401  (shared with bench/)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -119,29 +120,6 @@ def start_worker(settings: dict, *args: str) -> subprocess.Popen:
 def run_worker_burst(settings: dict, timeout: float = 60) -> None:
     subprocess.run([sys.executable, str(ROOT / "worker.py"), "--burst", "--no-periodic"], cwd=ROOT,
                    env=child_env(settings), check=True, timeout=timeout)
-
-
-def stop_process(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise TimeoutError(url)
 
 
 def wait_until(predicate, timeout: float = 15, interval: float = 0.1, message: str = "condition"):

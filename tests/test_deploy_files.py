@@ -34,10 +34,26 @@ def test_dockerfile_runs_as_a_non_root_user_and_migrates_on_start():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert dockerfile.startswith("#") and "FROM python:3.11-slim" in dockerfile
     assert re.search(r"^USER keloa$", dockerfile, re.M)
-    assert "pip install -r requirements.txt" in dockerfile
+    assert "pip install -r requirements.txt" in dockerfile and "requirements-dev" not in dockerfile
     entry = (ROOT / "deploy" / "docker-entrypoint.sh").read_text()
     assert entry.index("alembic upgrade head") < entry.index("exec gunicorn -c gunicorn.conf.py wsgi:app")
     assert subprocess.run(["sh", "-n", str(ROOT / "deploy" / "docker-entrypoint.sh")]).returncode == 0
+
+
+def test_the_image_installs_no_test_tools_and_make_test_adds_them():
+    def lines(path):
+        return [line.split("#")[0].strip() for line in (ROOT / path).read_text().splitlines() if line.split("#")[0].strip()]
+
+    def names(path):
+        return {re.split(r"[=<>\[]", line)[0].lower() for line in lines(path) if not line.startswith("-")}
+
+    assert {"flask", "gunicorn", "sqlalchemy", "rq"} <= names("requirements.txt")
+    assert not {"pytest", "pytest-timeout", "playwright", "pyyaml", "psutil"} & names("requirements.txt")
+    assert lines("requirements-dev.txt")[0] == "-r requirements.txt"
+    assert {"pytest", "pytest-timeout", "playwright"} <= names("requirements-dev.txt")
+    makefile = (ROOT / "Makefile").read_text()
+    assert "pip install --quiet -r requirements-dev.txt" in makefile and "--no-deps -e ." in makefile
+    assert re.search(r"^test: \$\(VENV\)/\.installed-dev$", makefile, re.M)
 
 
 def test_gunicorn_settings_never_log_query_strings(monkeypatch):

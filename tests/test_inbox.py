@@ -96,8 +96,8 @@ def test_htmx_requests_get_a_fragment_and_load_more_appends_rows(agent_client):
     more_url = re.search(r'hx-get="(/inbox\?before=[^"]+)"', html).group(1).replace("&amp;", "&")
     more = agent_client.get(more_url, htmx=True).get_data(as_text=True)
     assert _ids(more, convs) == [c.id for c in convs[50:]] and "Load more" not in more and "<html" not in more
-    full = agent_client.get("/inbox").get_data(as_text=True)
-    assert full.startswith("<!doctype html>")
+    full = agent_client.get("/inbox")
+    assert full.get_data(as_text=True).startswith("<!doctype html>") and "HX-Request" in full.headers["Vary"]
 
 
 def test_instagram_text_and_names_are_rendered_inert(agent_client):

@@ -19,22 +19,6 @@ from keloa_web.models import Invite, User
 
 bp = Blueprint("accounts", __name__)
 
-_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("HeadlessChrome", "Headless Chrome"),
-             ("Chromium/", "Chromium"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
-_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"), ("Windows", "Windows"),
-            ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
-
-
-@bp.app_template_filter("device")
-def device(user_agent: str | None) -> str:
-    """"Firefox on Linux" from a User-Agent header, for the list of one's sessions."""
-    ua = user_agent or ""
-    browser = next((name for mark, name in _BROWSERS if mark in ua), None)
-    system = next((name for mark, name in _SYSTEMS if mark in ua), None)
-    if browser and system:
-        return f"{browser} on {system}"
-    return browser or system or (ua[:40] or "Unknown browser")
-
 
 def _has_users() -> bool:
     return bool(db.session.scalar(select(func.count()).select_from(User)))

@@ -1,7 +1,7 @@
 """Reading the inbox: the filtered, keyset-paginated conversation list and one thread.
 
 List queries walk an index on (filter column, last_activity_at): `ix_conversations_list`,
-`ix_conversations_channel_activity`, `ix_conversations_assignee_activity` (see README, "Inbox").
+`ix_conversations_channel_activity`, `ix_conversations_assignee_activity` (see docs/inbox.md, "At scale").
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def _like(q: str) -> str:
 # A search probes the trigram index for up to this many matching messages. Fewer: the conversations
 # of exactly those messages are listed. More (a common word): the list is walked newest first and
 # each conversation is tested on its own messages, so the page fills after a few dozen tests
-# instead of gathering a third of the database. See README, "Inbox".
+# instead of gathering a third of the database. See docs/inbox.md, "At scale".
 PROBE_LIMIT = 2000
 
 

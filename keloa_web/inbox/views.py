@@ -1,14 +1,13 @@
 """The inbox: conversation list, one thread, and the cheap change poll that keeps both live.
 
-Why polling and not server-sent events: see README ("Inbox"). Every URL is a full page; htmx
+Why polling and not server-sent events: see docs/inbox.md. Every URL is a full page; htmx
 requests get the named block of that page.
 """
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import select
@@ -27,51 +26,6 @@ from keloa_web.sends.sender_actions import enqueue_mark_seen
 bp = Blueprint("inbox", __name__)
 log = logging.getLogger(__name__)
 THREAD_BLOCKS = ["unread_total", "thread_header", "thread_messages", "window_state"]
-
-
-@bp.app_template_filter("safe_href")
-def safe_href(url: str | None) -> str:
-    """Only http(s) links from Instagram become clickable (never javascript: or data:)."""
-    return url if url and url.startswith(("https://", "http://")) else ""
-
-
-@bp.app_template_filter("filesize")
-def filesize(size: int | None) -> str:
-    if not size:
-        return ""
-    if size < 1000:
-        return f"{size} bytes"
-    return f"{size / 1000:.0f} KB" if size < 1_000_000 else f"{size / 1_000_000:.1f} MB"
-
-
-@bp.app_template_filter("cdn_src")
-def cdn_src(url: str | None) -> str:
-    """A story preview's URL if it is on one of Meta's media hosts, else "" (shown as gone): the
-    teammate's browser loads it directly, so it must not be a pixel on someone else's server."""
-    from keloa_web.media.download import host_allowed
-
-    return url if url and host_allowed(url, current_app.config["META_CDN_HOSTS"]) else ""
-
-
-@bp.app_template_filter("day_label")
-def day_label(at: datetime) -> str:
-    today = utcnow().date()
-    days = (today - at.date()).days
-    if days == 0:
-        return "Today"
-    if days == 1:
-        return "Yesterday"
-    return at.strftime("%A %d %B %Y" if days > 300 else "%A %d %B")
-
-
-@bp.app_template_filter("short_time")
-def short_time(at: datetime, now: datetime | None = None) -> str:
-    now = now or utcnow()
-    if at.date() == now.date():
-        return at.strftime("%H:%M")
-    if (now - at).days < 7:
-        return at.strftime("%a")
-    return at.strftime("%d %b")
 
 
 @bp.get("/")
@@ -166,9 +120,7 @@ def changes_poll():
     cursor = parse_count(request.args.get("cursor"))
     new_cursor, changed = changes.changed_since(db.session, cursor)
     if not changed:
-        resp = make_response("", 204)
-        resp.headers["Vary"] = "HX-Request"
-        return resp
+        return make_response("", 204)
     filters = queries.Filters.from_args(request.args)
     open_id = parse_id(request.args.get("c"))
     open_conv = db.session.get(Conversation, open_id) if open_id in changed and same_origin_request() else None
@@ -195,9 +147,7 @@ def changes_poll():
         body += render_blocks("inbox/index.html", THREAD_BLOCKS, oob=True, **ctx)
     else:
         body += render_blocks("inbox/index.html", ["unread_total"], oob=True, **ctx)
-    resp = make_response(body)
-    resp.headers["Vary"] = "HX-Request"
-    return resp
+    return make_response(body)
 
 
 @bp.get("/inbox/c/<int:conv_id>/window")

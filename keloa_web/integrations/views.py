@@ -5,13 +5,11 @@ routes to this blueprint. The deauthorize callback is its own public blueprint (
 """
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from sqlalchemy import select
 
 from keloa_web.auth import admin_required
-from keloa_web.db import db, utcnow
+from keloa_web.db import db
 from keloa_web.htmx import hx_redirect, is_htmx, render_page
 from keloa_web.ids import parse_id
 from keloa_web.integrations import channels as channel_ops
@@ -29,16 +27,6 @@ def _setup(state) -> None:
 
     meta.init_app(state.app)
     state.app.register_blueprint(deauth.bp)
-
-
-@bp.app_template_filter("time_ago")
-def time_ago(when: datetime) -> str:
-    seconds = max(0, int((utcnow() - when).total_seconds()))
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = seconds // size
-            return f"{n} {unit}{'' if n == 1 else 's'} ago"
-    return "just now"
 
 
 def get_channel(channel_id: int) -> Channel:

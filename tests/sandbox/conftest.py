@@ -1,8 +1,6 @@
 """Fixtures: the sandbox on a real loopback port and a tiny webhook receiver that records POSTs."""
 import json
 import logging
-import os
-import sys
 import threading
 import time
 
@@ -11,8 +9,7 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from meta_sandbox import create_app  # noqa: E402
+from meta_sandbox import create_app
 
 APP_SECRET = "test-app-secret"
 logging.getLogger("werkzeug").setLevel(logging.ERROR)

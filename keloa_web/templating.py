@@ -1,0 +1,84 @@
+"""Jinja filters and globals every template may use, registered once by the app factory."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, current_app
+
+from keloa_web.db import utcnow
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("HeadlessChrome", "Headless Chrome"),
+             ("Chromium/", "Chromium"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+_SYSTEMS = (("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"), ("Windows", "Windows"),
+            ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+
+
+def safe_href(url: str | None) -> str:
+    """Only http(s) links from Instagram become clickable (never javascript: or data:)."""
+    return url if url and url.startswith(("https://", "http://")) else ""
+
+
+def filesize(size: int | None) -> str:
+    if not size:
+        return ""
+    if size < 1000:
+        return f"{size} bytes"
+    return f"{size / 1000:.0f} KB" if size < 1_000_000 else f"{size / 1_000_000:.1f} MB"
+
+
+def cdn_src(url: str | None) -> str:
+    """A story preview's URL if it is on one of Meta's media hosts, else "" (shown as gone): the
+    teammate's browser loads it directly, so it must not be a pixel on someone else's server."""
+    from keloa_web.media.download import host_allowed
+
+    return url if url and host_allowed(url, current_app.config["META_CDN_HOSTS"]) else ""
+
+
+def day_label(at: datetime) -> str:
+    today = utcnow().date()
+    days = (today - at.date()).days
+    if days == 0:
+        return "Today"
+    if days == 1:
+        return "Yesterday"
+    return at.strftime("%A %d %B %Y" if days > 300 else "%A %d %B")
+
+
+def short_time(at: datetime, now: datetime | None = None) -> str:
+    now = now or utcnow()
+    if at.date() == now.date():
+        return at.strftime("%H:%M")
+    if (now - at).days < 7:
+        return at.strftime("%a")
+    return at.strftime("%d %b")
+
+
+def time_ago(when: datetime) -> str:
+    seconds = max(0, int((utcnow() - when).total_seconds()))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'' if n == 1 else 's'} ago"
+    return "just now"
+
+
+def device(user_agent: str | None) -> str:
+    """"Firefox on Linux" from a User-Agent header, for the list of one's sessions."""
+    ua = user_agent or ""
+    browser = next((name for mark, name in _BROWSERS if mark in ua), None)
+    system = next((name for mark, name in _SYSTEMS if mark in ua), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or (ua[:40] or "Unknown browser")
+
+
+FILTERS = {f.__name__: f for f in (safe_href, filesize, cdn_src, day_label, short_time, time_ago, device)}
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(FILTERS)
+
+    @app.context_processor
+    def _nav():
+        # Templates link to an area only when this app has it (each blueprint is optional).
+        return {"view_endpoints": app.view_functions}
