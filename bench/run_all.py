@@ -22,7 +22,7 @@ from importlib import import_module
 
 from bench import common
 
-BENCHES = ("intake", "ingest", "inbox", "live", "sends")
+BENCHES = ("intake", "ingest", "inbox", "live", "sends", "eval")
 
 
 def _ensure_wrk() -> None:
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.monotonic()
         print(f"… {name}", file=sys.stderr, flush=True)
         try:
-            rows += import_module(f"bench.bench_{name}").run(ctx)
+            rows += import_module("bench.eval.run" if name == "eval" else f"bench.bench_{name}").run(ctx)
         except Exception as exc:  # one broken benchmark must not hide the others' figures
             traceback.print_exc()
             rows.append(common.Row(name, "failed", None, "", ok=False, note=f"{type(exc).__name__}: {exc}"[:120]))
