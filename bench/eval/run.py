@@ -261,7 +261,7 @@ class BuiltIn:
         self.turns: dict[tuple[str, int], int] = {}  # (business key, case index) -> inbound Message.id
 
     def __enter__(self) -> "BuiltIn":
-        from tests.helpers import migrate
+        from bench.common import migrate
 
         migrate(self.url)
         self._saved_env = dict(os.environ)
