@@ -104,3 +104,102 @@ def test_revisions_form_one_chain_numbered_in_order():
     # Deployed databases may stand at either id, so they stay as they are; no other number repeats.
     assert {n for n, seen in counts.items() if seen > 1} == {3}
     assert set(_parents(revisions["0004_merge"])) == {"0003_inbox_search", "0003_webhook_retry"}
+
+
+def _one_row_per_table(engine) -> dict[str, int]:
+    """A row in every table with a status-like column: table name -> row id."""
+    from sqlalchemy.orm import Session
+
+    from keloa_web.db import utcnow
+    from keloa_web.models import Agent, Attachment, Channel, Contact, Conversation, Invite, Message, User, WebhookEvent
+
+    with Session(engine) as s:
+        user = User(email="owner@example.com", name="Owner", password_hash="x")
+        agent = Agent(name="Helper")
+        channel = Channel(ig_account_id="1784", ig_username="shop", page_id="99", page_name="Shop")
+        s.add_all([user, agent, channel, WebhookEvent(body=b"{}")])
+        s.flush()
+        s.add(Invite(token_hash="a" * 64, email="new@example.com", created_by_id=user.id, expires_at=utcnow()))
+        contact = Contact(channel_id=channel.id, igsid="555")
+        s.add(contact)
+        s.flush()
+        conversation = Conversation(channel_id=channel.id, contact_id=contact.id)
+        s.add(conversation)
+        s.flush()
+        message = Message(conversation_id=conversation.id, channel_id=channel.id, mid="m1", direction="in")
+        message.attachments.append(Attachment(type="image"))
+        s.add(message)
+        s.commit()
+        return {"users": user.id, "invites": 1, "agents": agent.id, "channels": channel.id, "webhook_events": 1,
+                "conversations": conversation.id, "messages": message.id, "attachments": message.attachments[0].id}
+
+
+@pytest.mark.postgres
+def test_the_database_refuses_a_value_that_is_not_in_the_columns_enum(database_url):
+    from sqlalchemy import CheckConstraint, update
+    from sqlalchemy.exc import IntegrityError
+
+    helpers.migrate(database_url)
+    engine = make_engine(database_url)
+    rows = _one_row_per_table(engine)
+    checked = set()
+    for table in Base.metadata.sorted_tables:
+        for check in [c for c in table.constraints if isinstance(c, CheckConstraint) and "enum" in c.info]:
+            column = table.c[check.name.removeprefix(f"ck_{table.name}_")]
+            row = update(table).where(table.c.id == rows[table.name])
+            for value in [*check.info["enum"], *([None] if column.nullable else [])]:
+                with engine.begin() as conn:  # every value of the enum is one the database takes
+                    conn.execute(row.values({column.name: value}))
+            with pytest.raises(IntegrityError, match=check.name), engine.begin() as conn:
+                conn.execute(row.values({column.name: "bogus"}))
+            checked.add(f"{table.name}.{column.name}")
+    engine.dispose()
+    assert {"messages.status", "messages.direction", "messages.kind", "messages.author_type", "users.role",
+            "channels.status", "conversations.status", "attachments.status", "webhook_events.status"} <= checked
+
+
+@pytest.mark.postgres
+def test_an_upgrade_stops_at_a_value_keloa_never_wrote(database_url):
+    helpers.migrate(database_url, "0009_meta_signals")
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO webhook_events (received_at, body, status, attempts) "
+                          "VALUES ('2026-11-25 10:00:00', :body, 'weird', 0)"), {"body": b"{}"})
+    with pytest.raises(RuntimeError, match=r"webhook_events\.status: 'weird' \(allowed: pending, done, ignored, failed\)"):
+        helpers.migrate(database_url)
+    with engine.connect() as conn:  # nothing changed: the database is still at 0009, its row as it was
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0009_meta_signals"
+        assert conn.scalar(text("SELECT status FROM webhook_events")) == "weird"
+    engine.dispose()
+
+
+def test_an_upgrade_on_sqlite_keeps_every_row_and_the_search_index(tmp_path):
+    """The rebuild of each table must not cascade deletes to the rows that refer to it, and the
+    full-text triggers of messages must come back."""
+    url = f"sqlite:///{tmp_path / 'keloa.db'}"
+    helpers.migrate(url, "0009_meta_signals")
+    engine = make_engine(url)
+    rows = _one_row_per_table(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE messages SET text = 'a voucher please', author_user_id = :u, answers_message_id = id"),
+                     {"u": rows["users"]})
+    helpers.migrate(url)
+    with engine.begin() as conn:
+        counts = {t: conn.scalar(text(f"SELECT count(*) FROM {t}")) for t in rows}
+        assert counts == dict.fromkeys(rows, 1)
+        assert conn.execute(text("SELECT author_user_id, answers_message_id FROM messages")).one() == (
+            rows["users"], rows["messages"])
+        conn.execute(text("INSERT INTO messages (conversation_id, channel_id, mid, direction, kind, text, author_type, "
+                          "status, sent_at, deleted, edit_count, send_attempts, created_at) SELECT conversation_id, "
+                          "channel_id, 'm2', 'in', 'text', 'a gift card', 'customer', 'received', sent_at, 0, 0, 0, "
+                          "created_at FROM messages"))
+        conn.execute(text("UPDATE messages SET text = 'the voucher again' WHERE mid = 'm1'"))
+
+        def found(term):
+            return conn.scalars(text("SELECT m.mid FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
+                                     "WHERE messages_fts MATCH :t ORDER BY m.mid"), {"t": term}).all()
+
+        assert found("voucher") == ["m1"] and found("gift") == ["m2"] and found("please") == []
+        conn.execute(text("DELETE FROM channels"))  # foreign keys are enforced again: the delete cascades
+        assert conn.scalar(text("SELECT count(*) FROM attachments")) == 0
+    engine.dispose()
