@@ -17,8 +17,6 @@ class Role(StrEnum):
     AGENT = "agent"
 
 
-ROLES = tuple(Role)
-
 
 class User(UserMixin, Base):
     __tablename__ = "users"

@@ -8,6 +8,7 @@ REQUEUE_SECONDS = 2.0  # a job waits in-process for short gaps, and is re-queued
 
 from flask import current_app
 
+from keloa_web.models import MessageKind
 from keloa_web.queue import get_redis
 
 # KEYS[1] bucket hash; ARGV: rate per second, capacity, now (s). Returns seconds to wait (0 = go).
@@ -59,4 +60,4 @@ def wait_for_slot(ig_account_id: str, kind: str, patience: float = REQUEUE_SECON
 
 def bucket_for(message_kind: str) -> str:
     """Meta counts audio and video against the lower media limit."""
-    return "media" if message_kind in ("video", "audio") else "text"
+    return "media" if message_kind in (MessageKind.VIDEO, MessageKind.AUDIO) else "text"

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from keloa_web.models import Attachment, Conversation, Message, PendingRead, Reaction
+from keloa_web.models import (
+    Attachment, AttachmentStatus, AuthorType, Conversation, ConversationStatus, Direction, Message, MessageKind,
+    MessageStatus, PendingRead, Reaction,
+)
 from keloa_web.webhooks import parse
 from keloa_web.webhooks.apply import Ctx
 from keloa_web.webhooks.describe import preview
@@ -21,7 +24,7 @@ def on_message(ctx: Ctx) -> None:
 
 def on_postback(ctx: Ctx) -> None:
     postback = ctx.data["postback"]
-    content = parse.Content(kind="postback", text=parse.clean(postback.get("title"), 1000),
+    content = parse.Content(kind=MessageKind.POSTBACK, text=parse.clean(postback.get("title"), 1000),
                             extra={"payload": parse.clean(postback.get("payload"), 1000)})
     _record(ctx, parse.mid_of(postback) or parse.synthetic_mid("postback", ctx.data), content)
 
@@ -29,8 +32,8 @@ def on_postback(ctx: Ctx) -> None:
 def on_referral(ctx: Ctx) -> None:
     referral = ctx.data["referral"]
     content = parse.content({"referral": referral})
-    if content.kind != "story_mention":
-        content.kind = "referral"
+    if content.kind != MessageKind.STORY_MENTION:
+        content.kind = MessageKind.REFERRAL
     _record(ctx, parse.synthetic_mid("referral", ctx.data), content)
 
 
@@ -46,9 +49,9 @@ def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
         return
     conv = ctx.conversation(contact)
     m = existing or Message(conversation=conv, channel_id=ctx.channel.id, mid=mid)
-    m.direction = "out" if ctx.outbound else "in"
-    m.author_type = "instagram" if ctx.outbound else "customer"
-    m.status = "sent" if ctx.outbound else "received"
+    m.direction = Direction.OUT if ctx.outbound else Direction.IN
+    m.author_type = AuthorType.INSTAGRAM if ctx.outbound else AuthorType.CUSTOMER
+    m.status = MessageStatus.SENT if ctx.outbound else MessageStatus.RECEIVED
     m.sent_at = ctx.at
     m.kind = content.kind
     if not m.deleted:  # an unsent message keeps no content, whenever the unsend arrived
@@ -58,7 +61,7 @@ def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
         m.story_id, m.story_url = content.story_id, content.story_url
         m.reply_to_mid = content.reply_to_mid
         for kind, url in content.media:
-            att = Attachment(type=kind, source_url=url, status="pending" if url else "failed",
+            att = Attachment(type=kind, source_url=url, status=AttachmentStatus.PENDING if url else AttachmentStatus.FAILED,
                              error=None if url else "Instagram sent no link for this file.")
             m.attachments.append(att)
             if url:
@@ -76,14 +79,14 @@ def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
         if conv.last_customer_message_at is None or m.sent_at > conv.last_customer_message_at:
             conv.last_customer_message_at = m.sent_at
         referral = (m.extra or {}).get("referral") or {}
-        if m.kind != "referral" and str(referral.get("source", "")).upper() == "ADS":
+        if m.kind != MessageKind.REFERRAL and str(referral.get("source", "")).upper() == "ADS":
             if conv.ad_message_at is None or m.sent_at > conv.ad_message_at:
                 conv.ad_message_at = m.sent_at  # sent from a Click-to-Direct ad: a longer window
-        if m.kind != "referral":
+        if m.kind != MessageKind.REFERRAL:
             conv.unread_count = (conv.unread_count or 0) + 1
             if not m.deleted and not ctx.standby:  # another app answers standby threads, not Keloa's AI
                 ctx.fx.customer_messages.append(m)
-        conv.status = "open"
+        conv.status = ConversationStatus.OPEN
     _apply_pending_read(ctx, m, conv)
 
 
@@ -141,9 +144,10 @@ def _early(ctx: Ctx, mid: str, **fields) -> Message | None:
     if contact is None:
         return None
     conv = ctx.conversation(contact)
-    m = Message(conversation=conv, channel_id=ctx.channel.id, mid=mid, kind="text", sent_at=ctx.at,
-                direction="out" if ctx.outbound else "in", author_type="instagram" if ctx.outbound else "customer",
-                status="sent" if ctx.outbound else "received", **fields)
+    m = Message(conversation=conv, channel_id=ctx.channel.id, mid=mid, kind=MessageKind.TEXT, sent_at=ctx.at,
+                direction=Direction.OUT if ctx.outbound else Direction.IN,
+                author_type=AuthorType.INSTAGRAM if ctx.outbound else AuthorType.CUSTOMER,
+                status=MessageStatus.SENT if ctx.outbound else MessageStatus.RECEIVED, **fields)
     ctx.add_message(m)
     _bump(ctx, conv, m)
     return m
@@ -153,7 +157,7 @@ def _not_theirs(ctx: Ctx, m: Message) -> str | None:
     """Why this edit or unsend may not change `m`, or None: an Instagram user edits and unsends only
     their own messages (the customer theirs, the business its replies), in their own conversation.
     Meta should never send anything else; Keloa does not rely on it."""
-    side = "out" if ctx.outbound else "in"
+    side = Direction.OUT if ctx.outbound else Direction.IN
     if m.direction != side:
         return "the message is not the sender's"
     if ctx.customer is not None and ctx.conversation_of(m).contact.igsid != ctx.customer:
@@ -317,7 +321,7 @@ def adopt_mid(session, message: Message, mid: str) -> None:
     (recorded as "sent from Instagram"), that row is the same message: drop it."""
     twin = session.scalar(select(Message).where(Message.channel_id == message.channel_id, Message.mid == mid,
                                                 Message.id != message.id))
-    if twin is not None and twin.author_type == "instagram":
+    if twin is not None and twin.author_type == AuthorType.INSTAGRAM:
         session.delete(twin)
         session.flush()
     message.mid = mid

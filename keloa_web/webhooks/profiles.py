@@ -9,7 +9,7 @@ from keloa_web import changes, crypto
 from keloa_web.db import db, utcnow
 from keloa_web.graph import GraphClient, GraphError, GraphUnavailable
 from keloa_web.media import download, storage
-from keloa_web.models import Channel, Contact, Conversation
+from keloa_web.models import AttachmentType, Channel, Contact, Conversation
 from keloa_web.queue import job
 from keloa_web.sweeper import periodic
 from keloa_web.webhooks.parse import clean
@@ -58,7 +58,7 @@ def fetch_profile(contact_id: int) -> str:
     picture, error = None, None
     if profile.get("profile_pic"):
         try:
-            data, content_type = download.fetch(clean(profile["profile_pic"]), "image")
+            data, content_type = download.fetch(clean(profile["profile_pic"]), AttachmentType.IMAGE)
             picture = storage.save(data, content_type, folder="profiles")
         except (download.MediaRefused, download.MediaUnavailable) as exc:
             error = f"Profile picture not saved: {exc}"
