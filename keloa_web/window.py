@@ -18,8 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from keloa_web.models import WindowState
+
 HUMAN_AGENT = "HUMAN_AGENT"
-PHASES = ("open", "human_agent_only", "closed")
 SENDERS = ("human", "ai")
 
 REENGAGE = "Instagram no longer accepts replies here: re-engage by email or another channel."
@@ -59,9 +60,9 @@ def _phase(last: datetime | None, now: datetime, untagged_hours: int, human_agen
     if ad_at is not None and ad_hours > 0:  # a message from a Click-to-Direct ad: up to 7 days from it
         open_until = max(open_until, ad_at + timedelta(hours=ad_hours))
     human_until = last + timedelta(hours=human_agent_hours) if human_agent_hours > 0 else None
-    if meta_state == "closed":
+    if meta_state == WindowState.CLOSED:
         return "closed", None
-    if now < open_until and meta_state != "untagged_refused":
+    if now < open_until and meta_state != WindowState.UNTAGGED_REFUSED:
         return "open", open_until
     if human_until is None or now < human_until:
         return "human_agent_only", human_until

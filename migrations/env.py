@@ -8,12 +8,16 @@ from alembic import context
 import keloa_web.models  # noqa: F401  (registers every table on Base.metadata)
 from config import Config
 from keloa_web.db import Base, make_engine
+from keloa_web.models.search_objects import include_name, include_object
 
 config = context.config
 if config.config_file_name and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+# The search index lives outside the models (FTS5 tables on SQLite, pg_trgm indexes on PostgreSQL):
+# without these filters `alembic revision --autogenerate` would propose dropping it.
+FILTERS = {"include_name": include_name, "include_object": include_object}
 
 
 def _url() -> str:
@@ -21,7 +25,8 @@ def _url() -> str:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True, render_as_batch=True)
+    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True, render_as_batch=True,
+                      **FILTERS)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -29,9 +34,18 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = make_engine(_url())
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration rebuilds a SQLite table: copy, DROP, rename. With foreign keys on, the
+            # DROP would first delete the table's rows, cascading to every row that refers to them.
+            # The pragma only changes outside a transaction; the engine is disposed afterwards.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                          **FILTERS)
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").all()):
+                raise RuntimeError(f"The migration leaves rows whose foreign keys point nowhere: {broken[:10]}")
     engine.dispose()
 
 

@@ -15,7 +15,7 @@ from keloa_web.accounts.passwords import (
 from keloa_web.accounts.user_sessions import current, end_sessions, live_sessions, sign_in, sign_out
 from keloa_web.auth import public
 from keloa_web.db import db, utcnow
-from keloa_web.models import Invite, User
+from keloa_web.models import Invite, Role, User
 
 bp = Blueprint("accounts", __name__)
 
@@ -52,7 +52,7 @@ def setup():
     if form.validate_on_submit():
         user = User(
             email=form.email.data.strip().lower(), name=form.name.data.strip(),
-            password_hash=hash_password(form.password.data), role="admin",
+            password_hash=hash_password(form.password.data), role=Role.ADMIN,
         )
         db.session.add(user)
         db.session.commit()

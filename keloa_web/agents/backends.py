@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from keloa_web import crypto
 from keloa_web.db import db
 from keloa_web.agents.retrieval import Hit, search
-from keloa_web.models import Agent
+from keloa_web.models import Agent, Backend
 
 MAX_REPLY_BYTES = 1000  # Instagram's text limit (UTF-8 bytes)
 HANDOFF_WORD = "HANDOFF"
@@ -54,7 +54,7 @@ def answer(session: Session, agent: Agent, question: str, history: list[tuple[st
 
 def generate(agent: Agent, question: str, history: list[tuple[str, str]], hits: list[Hit]) -> Answer:
     """`answer` once the knowledge is retrieved; needs no database, so no transaction waits on a model."""
-    if agent.backend == "openai":
+    if agent.backend == Backend.OPENAI:
         return _openai(agent, question, history, hits)
     return _knowledge_base(agent, hits)
 

@@ -8,9 +8,11 @@ from wtforms import BooleanField, FloatField, IntegerField, PasswordField, Selec
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from keloa_web.models import Backend
+
 BACKEND_CHOICES = [
-    SelectChoice("knowledge_base", "Built-in knowledge base (offline: answers with the best matching entry)"),
-    SelectChoice("openai", "OpenAI-compatible chat model (OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp)"),
+    SelectChoice(Backend.KNOWLEDGE_BASE, "Built-in knowledge base (offline: answers with the best matching entry)"),
+    SelectChoice(Backend.OPENAI, "OpenAI-compatible chat model (OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp)"),
 ]
 
 
@@ -51,7 +53,7 @@ class AgentForm(FlaskForm):
     disclosure_text = TextAreaField(
         "Disclosure", description="{agent} and {account} are filled in. Empty: the default sentence.",
         validators=[Length(max=300, message="Keep the disclosure under 300 characters.")])
-    backend = SelectField("Backend", choices=BACKEND_CHOICES, default="knowledge_base")
+    backend = SelectField("Backend", choices=BACKEND_CHOICES, default=Backend.KNOWLEDGE_BASE)
     base_url = StringField("Base URL", validators=[Optional(), Length(max=500), _http_url])
     model = StringField("Model", validators=[Optional(), Length(max=200)])
     api_key = PasswordField("API key", validators=[Optional(), Length(max=500)])
@@ -63,7 +65,7 @@ class AgentForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
-        if self.backend.data == "openai":
+        if self.backend.data == Backend.OPENAI:
             if not (self.base_url.data or "").strip() and not self.base_url.errors:
                 self.base_url.errors.append("A chat model needs its server's base URL.")
                 ok = False

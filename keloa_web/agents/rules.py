@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from keloa_web.db import utcnow
-from keloa_web.models import Agent, Conversation, Message
+from keloa_web.models import Agent, AuthorType, Conversation, Direction, Message
 
 
 def handoff_keywords(agent: Agent) -> list[str]:
@@ -42,7 +42,7 @@ def quiet_reason(session: Session, conversation: Conversation, inbound: Message,
         return Quiet("The conversation is assigned to a teammate.")
     newer = session.scalar(
         select(Message.id).where(
-            Message.conversation_id == conversation.id, Message.direction == "in", Message.id != inbound.id,
+            Message.conversation_id == conversation.id, Message.direction == Direction.IN, Message.id != inbound.id,
             (Message.sent_at > inbound.sent_at) | ((Message.sent_at == inbound.sent_at) & (Message.id > inbound.id)),
         ).limit(1))
     if newer is not None:
@@ -50,8 +50,8 @@ def quiet_reason(session: Session, conversation: Conversation, inbound: Message,
     now = utcnow()
     if agent.quiet_minutes > 0 and session.scalar(
         select(Message.id).where(
-            Message.conversation_id == conversation.id, Message.direction == "out",
-            Message.author_type.in_(("user", "instagram")),
+            Message.conversation_id == conversation.id, Message.direction == Direction.OUT,
+            Message.author_type.in_((AuthorType.USER, AuthorType.INSTAGRAM)),
             Message.sent_at >= now - timedelta(minutes=agent.quiet_minutes),
         ).limit(1)) is not None:
         return Quiet(f"A teammate replied in the last {agent.quiet_minutes} minutes.")
@@ -61,7 +61,7 @@ def quiet_reason(session: Session, conversation: Conversation, inbound: Message,
                      "conversation; resume it from the thread when you are done.", note=True, pause=True)
     sent = session.scalar(
         select(func.count()).select_from(Message).where(
-            Message.conversation_id == conversation.id, Message.direction == "out", Message.author_type == "ai",
+            Message.conversation_id == conversation.id, Message.direction == Direction.OUT, Message.author_type == AuthorType.AI,
             Message.sent_at >= now - timedelta(hours=1),
         ))
     if sent >= max_per_hour:

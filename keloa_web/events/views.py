@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from keloa_web.auth import admin_required
 from keloa_web.db import db
 from keloa_web.htmx import render_page
-from keloa_web.models import WebhookEvent
+from keloa_web.models import EventStatus, WebhookEvent
 from keloa_web.webhooks.ingest import request_drain
 
 bp = Blueprint("events", __name__, url_prefix="/admin/events")
@@ -29,14 +29,14 @@ def pretty(body: bytes) -> str:
 
 def _page():
     counts = dict(db.session.execute(
-        select(WebhookEvent.status, func.count()).where(WebhookEvent.status.in_(("pending", "failed")))
+        select(WebhookEvent.status, func.count()).where(WebhookEvent.status.in_((EventStatus.PENDING, EventStatus.FAILED)))
         .group_by(WebhookEvent.status)).all())
-    failed = db.session.scalars(select(WebhookEvent).where(WebhookEvent.status == "failed")
+    failed = db.session.scalars(select(WebhookEvent).where(WebhookEvent.status == EventStatus.FAILED)
                                 .order_by(WebhookEvent.id.desc()).limit(PAGE_SIZE)).all()
-    ignored = db.session.scalars(select(WebhookEvent).where(WebhookEvent.status == "ignored")
+    ignored = db.session.scalars(select(WebhookEvent).where(WebhookEvent.status == EventStatus.IGNORED)
                                  .order_by(WebhookEvent.id.desc()).limit(IGNORED_SHOWN)).all()
     return render_page("events/index.html", block="events_body", failed=failed, pretty=pretty, ignored=ignored,
-                       pending=counts.get("pending", 0), failed_count=counts.get("failed", 0))
+                       pending=counts.get(EventStatus.PENDING, 0), failed_count=counts.get(EventStatus.FAILED, 0))
 
 
 @bp.get("/")
@@ -56,8 +56,8 @@ def _queue_drain() -> None:
 @admin_required
 def event_retry(event_id: int):
     event = db.session.get(WebhookEvent, event_id) or abort(404)
-    if event.status == "failed":
-        event.status, event.attempts, event.next_attempt_at = "pending", 0, None
+    if event.status == EventStatus.FAILED:
+        event.status, event.attempts, event.next_attempt_at = EventStatus.PENDING, 0, None
         db.session.commit()
         flash(f"Event {event.id} queued again. It leaves this list once it is applied.", "success")
         _queue_drain()
@@ -69,8 +69,8 @@ def event_retry(event_id: int):
 @bp.post("/retry-all")
 @admin_required
 def event_retry_all():
-    count = db.session.execute(update(WebhookEvent).where(WebhookEvent.status == "failed")
-                               .values(status="pending", attempts=0, next_attempt_at=None)).rowcount
+    count = db.session.execute(update(WebhookEvent).where(WebhookEvent.status == EventStatus.FAILED)
+                               .values(status=EventStatus.PENDING, attempts=0, next_attempt_at=None)).rowcount
     db.session.commit()
     flash(f"{count} failed event(s) queued again." if count else "No failed events to retry.", "success")
     if count:

@@ -14,7 +14,9 @@ from keloa_web.htmx import hx_redirect, is_htmx, render_page
 from keloa_web.ids import parse_id
 from keloa_web.inbox import uploads
 from keloa_web.inbox.views import bp, thread_context
-from keloa_web.models import Channel, Conversation, Message, User
+from keloa_web.models import (
+    AuthorType, Channel, Conversation, ConversationStatus, Direction, Message, MessageKind, MessageStatus, User,
+)
 from keloa_web.sends import outbox
 
 
@@ -59,7 +61,7 @@ def message_create(conv_id: int):
         # 422 is swapped like a 200 (see keloa.js) so the reason shows in the composer with the draft.
         return _pane(conv, status=422, error=str(exc), draft=request.form.get("text", ""),
                      replying_to=reply_to)
-    conv.status = "open" if conv.status == "resolved" else conv.status
+    conv.status = ConversationStatus.OPEN if conv.status == ConversationStatus.RESOLVED else conv.status
     conv.needs_human = False  # a person has answered
     db.session.commit()
     return _pane(conv)
@@ -72,7 +74,7 @@ def _replied_message(conv: Conversation, raw: str) -> Message | None:
     message_id = parse_id(raw)
     message = db.session.get(Message, message_id) if message_id else None
     if (message is None or message.conversation_id != conv.id or not message.mid or message.deleted
-            or message.direction == "note"):
+            or message.direction == Direction.NOTE):
         raise outbox.SendRefused("That message can no longer be replied to (it was unsent or is not in this "
                                  "conversation). Your text is still here: send it as a plain reply.")
     return message
@@ -85,8 +87,9 @@ def note_create(conv_id: int):
     if not text:
         return _pane(conv, status=422, error="Write the note first.", draft="")
     now = utcnow()
-    db.session.add(Message(conversation_id=conv.id, channel_id=conv.channel_id, direction="note", kind="note",
-                           text=text[:5000], author_type="user", author_user_id=current_user.id, status="sent",
+    db.session.add(Message(conversation_id=conv.id, channel_id=conv.channel_id, direction=Direction.NOTE,
+                           kind=MessageKind.NOTE, text=text[:5000], author_type=AuthorType.USER,
+                           author_user_id=current_user.id, status=MessageStatus.SENT,
                            sent_at=now))
     changes.touch(db.session, conv.id)
     db.session.commit()
@@ -97,17 +100,17 @@ def note_create(conv_id: int):
 def message_retry(conv_id: int, message_id: int):
     conv = _conversation(conv_id)
     message = db.session.get(Message, message_id)
-    if message is None or message.conversation_id != conv.id or message.direction != "out":
+    if message is None or message.conversation_id != conv.id or message.direction != Direction.OUT:
         abort(404)
-    if message.status not in ("failed", "unknown"):
+    if message.status not in (MessageStatus.FAILED, MessageStatus.UNKNOWN):
         return _pane(conv)  # already on its way or sent: a double click does nothing
     problem = outbox.channel_problem(db.session.get(Channel, conv.channel_id), conv)
     if problem:
         return _pane(conv, status=422, error=problem)
-    decision = window.for_conversation(conv, "ai" if message.author_type == "ai" else "human")
+    decision = window.for_conversation(conv, "ai" if message.author_type == AuthorType.AI else "human")
     if not decision.allowed:  # a resend that can only fail is not offered
         return _pane(conv, status=422, error=f"Not sent again: {decision.reason}")
-    message.status, message.error, message.send_attempts = "queued", None, 0
+    message.status, message.error, message.send_attempts = MessageStatus.QUEUED, None, 0
     changes.touch(db.session, conv.id)
     outbox.after_commit(db.session, _enqueue, message.id)
     db.session.commit()
@@ -136,12 +139,12 @@ def conversation_assign(conv_id: int):
 def conversation_status(conv_id: int):
     conv = _conversation(conv_id)
     status = request.form.get("status")
-    if status not in ("open", "resolved"):
+    if status not in tuple(ConversationStatus):
         abort(400)
     conv.status = status
     changes.touch(db.session, conv.id)
     db.session.commit()
-    flash("Conversation resolved." if status == "resolved" else "Conversation reopened.", "success")
+    flash("Conversation resolved." if status == ConversationStatus.RESOLVED else "Conversation reopened.", "success")
     return _pane(conv)
 
 

@@ -8,7 +8,7 @@ from flask import url_for
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from keloa_web.models import Channel, Invite, Message, User
+from keloa_web.models import AuthorType, Channel, ChannelStatus, Direction, Invite, Message, User
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,9 @@ def checklist(session: Session) -> list[Step] | None:
         return bool(session.scalar(select(exists().where(*where))))
 
     steps = [
-        Step("Connect an Instagram account", any_(Channel.status == "active"), url_for("integrations.index")),
-        Step("Receive a message from a customer", any_(Message.direction == "in"), url_for("inbox.index")),
-        Step("Reply from Keloa", any_(Message.direction == "out", Message.author_type == "user"),
+        Step("Connect an Instagram account", any_(Channel.status == ChannelStatus.ACTIVE), url_for("integrations.index")),
+        Step("Receive a message from a customer", any_(Message.direction == Direction.IN), url_for("inbox.index")),
+        Step("Reply from Keloa", any_(Message.direction == Direction.OUT, Message.author_type == AuthorType.USER),
              url_for("inbox.index")),
         Step("Attach an AI agent to the account", any_(Channel.agent_id.is_not(None)), url_for("agents.index")),
         Step("Invite a teammate", (session.scalar(select(func.count()).select_from(User)) or 0) > 1

@@ -12,16 +12,19 @@ from sqlalchemy import Integer, and_, column, func, literal_column, or_, select,
 from sqlalchemy.orm import Session, selectinload
 
 from keloa_web.ids import parse_id
-from keloa_web.models import Agent, Channel, Contact, Conversation, Message, Reaction, User
+from keloa_web.models import (
+    Agent, AuthorType, Channel, Contact, Conversation, ConversationStatus, Direction, Message, MessageStatus, Reaction,
+    User,
+)
 
 PAGE_SIZE = 50
 THREAD_LIMIT = 200
-STATUSES = ("open", "resolved", "all")
+STATUSES = (*ConversationStatus, "all")
 
 
 @dataclass
 class Filters:
-    status: str = "open"
+    status: str = ConversationStatus.OPEN
     unread: bool = False
     mine: bool = False
     channel_id: int | None = None
@@ -29,9 +32,9 @@ class Filters:
 
     @classmethod
     def from_args(cls, args) -> "Filters":
-        status = args.get("status", "open")
+        status = args.get("status", ConversationStatus.OPEN)
         channel = args.get("channel", "")
-        return cls(status=status if status in STATUSES else "open", unread=args.get("unread") == "1",
+        return cls(status=status if status in STATUSES else ConversationStatus.OPEN, unread=args.get("unread") == "1",
                    mine=args.get("mine") == "1", channel_id=parse_id(channel),
                    q=_printable(args.get("q") or "").strip()[:100])
 
@@ -208,7 +211,7 @@ def unread_total(session: Session, user_id: int) -> int:
     from sqlalchemy import func
 
     return session.scalar(select(func.count()).select_from(Conversation).where(
-        Conversation.status == "open", Conversation.unread_count > 0)) or 0
+        Conversation.status == ConversationStatus.OPEN, Conversation.unread_count > 0)) or 0
 
 
 @dataclass
@@ -224,13 +227,13 @@ class Thread:
     quoted: dict[str, Message] = field(default_factory=dict)  # messages that replies answer, by mid
 
     def author(self, m: Message) -> str:
-        if m.direction == "note" and m.author_type == "system":  # left by an AI agent's job
+        if m.direction == Direction.NOTE and m.author_type == AuthorType.SYSTEM:  # left by an AI agent's job
             return self.agents.get(m.author_agent_id, "AI agent") + " (AI)" if m.author_agent_id else "Keloa"
-        if m.direction == "note" or m.author_type == "user":
+        if m.direction == Direction.NOTE or m.author_type == AuthorType.USER:
             return self.users.get(m.author_user_id, "A former teammate")
-        if m.author_type == "ai":
+        if m.author_type == AuthorType.AI:
             return self.agents.get(m.author_agent_id, "AI agent") + " (AI)"
-        if m.author_type == "instagram":
+        if m.author_type == AuthorType.INSTAGRAM:
             return "Sent from Instagram"
         return "Keloa"
 
@@ -252,7 +255,7 @@ def load_thread(session: Session, conv: Conversation, before: Message | None = N
                                                         Reaction.mid.in_(mids), Reaction.active.is_(True))):
             thread.reactions.setdefault(r.mid, []).append(r)
     if conv.customer_seen_at:
-        covered = [m for m in messages if m.direction == "out" and m.status == "sent"
+        covered = [m for m in messages if m.direction == Direction.OUT and m.status == MessageStatus.SENT
                    and m.sent_at <= conv.customer_seen_at]
         thread.seen_message_id = covered[-1].id if covered else None
     wanted = {m.reply_to_mid for m in messages if m.reply_to_mid}

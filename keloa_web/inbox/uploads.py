@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from werkzeug.datastructures import FileStorage
 
 from keloa_web.media import sniff as media_sniff
+from keloa_web.models import AttachmentStatus, AttachmentType
 
 MB = 1024 * 1024
-LIMITS = {"image": 8 * MB, "video": 25 * MB, "audio": 25 * MB}
+LIMITS = {AttachmentType.IMAGE: 8 * MB, AttachmentType.VIDEO: 25 * MB, AttachmentType.AUDIO: 25 * MB}
 ACCEPT = ("image/png,image/jpeg,video/mp4,video/quicktime,video/webm,"
           "audio/aac,audio/mp4,audio/x-m4a,audio/wav,audio/x-wav")
 ACCEPTED_WORDS = "PNG or JPEG images (8 MB), MP4, MOV or WebM videos and AAC, M4A, WAV or MP4 audio (25 MB)"
@@ -17,7 +18,7 @@ ACCEPTED_WORDS = "PNG or JPEG images (8 MB), MP4, MOV or WebM videos and AAC, M4
 
 @dataclass
 class Upload:
-    kind: str  # image | video | audio
+    kind: str  # an AttachmentType: image, video or audio
     content_type: str
     data: bytes
 
@@ -27,8 +28,9 @@ class UploadError(ValueError):
 
 
 # What Instagram's Send API takes, by the type media.sniff reads from the bytes.
-SENDABLE = {"image/png": "image", "image/jpeg": "image", "video/mp4": "video", "video/quicktime": "video",
-            "video/webm": "video", "audio/mp4": "audio", "audio/wav": "audio", "audio/aac": "audio"}
+SENDABLE = {"image/png": AttachmentType.IMAGE, "image/jpeg": AttachmentType.IMAGE, "video/mp4": AttachmentType.VIDEO,
+            "video/quicktime": AttachmentType.VIDEO, "video/webm": AttachmentType.VIDEO,
+            "audio/mp4": AttachmentType.AUDIO, "audio/wav": AttachmentType.AUDIO, "audio/aac": AttachmentType.AUDIO}
 
 
 def sniff(head: bytes) -> tuple[str, str] | None:
@@ -61,4 +63,4 @@ def store(upload: Upload):
 
     path = storage.save(upload.data, upload.content_type, folder="outgoing")
     return Attachment(type=upload.kind, local_path=path, content_type=upload.content_type, size=len(upload.data),
-                      status="stored")
+                      status=AttachmentStatus.STORED)

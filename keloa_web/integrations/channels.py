@@ -10,7 +10,7 @@ from keloa_web import crypto
 from keloa_web.db import utcnow
 from keloa_web.graph import GraphClient, GraphError
 from keloa_web.integrations.meta import WEBHOOK_FIELDS, MetaLogin, PageInfo
-from keloa_web.models import Channel
+from keloa_web.models import Channel, ChannelStatus
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,9 @@ def upsert_channel(session: Session, login: MetaLogin, page: PageInfo) -> tuple[
     channel.page_token_enc = crypto.encrypt(page.token)
     channel.meta_user_id = login.user_id
     channel.meta_user_token_enc = crypto.encrypt(login.token)
-    if not created and channel.status != "active":
+    if not created and channel.status != ChannelStatus.ACTIVE:
         channel.connected_at = utcnow()
-    channel.status = "active"
+    channel.status = ChannelStatus.ACTIVE
     channel.status_reason = None
     session.flush()
     log.info("Channel %s (@%s) connected by Meta user %s", channel.id, channel.ig_username, login.user_id)
@@ -84,9 +84,9 @@ def mark_needs_reconnect(session: Session, channel_id: int, reason: str) -> bool
     A disconnected channel stays disconnected.
     """
     channel = session.get(Channel, channel_id)
-    if channel is None or channel.status != "active":
+    if channel is None or channel.status != ChannelStatus.ACTIVE:
         return False
-    channel.status = "needs_reconnect"
+    channel.status = ChannelStatus.NEEDS_RECONNECT
     channel.status_reason = reason[:500]
     log.warning("Channel %s needs reconnect: %s", channel_id, reason)
     return True
@@ -103,7 +103,7 @@ def disconnect(session: Session, channel: Channel) -> str | None:
     """
     warning = None
     token = page_token(channel)
-    if token and channel.status != "disconnected":
+    if token and channel.status != ChannelStatus.DISCONNECTED:
         try:
             GraphClient.from_app().delete(f"{channel.page_id}/subscribed_apps", token)
         except GraphError as exc:
@@ -115,7 +115,7 @@ def disconnect(session: Session, channel: Channel) -> str | None:
                 warning = (f"Meta did not confirm removing the webhook subscription ({exc}). Keloa is "
                            "disconnected and ignores this account's messages; you can also remove the app "
                            "in Facebook Settings → Business integrations.")
-    channel.status = "disconnected"
+    channel.status = ChannelStatus.DISCONNECTED
     channel.status_reason = "Disconnected by an admin"
     channel.page_token_enc = None
     channel.meta_user_token_enc = None

@@ -16,7 +16,7 @@ from keloa_web.htmx import render_page
 from keloa_web.integrations import channels as channel_ops
 from keloa_web.integrations import checks, meta
 from keloa_web.integrations.views import bp
-from keloa_web.models import Channel
+from keloa_web.models import BackfillState, Channel
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ def page_connect(page_id: str):
     channel_ops.record_conversations_call(channel, first_call_error)
     backfill = bool(request.form.get("backfill"))
     if backfill:
-        channel.backfill_state, channel.backfill_done, channel.backfill_total = "running", 0, 0
+        channel.backfill_state, channel.backfill_done, channel.backfill_total = BackfillState.RUNNING, 0, 0
         channel.backfill_skipped, channel.backfill_note = 0, None
     db.session.commit()
     if backfill:

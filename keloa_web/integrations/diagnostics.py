@@ -14,7 +14,7 @@ from keloa_web.htmx import hx_redirect, is_htmx, render_page
 from keloa_web.integrations import channels as channel_ops
 from keloa_web.integrations import checks, meta, ratelimit
 from keloa_web.integrations.views import bp, get_channel
-from keloa_web.models import Channel
+from keloa_web.models import Channel, ChannelStatus
 
 RECENT = timedelta(days=7)
 DM_SWITCH = ("In the Instagram app: Settings → Messages and story replies → Message controls → "
@@ -35,7 +35,7 @@ def run_checks(channel: Channel) -> list[Check]:
     page_token = channel_ops.page_token(channel)
     user_token = crypto.decrypt(channel.meta_user_token_enc)
     out: list[Check] = []
-    if channel.status == "disconnected" or not page_token:
+    if channel.status == ChannelStatus.DISCONNECTED or not page_token:
         return [Check("Connected", "fail", "This channel is disconnected.",
                       "Choose \"Connect Instagram\" and pick this Page to connect it again.", "reconnect")]
 

@@ -14,11 +14,11 @@ from keloa_web.htmx import hx_redirect, is_htmx, render_page
 from keloa_web.ids import parse_id
 from keloa_web.integrations import channels as channel_ops
 from keloa_web.integrations import meta
-from keloa_web.models import Agent, Channel
+from keloa_web.models import Agent, BackfillState, Channel, ChannelStatus
 
 bp = Blueprint("integrations", __name__, url_prefix="/integrations")
 SETTINGS = ("read_receipts", "ai_enabled", "agent_id", "display_name")
-STATUS_ORDER = {"needs_reconnect": 0, "active": 1, "disconnected": 2}
+STATUS_ORDER = {ChannelStatus.NEEDS_RECONNECT: 0, ChannelStatus.ACTIVE: 1, ChannelStatus.DISCONNECTED: 2}
 
 
 @bp.record_once
@@ -105,7 +105,7 @@ def channel_disconnect(channel_id: int):
 def backfill_progress(channel_id: int):
     channel = get_channel(channel_id)
     resp = render_page("integrations/index.html", block="backfill", channel=channel)
-    if is_htmx() and channel.backfill_state != "running":
+    if is_htmx() and channel.backfill_state != BackfillState.RUNNING:
         resp.status_code = 286  # htmx: stop polling
     return resp
 

@@ -37,6 +37,7 @@ from urllib3.util import connection as urllib3_connection
 from urllib3.util import parse_url
 
 from keloa_web.media import sniff
+from keloa_web.models import AttachmentType
 
 MAX_REDIRECTS = 3
 _BAD_CHARS = re.compile(r"[\\\s\x00-\x1f\x7f]")
@@ -304,7 +305,7 @@ def _described(found: str | None) -> str:
 
 
 def _a(kind: str) -> str:
-    return {"image": "an image", "audio": "an audio message"}.get(kind, f"a {kind}")
+    return {AttachmentType.IMAGE: "an image", AttachmentType.AUDIO: "an audio message"}.get(kind, f"a {kind}")
 
 
 def _mb(size: int) -> str:

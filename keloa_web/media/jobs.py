@@ -9,8 +9,14 @@ from sqlalchemy import select
 from keloa_web import changes
 from keloa_web.db import db, utcnow
 from keloa_web.media import download, storage
+<<<<<<< HEAD
 from keloa_web.models import Attachment, Message
 from keloa_web.jobs import enqueue_once, job
+=======
+from keloa_web.models import Attachment, AttachmentStatus, Message
+from keloa_web.queue import job
+from keloa_web.sweeper import periodic
+>>>>>>> schema
 
 
 @job("default", retry=Retry(max=2, interval=[3, 15]))
@@ -18,7 +24,7 @@ def fetch_media(attachment_id: int) -> str:
     """Download one attachment into MEDIA_DIR, or record on it why not."""
     with db.session_scope(write=False) as session:
         att = session.get(Attachment, attachment_id)
-        if att is None or att.status != "pending":
+        if att is None or att.status != AttachmentStatus.PENDING:
             return "skipped"
         url, kind = att.source_url, att.type
     try:
@@ -33,11 +39,11 @@ def fetch_media(attachment_id: int) -> str:
     path = storage.save(data, content_type)
     with db.session_scope() as session:
         att = session.get(Attachment, attachment_id)
-        if att is None or att.status != "pending":
+        if att is None or att.status != AttachmentStatus.PENDING:
             storage.delete(path)  # unsent (deleted) while we were downloading
             return "discarded"
         att.local_path, att.content_type, att.size = path, content_type, len(data)
-        att.status, att.error = "stored", None
+        att.status, att.error = AttachmentStatus.STORED, None
         changes.touch(session, att.message.conversation_id)
     return "stored"
 
@@ -45,8 +51,8 @@ def fetch_media(attachment_id: int) -> str:
 def _fail(attachment_id: int, error: str) -> str:
     with db.session_scope() as session:
         att = session.get(Attachment, attachment_id)
-        if att is not None and att.status == "pending":
-            att.status, att.error = "failed", error
+        if att is not None and att.status == AttachmentStatus.PENDING:
+            att.status, att.error = AttachmentStatus.FAILED, error
             changes.touch(session, att.message.conversation_id)
     return "failed"
 
@@ -57,7 +63,7 @@ def sweep_pending_media() -> None:
     with db.session_scope(write=False) as session:
         ids = session.scalars(
             select(Attachment.id).join(Message, Message.id == Attachment.message_id)
-            .where(Attachment.status == "pending", Message.created_at < now - timedelta(minutes=2),
+            .where(Attachment.status == AttachmentStatus.PENDING, Message.created_at < now - timedelta(minutes=2),
                    Message.created_at > now - timedelta(days=2))
             .limit(500)).all()
     for attachment_id in ids:

@@ -8,6 +8,8 @@ table of signatures is clearer than a general-purpose detector that guesses amon
 """
 from __future__ import annotations
 
+from keloa_web.models import AttachmentType
+
 # Types a browser may show inline: images, video, audio. Never SVG (it is a document with scripts).
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/heic", "image/heif")
 VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/3gpp")
@@ -71,11 +73,11 @@ def accepted_type(kind: str, data: bytes) -> str | None:
     """The type Keloa stores for an attachment of `kind` ("image", "video", "audio", "file"), or
     None if the bytes are not what that kind may be. Files are always served as downloads."""
     found = sniff(data)
-    if kind == "image":
+    if kind == AttachmentType.IMAGE:
         return found if found in IMAGE_TYPES else None
-    if kind == "video":
+    if kind == AttachmentType.VIDEO:
         return found if found in VIDEO_TYPES else None
-    if kind == "audio":  # Instagram's voice notes come in an MP4 box, usually branded isom
+    if kind == AttachmentType.AUDIO:  # Instagram's voice notes come in an MP4 box, usually branded isom
         if found in ("video/mp4", "video/3gpp"):
             return "audio/mp4"
         if found == "video/webm":

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, make_response, request, send_file
 from keloa_web.auth import public
 from keloa_web.db import db
 from keloa_web.media import sniff, storage
-from keloa_web.models import Attachment, Contact
+from keloa_web.models import Attachment, AttachmentStatus, Contact
 
 bp = Blueprint("media", __name__)
 
@@ -48,7 +48,7 @@ def _send(relative: str | None, stored_type: str | None, name: str, private: boo
 @bp.get("/media/<int:attachment_id>")
 def attachment_show(attachment_id: int):
     att = db.session.get(Attachment, attachment_id) or abort(404)
-    if att.status != "stored" or att.message.deleted:
+    if att.status != AttachmentStatus.STORED or att.message.deleted:
         abort(404)
     return _send(att.local_path, att.content_type, f"keloa-{att.type}-{att.id}")
 

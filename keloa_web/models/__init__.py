@@ -1,12 +1,18 @@
 """Typed SQLAlchemy models, split by domain."""
-from keloa_web.models.accounts import Invite, LoginAttempt, User, UserSession
-from keloa_web.models.agents import Agent, KnowledgeEntry
-from keloa_web.models.channels import Channel
-from keloa_web.models.conversations import Attachment, Change, Contact, Conversation, Message, PendingRead, Reaction
-from keloa_web.models.events import WebhookEvent
+from keloa_web.models.accounts import Invite, LoginAttempt, Role, User, UserSession
+from keloa_web.models.agents import Agent, Backend, KnowledgeEntry
+from keloa_web.models.channels import BackfillState, Channel, ChannelStatus
+from keloa_web.models.conversations import (
+    Attachment, AttachmentStatus, AttachmentType, AuthorType, Change, Contact, Conversation, ConversationStatus,
+    Direction, Message, MessageKind, MessageStatus, PendingRead, Reaction, WindowState,
+)
+from keloa_web.models.events import EventStatus, WebhookEvent
 from keloa_web.models.privacy import DataDeletion
 
 __all__ = [
     "Agent", "Attachment", "Change", "Channel", "Contact", "Conversation", "DataDeletion", "Invite", "KnowledgeEntry",
     "LoginAttempt", "Message", "PendingRead", "Reaction", "User", "UserSession", "WebhookEvent",
+    # the values of their status-like columns (CHECK constraints in the database)
+    "AttachmentStatus", "AttachmentType", "AuthorType", "BackfillState", "Backend", "ChannelStatus",
+    "ConversationStatus", "Direction", "EventStatus", "MessageKind", "MessageStatus", "Role", "WindowState",
 ]

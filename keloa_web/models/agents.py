@@ -2,24 +2,33 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from keloa_web.db import Base, utcnow
+from keloa_web.models.checks import one_of
 
-BACKENDS = ("knowledge_base", "openai")
 DEFAULT_DISCLOSURE = "Hi! I'm {agent}, the automated assistant of {account}. A person from the team can take over anytime."
+
+
+class Backend(StrEnum):
+    """Where an agent's answers come from (keloa_web/agents/backends.py)."""
+
+    KNOWLEDGE_BASE = "knowledge_base"
+    OPENAI = "openai"  # any OpenAI-compatible API
 
 
 class Agent(Base):
     __tablename__ = "agents"
+    __table_args__ = (one_of("backend", Backend),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     instructions: Mapped[str] = mapped_column(Text, default="")
     handoff_keywords: Mapped[str] = mapped_column(Text, default="human, person, agent, someone real")
-    backend: Mapped[str] = mapped_column(String(32), default="knowledge_base")
+    backend: Mapped[str] = mapped_column(String(32), default=Backend.KNOWLEDGE_BASE)
     base_url: Mapped[str | None] = mapped_column(String(500))
     model: Mapped[str | None] = mapped_column(String(200))
     api_key_enc: Mapped[str | None] = mapped_column(Text)

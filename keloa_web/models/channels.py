@@ -2,17 +2,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from keloa_web.db import Base, utcnow
+from keloa_web.models.checks import one_of
 
-STATUSES = ("active", "needs_reconnect", "disconnected")
+
+class ChannelStatus(StrEnum):
+    ACTIVE = "active"
+    NEEDS_RECONNECT = "needs_reconnect"
+    DISCONNECTED = "disconnected"
+
+
+class BackfillState(StrEnum):
+    """How the import of a channel's past conversations goes (None: never started)."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
 
 
 class Channel(Base):
     __tablename__ = "channels"
+    __table_args__ = (one_of("status", ChannelStatus), one_of("backfill_state", BackfillState))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ig_account_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -25,13 +40,13 @@ class Channel(Base):
     meta_user_id: Mapped[str | None] = mapped_column(String(64))
     meta_user_token_enc: Mapped[str | None] = mapped_column(Text)
     display_name: Mapped[str | None] = mapped_column(String(120))
-    status: Mapped[str] = mapped_column(String(24), default="active")
+    status: Mapped[str] = mapped_column(String(24), default=ChannelStatus.ACTIVE)
     status_reason: Mapped[str | None] = mapped_column(Text)
     read_receipts: Mapped[bool] = mapped_column(Boolean, default=True)
     ai_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
     last_webhook_at: Mapped[datetime | None] = mapped_column(DateTime)
-    backfill_state: Mapped[str | None] = mapped_column(String(24))  # None, running, done, failed
+    backfill_state: Mapped[str | None] = mapped_column(String(24))
     backfill_total: Mapped[int] = mapped_column(Integer, default=0)
     backfill_done: Mapped[int] = mapped_column(Integer, default=0)
     backfill_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -50,4 +65,4 @@ class Channel(Base):
 
     @property
     def can_send(self) -> bool:
-        return self.status == "active"
+        return self.status == ChannelStatus.ACTIVE

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
@@ -10,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from keloa_web.db import Base, utcnow
+from keloa_web.models.checks import one_of
 
 
 class Contact(Base):
@@ -42,9 +44,23 @@ class Contact(Base):
         return "Instagram user"
 
 
+class ConversationStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class WindowState(StrEnum):
+    """What Meta last said about sending in a conversation (None: nothing)."""
+
+    UNTAGGED_REFUSED = "untagged_refused"
+    CLOSED = "closed"
+
+
 class Conversation(Base):
     __tablename__ = "conversations"
     __table_args__ = (
+        one_of("status", ConversationStatus),
+        one_of("meta_window_state", WindowState),
         Index("ix_conversations_list", "status", "last_activity_at"),
         Index("ix_conversations_channel_activity", "channel_id", "last_activity_at"),
         Index("ix_conversations_assignee_activity", "assignee_id", "last_activity_at"),
@@ -56,14 +72,13 @@ class Conversation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved
+    status: Mapped[str] = mapped_column(String(16), default=ConversationStatus.OPEN)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     unread_count: Mapped[int] = mapped_column(Integer, default=0)
     last_customer_message_at: Mapped[datetime | None] = mapped_column(DateTime)
     last_activity_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_message_preview: Mapped[str] = mapped_column(String(200), default="")
     customer_seen_at: Mapped[datetime | None] = mapped_column(DateTime)  # customer's read receipt
-    # What Meta last said about sending here: None, "untagged_refused", "closed".
     meta_window_state: Mapped[str | None] = mapped_column(String(32))
     meta_window_state_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The customer's latest message sent from a Click-to-Direct ad (referral source ADS): Meta's
@@ -80,31 +95,79 @@ class Conversation(Base):
     contact: Mapped[Contact] = relationship(lazy="joined")
 
 
+class Direction(StrEnum):
+    IN = "in"  # from the customer
+    OUT = "out"  # to the customer
+    NOTE = "note"  # inside the team only
+
+
+class MessageKind(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    FILE = "file"
+    STORY_REPLY = "story_reply"
+    STORY_MENTION = "story_mention"
+    SHARE = "share"
+    REEL = "reel"
+    IG_POST = "ig_post"
+    IG_STORY = "ig_story"
+    EPHEMERAL = "ephemeral"
+    UNSUPPORTED = "unsupported"
+    POSTBACK = "postback"
+    REFERRAL = "referral"
+    NOTE = "note"
+
+
+class AuthorType(StrEnum):
+    CUSTOMER = "customer"
+    USER = "user"  # a teammate, in Keloa
+    AI = "ai"
+    INSTAGRAM = "instagram"  # sent from the Instagram app
+    SYSTEM = "system"
+
+
+class MessageStatus(StrEnum):
+    RECEIVED = "received"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # Graph gave no answer: check Instagram
+
+
 class Message(Base):
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("channel_id", "mid"),
+        one_of("direction", Direction),
+        one_of("kind", MessageKind),
+        one_of("author_type", AuthorType),
+        one_of("status", MessageStatus),
         Index("ix_messages_conversation_sent", "conversation_id", "sent_at"),
+<<<<<<< HEAD
         # Replies waiting to go out, per account, oldest first (the send drains, sends/drains.py).
         Index("ix_messages_queued", "channel_id", "id", sqlite_where=text("status = 'queued'"),
               postgresql_where=text("status = 'queued'")),
+=======
+        # Replies waiting to go out, per account, oldest first (the send drains, sends/jobs.py).
+        Index("ix_messages_queued", "channel_id", "id", sqlite_where=text(f"status = '{MessageStatus.QUEUED}'"),
+              postgresql_where=text(f"status = '{MessageStatus.QUEUED}'")),
+>>>>>>> schema
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     mid: Mapped[str | None] = mapped_column(String(300))
-    direction: Mapped[str] = mapped_column(String(8))  # in | out | note
-    # text, image, video, audio, file, story_reply, story_mention, share, reel, ig_post, ig_story,
-    # ephemeral, unsupported, postback, referral, note
-    kind: Mapped[str] = mapped_column(String(24), default="text")
+    direction: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(24), default=MessageKind.TEXT)
     text: Mapped[str | None] = mapped_column(Text)
-    # customer | user | ai | instagram (sent from the Instagram app) | system
-    author_type: Mapped[str] = mapped_column(String(16), default="customer")
+    author_type: Mapped[str] = mapped_column(String(16), default=AuthorType.CUSTOMER)
     author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     author_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
-    # received | queued | sending | sent | failed | unknown
-    status: Mapped[str] = mapped_column(String(16), default="received")
+    status: Mapped[str] = mapped_column(String(16), default=MessageStatus.RECEIVED)
     error: Mapped[str | None] = mapped_column(Text)
     tag: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)  # Meta's timestamp
@@ -131,17 +194,31 @@ class Message(Base):
     conversation: Mapped[Conversation] = relationship(lazy="select")
 
 
+class AttachmentType(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    FILE = "file"
+
+
+class AttachmentStatus(StrEnum):
+    PENDING = "pending"  # to download
+    STORED = "stored"  # under MEDIA_DIR
+    FAILED = "failed"
+
+
 class Attachment(Base):
     __tablename__ = "attachments"
+    __table_args__ = (one_of("type", AttachmentType), one_of("status", AttachmentStatus))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
-    type: Mapped[str] = mapped_column(String(16))  # image | video | audio | file
+    type: Mapped[str] = mapped_column(String(16))
     source_url: Mapped[str | None] = mapped_column(Text)
     local_path: Mapped[str | None] = mapped_column(String(300))  # relative to MEDIA_DIR
     content_type: Mapped[str | None] = mapped_column(String(100))
     size: Mapped[int | None] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | stored | failed
+    status: Mapped[str] = mapped_column(String(16), default=AttachmentStatus.PENDING)
     error: Mapped[str | None] = mapped_column(Text)
 
     message: Mapped[Message] = relationship(back_populates="attachments")

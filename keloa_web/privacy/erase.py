@@ -16,7 +16,8 @@ from keloa_web import changes
 from keloa_web.db import utcnow
 from keloa_web.media import storage
 from keloa_web.models import (
-    Attachment, Channel, Contact, Conversation, Message, PendingRead, Reaction, WebhookEvent,
+    Attachment, AuthorType, Channel, ChannelStatus, Contact, Conversation, Direction, EventStatus, Message, MessageKind,
+    MessageStatus, PendingRead, Reaction, WebhookEvent,
 )
 
 TOMBSTONE = "This customer's data was deleted{by} on {when} UTC: messages, media and profile."
@@ -45,8 +46,8 @@ def erase_contact(session: Session, contact: Contact, by: str | None = None) -> 
         removed = session.execute(delete(Message).where(Message.conversation_id == conversation.id)).rowcount
         now = utcnow()
         session.add(Message(
-            conversation_id=conversation.id, channel_id=conversation.channel_id, direction="note", kind="note",
-            author_type="system", status="received", sent_at=now,
+            conversation_id=conversation.id, channel_id=conversation.channel_id, direction=Direction.NOTE,
+            kind=MessageKind.NOTE, author_type=AuthorType.SYSTEM, status=MessageStatus.RECEIVED, sent_at=now,
             text=TOMBSTONE.format(by=f" by {by}" if by else "", when=now.strftime("%Y-%m-%d %H:%M")),
             extra={"erased": True}))
         conversation.last_message_preview = "Data deleted"
@@ -70,8 +71,8 @@ def erase_meta_user(session: Session, meta_user_id: str) -> int:
         channel.meta_user_id = None
         channel.meta_user_token_enc = None
         channel.page_token_enc = None  # obtained through that person's sign-in
-        if channel.status != "disconnected":
-            channel.status = "needs_reconnect"
+        if channel.status != ChannelStatus.DISCONNECTED:
+            channel.status = ChannelStatus.NEEDS_RECONNECT
             channel.status_reason = ("The Meta account that connected this channel asked Meta to delete its "
                                      "data from Keloa. Reconnect it with another admin's Meta account.")
     return len(channels)
@@ -90,7 +91,7 @@ def _erase_events(session: Session, igsid: str) -> None:
         found = func.strpos(func.encode(WebhookEvent.body, "escape"), igsid)
     else:
         found = func.instr(WebhookEvent.body, igsid.encode())
-    session.execute(delete(WebhookEvent).where(WebhookEvent.status.in_(("done", "ignored")), found > 0))
+    session.execute(delete(WebhookEvent).where(WebhookEvent.status.in_((EventStatus.DONE, EventStatus.IGNORED)), found > 0))
 
 
 def _chunks(items: list, size: int = 400):

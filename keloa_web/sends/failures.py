@@ -13,7 +13,7 @@ from flask import current_app
 from keloa_web import changes, window
 from keloa_web.db import db, utcnow
 from keloa_web.graph import GraphError, GraphUnavailable
-from keloa_web.models import Channel, Conversation, Message
+from keloa_web.models import AuthorType, Channel, ChannelStatus, Conversation, Message, MessageStatus, WindowState
 from keloa_web.sends.outbox import STANDBY
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,8 @@ def needs_reconnect(session, channel: Channel | None, reason: str) -> None:
     try:
         from keloa_web.integrations.channels import mark_needs_reconnect
     except ImportError:  # Integrations not installed in this build: set the documented status ourselves
-        if channel.status == "active":
-            channel.status, channel.status_reason = "needs_reconnect", reason[:500]
+        if channel.status == ChannelStatus.ACTIVE:
+            channel.status, channel.status_reason = ChannelStatus.NEEDS_RECONNECT, reason[:500]
         return
     mark_needs_reconnect(session, channel.id, reason)
 
@@ -76,18 +76,18 @@ def handle_error(message_id: int, exc: GraphError, schedule_retry: Callable[[int
 
 def _outside_window(message: Message, conversation: Conversation) -> float | None:
     now = utcnow()
-    if message.author_type == "ai":
-        conversation.meta_window_state, conversation.meta_window_state_at = "untagged_refused", now
+    if message.author_type == AuthorType.AI:
+        conversation.meta_window_state, conversation.meta_window_state_at = WindowState.UNTAGGED_REFUSED, now
         conversation.ai_paused = True
         conversation.needs_human = True
         _fail(message, AI_REFUSED)
         return None
     if message.tag is None:
         # A person wrote it, so it may go out once more tagged HUMAN_AGENT (the policy now says so).
-        conversation.meta_window_state, conversation.meta_window_state_at = "untagged_refused", now
+        conversation.meta_window_state, conversation.meta_window_state_at = WindowState.UNTAGGED_REFUSED, now
         _queue(message, None)
         return 0.0
-    conversation.meta_window_state, conversation.meta_window_state_at = "closed", now
+    conversation.meta_window_state, conversation.meta_window_state_at = WindowState.CLOSED, now
     _fail(message, window.REENGAGE)
     return None
 
@@ -102,8 +102,8 @@ def _retry_delay(advised: float | None, attempts: int, rate_limited: bool = Fals
 
 
 def _queue(message: Message, note: str | None) -> None:
-    message.status, message.error = "queued", note
+    message.status, message.error = MessageStatus.QUEUED, note
 
 
 def _fail(message: Message, reason: str) -> None:
-    message.status, message.error = "failed", reason
+    message.status, message.error = MessageStatus.FAILED, reason

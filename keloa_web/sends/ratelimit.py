@@ -8,7 +8,12 @@ REQUEUE_SECONDS = 2.0  # a job waits in-process for short gaps, and is re-queued
 
 from flask import current_app
 
+<<<<<<< HEAD
 from keloa_web.jobs import get_redis, send_rate_key
+=======
+from keloa_web.models import MessageKind
+from keloa_web.queue import get_redis
+>>>>>>> schema
 
 # KEYS[1] bucket hash; ARGV: rate per second, capacity, now (s). Returns seconds to wait (0 = go).
 _TAKE = """
@@ -59,4 +64,4 @@ def wait_for_slot(ig_account_id: str, kind: str, patience: float = REQUEUE_SECON
 
 def bucket_for(message_kind: str) -> str:
     """Meta counts audio and video against the lower media limit."""
-    return "media" if message_kind in ("video", "audio") else "text"
+    return "media" if message_kind in (MessageKind.VIDEO, MessageKind.AUDIO) else "text"

@@ -17,8 +17,7 @@ from keloa_web.accounts.views import token_hash
 from keloa_web.auth import admin_required
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import render_page
-from keloa_web.models import Invite, User
-from keloa_web.models.accounts import ROLES
+from keloa_web.models import Invite, Role, User
 
 bp = Blueprint("team", __name__, url_prefix="/team")
 INVITE_LIFETIME = timedelta(days=7)
@@ -26,7 +25,8 @@ INVITE_LIFETIME = timedelta(days=7)
 
 class InviteForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    role = SelectField("Role", choices=[SelectChoice("agent", "Agent (inbox only)"), SelectChoice("admin", "Admin")], default="agent")
+    role = SelectField("Role", choices=[SelectChoice(Role.AGENT, "Agent (inbox only)"), SelectChoice(Role.ADMIN, "Admin")],
+                       default=Role.AGENT)
 
 
 def _page(form: InviteForm, new_link: str | None = None, status: int = 200):
@@ -82,7 +82,7 @@ def _other_user(user_id: int) -> User:
 
 def _admins_left(excluding: User) -> int:
     return db.session.scalar(select(func.count()).select_from(User).where(
-        User.role == "admin", User.active.is_(True), User.id != excluding.id))
+        User.role == Role.ADMIN, User.active.is_(True), User.id != excluding.id))
 
 
 @bp.post("/<int:user_id>/deactivate")
@@ -111,12 +111,12 @@ def user_reactivate(user_id: int):
 def user_role(user_id: int):
     user = _other_user(user_id)
     role = request.form.get("role", "")
-    if role not in ROLES:
+    if role not in tuple(Role):
         abort(400)
-    if user.role == "admin" and role != "admin" and _admins_left(user) == 0:
+    if user.role == Role.ADMIN and role != Role.ADMIN and _admins_left(user) == 0:
         flash("A team needs at least one admin.", "error")
         return _page(InviteForm(formdata=None), status=400)
     user.role = role
     db.session.commit()
-    flash(f"{user.name} is now {'an admin' if role == 'admin' else 'an agent'}.", "success")
+    flash(f"{user.name} is now {'an admin' if role == Role.ADMIN else 'an agent'}.", "success")
     return _page(InviteForm(formdata=None))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from keloa_web.db import utcnow
-from keloa_web.models import Channel, Contact, Conversation, Message
+from keloa_web.models import Channel, Contact, Conversation, ConversationStatus, Message
 from keloa_web.webhooks import parse
 from keloa_web.webhooks.lookup import Lookup
 
@@ -109,7 +109,7 @@ class Ctx:
     def conversation(self, contact: Contact) -> Conversation:
         conv = self.lookup.conversation(contact)
         if conv is None:
-            conv = Conversation(channel_id=self.channel.id, contact=contact, status="open",
+            conv = Conversation(channel_id=self.channel.id, contact=contact, status=ConversationStatus.OPEN,
                                 last_activity_at=self.at, unread_count=0)
             self.session.add(conv)
             self.lookup.by_customer[(contact.channel_id, contact.igsid)] = conv

@@ -7,8 +7,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+<<<<<<< HEAD
 from keloa_web.mids import mark_customer_seen
 from keloa_web.models import Attachment, Conversation, Message, PendingRead, Reaction
+=======
+from keloa_web.models import (
+    Attachment, AttachmentStatus, AuthorType, Conversation, ConversationStatus, Direction, Message, MessageKind,
+    MessageStatus, PendingRead, Reaction,
+)
+>>>>>>> schema
 from keloa_web.webhooks import parse
 from keloa_web.webhooks.apply import Ctx
 from keloa_web.webhooks.describe import preview
@@ -22,7 +29,7 @@ def on_message(ctx: Ctx) -> None:
 
 def on_postback(ctx: Ctx) -> None:
     postback = ctx.data["postback"]
-    content = parse.Content(kind="postback", text=parse.clean(postback.get("title"), 1000),
+    content = parse.Content(kind=MessageKind.POSTBACK, text=parse.clean(postback.get("title"), 1000),
                             extra={"payload": parse.clean(postback.get("payload"), 1000)})
     _record(ctx, parse.mid_of(postback) or parse.synthetic_mid("postback", ctx.data), content)
 
@@ -30,8 +37,8 @@ def on_postback(ctx: Ctx) -> None:
 def on_referral(ctx: Ctx) -> None:
     referral = ctx.data["referral"]
     content = parse.content({"referral": referral})
-    if content.kind != "story_mention":
-        content.kind = "referral"
+    if content.kind != MessageKind.STORY_MENTION:
+        content.kind = MessageKind.REFERRAL
     _record(ctx, parse.synthetic_mid("referral", ctx.data), content)
 
 
@@ -47,9 +54,9 @@ def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
         return
     conv = ctx.conversation(contact)
     m = existing or Message(conversation=conv, channel_id=ctx.channel.id, mid=mid)
-    m.direction = "out" if ctx.outbound else "in"
-    m.author_type = "instagram" if ctx.outbound else "customer"
-    m.status = "sent" if ctx.outbound else "received"
+    m.direction = Direction.OUT if ctx.outbound else Direction.IN
+    m.author_type = AuthorType.INSTAGRAM if ctx.outbound else AuthorType.CUSTOMER
+    m.status = MessageStatus.SENT if ctx.outbound else MessageStatus.RECEIVED
     m.sent_at = ctx.at
     m.kind = content.kind
     if not m.deleted:  # an unsent message keeps no content, whenever the unsend arrived
@@ -59,7 +66,7 @@ def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
         m.story_id, m.story_url = content.story_id, content.story_url
         m.reply_to_mid = content.reply_to_mid
         for kind, url in content.media:
-            att = Attachment(type=kind, source_url=url, status="pending" if url else "failed",
+            att = Attachment(type=kind, source_url=url, status=AttachmentStatus.PENDING if url else AttachmentStatus.FAILED,
                              error=None if url else "Instagram sent no link for this file.")
             m.attachments.append(att)
             if url:
@@ -77,14 +84,14 @@ def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
         if conv.last_customer_message_at is None or m.sent_at > conv.last_customer_message_at:
             conv.last_customer_message_at = m.sent_at
         referral = (m.extra or {}).get("referral") or {}
-        if m.kind != "referral" and str(referral.get("source", "")).upper() == "ADS":
+        if m.kind != MessageKind.REFERRAL and str(referral.get("source", "")).upper() == "ADS":
             if conv.ad_message_at is None or m.sent_at > conv.ad_message_at:
                 conv.ad_message_at = m.sent_at  # sent from a Click-to-Direct ad: a longer window
-        if m.kind != "referral":
+        if m.kind != MessageKind.REFERRAL:
             conv.unread_count = (conv.unread_count or 0) + 1
             if not m.deleted and not ctx.standby:  # another app answers standby threads, not Keloa's AI
                 ctx.fx.customer_messages.append(m)
-        conv.status = "open"
+        conv.status = ConversationStatus.OPEN
     _apply_pending_read(ctx, m, conv)
 
 
@@ -142,9 +149,10 @@ def _early(ctx: Ctx, mid: str, **fields) -> Message | None:
     if contact is None:
         return None
     conv = ctx.conversation(contact)
-    m = Message(conversation=conv, channel_id=ctx.channel.id, mid=mid, kind="text", sent_at=ctx.at,
-                direction="out" if ctx.outbound else "in", author_type="instagram" if ctx.outbound else "customer",
-                status="sent" if ctx.outbound else "received", **fields)
+    m = Message(conversation=conv, channel_id=ctx.channel.id, mid=mid, kind=MessageKind.TEXT, sent_at=ctx.at,
+                direction=Direction.OUT if ctx.outbound else Direction.IN,
+                author_type=AuthorType.INSTAGRAM if ctx.outbound else AuthorType.CUSTOMER,
+                status=MessageStatus.SENT if ctx.outbound else MessageStatus.RECEIVED, **fields)
     ctx.add_message(m)
     _bump(ctx, conv, m)
     return m
@@ -154,7 +162,7 @@ def _not_theirs(ctx: Ctx, m: Message) -> str | None:
     """Why this edit or unsend may not change `m`, or None: an Instagram user edits and unsends only
     their own messages (the customer theirs, the business its replies), in their own conversation.
     Meta should never send anything else; Keloa does not rely on it."""
-    side = "out" if ctx.outbound else "in"
+    side = Direction.OUT if ctx.outbound else Direction.IN
     if m.direction != side:
         return "the message is not the sender's"
     if ctx.customer is not None and ctx.conversation_of(m).contact.igsid != ctx.customer:
@@ -297,6 +305,33 @@ def _apply_pending_read(ctx: Ctx, m: Message, conv: Conversation) -> None:
         ctx.lookup.pending_reads[(m.channel_id, m.mid)] = None
 
 
+<<<<<<< HEAD
+=======
+def apply_pending_read(session, m: Message, conv: Conversation | None = None) -> None:
+    """A read receipt that came before its message: apply it now (also used by the send job)."""
+    if not m.mid:
+        return
+    pending = session.scalar(select(PendingRead).where(PendingRead.channel_id == m.channel_id,
+                                                       PendingRead.mid == m.mid))
+    if pending is not None:
+        _seen(conv or session.get(Conversation, m.conversation_id), m)
+        session.delete(pending)
+
+
+def adopt_mid(session, message: Message, mid: str) -> None:
+    """For the send job: record Meta's id on a message Keloa sent. If its echo was applied first
+    (recorded as "sent from Instagram"), that row is the same message: drop it."""
+    twin = session.scalar(select(Message).where(Message.channel_id == message.channel_id, Message.mid == mid,
+                                                Message.id != message.id))
+    if twin is not None and twin.author_type == AuthorType.INSTAGRAM:
+        session.delete(twin)
+        session.flush()
+    message.mid = mid
+    session.flush()
+    apply_pending_read(session, message)
+
+
+>>>>>>> schema
 HANDLERS = {
     "message": on_message, "echo": on_message, "postback": on_postback, "referral": on_referral, "handover": on_handover,
     "delete": on_delete, "edit": on_edit, "reaction": on_reaction, "read": on_read,

@@ -12,7 +12,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 from urllib.parse import parse_qs, urlsplit
 
-MEDIA_TYPES = ("image", "video", "audio", "file")
+from keloa_web.models import AttachmentType, MessageKind
+
+MEDIA_TYPES = tuple(AttachmentType)
 # Plausible event times; anything outside is replaced by the time Keloa received the event.
 _MIN_TS = datetime(2010, 1, 1)
 _ID_MAX = 64
@@ -32,7 +34,7 @@ class Item:
 class Content:
     """What a `message` object says, ready to become a Message row and its Attachments."""
 
-    kind: str = "text"
+    kind: str = MessageKind.TEXT
     text: str | None = None
     media: list[tuple[str, str | None]] = field(default_factory=list)  # (type, url)
     link_url: str | None = None
@@ -174,7 +176,7 @@ def content(message: dict) -> Content:
     reply_to = message.get("reply_to") if isinstance(message.get("reply_to"), dict) else {}
     story = reply_to.get("story") if isinstance(reply_to.get("story"), dict) else None
     if story is not None:
-        kinds.append("story_reply")
+        kinds.append(MessageKind.STORY_REPLY)
         c.story_url = clean(story.get("url") or story.get("link"))
         c.story_id = ident(story.get("id")) or asset_id(c.story_url)
     c.reply_to_mid = mid_of(reply_to)
@@ -182,28 +184,29 @@ def content(message: dict) -> Content:
     if isinstance(referral, dict):
         c.extra["referral"] = _referral(referral)
         if str(referral.get("source", "")).upper() == "STORY_MENTION":
-            kinds.append("story_mention")
+            kinds.append(MessageKind.STORY_MENTION)
             c.story_url = c.story_url or clean(referral.get("url") or referral.get("link"))
             c.story_id = c.story_id or ident(referral.get("id")) or asset_id(c.story_url)
     quick = message.get("quick_reply")
     if isinstance(quick, dict):
         c.extra["quick_reply"] = clean(quick.get("payload"), 1000)
     if truthy(message.get("is_unsupported")):
-        kinds.append("unsupported")
+        kinds.append(MessageKind.UNSUPPORTED)
     c.kind = _pick_kind(kinds, c.text)
     return c
 
 
 # When one message carries several attachment kinds, the most specific one names it.
-_KIND_ORDER = ("story_reply", "story_mention", "ig_story", "ig_post", "reel", "share", "image", "video",
-               "audio", "file", "ephemeral", "unsupported")
+_KIND_ORDER = (MessageKind.STORY_REPLY, MessageKind.STORY_MENTION, MessageKind.IG_STORY, MessageKind.IG_POST,
+               MessageKind.REEL, MessageKind.SHARE, MessageKind.IMAGE, MessageKind.VIDEO, MessageKind.AUDIO,
+               MessageKind.FILE, MessageKind.EPHEMERAL, MessageKind.UNSUPPORTED)
 
 
 def _pick_kind(kinds: list[str], text: str | None) -> str:
     for kind in _KIND_ORDER:
         if kind in kinds:
             return kind
-    return "text" if text is not None or not kinds else "unsupported"
+    return MessageKind.TEXT if text is not None or not kinds else MessageKind.UNSUPPORTED
 
 
 def _attachment(c: Content, kind: str, payload: Any) -> str:
@@ -220,19 +223,19 @@ def _attachment(c: Content, kind: str, payload: Any) -> str:
         media_id = ident(p.get("ig_post_media_id") or p.get("reel_video_id"))
         if media_id:
             c.extra.setdefault("media_id", media_id)
-        return {"ig_reel": "reel", "fallback": "share"}.get(kind, kind)
+        return {"ig_reel": MessageKind.REEL, "fallback": MessageKind.SHARE}.get(kind, kind)
     if kind == "ig_story":
         c.story_url = clean(p.get("story_media_url")) or url
         c.story_id = ident(p.get("story_media_id")) or asset_id(c.story_url)
-        return "ig_story"
+        return MessageKind.IG_STORY
     if kind == "story_mention":
         c.story_url = url
         c.story_id = ident(p.get("id")) or asset_id(url)
-        return "story_mention"
+        return MessageKind.STORY_MENTION
     if kind == "ephemeral":
-        return "ephemeral"
+        return MessageKind.EPHEMERAL
     c.extra.setdefault("attachment_types", []).append(kind or "unknown")
-    return "unsupported"
+    return MessageKind.UNSUPPORTED
 
 
 def _referral(referral: dict) -> dict:

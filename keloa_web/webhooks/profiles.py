@@ -9,8 +9,8 @@ from keloa_web import changes, crypto
 from keloa_web.db import db, utcnow
 from keloa_web.graph import GraphClient, GraphError, GraphUnavailable
 from keloa_web.media import download, storage
-from keloa_web.models import Channel, Contact, Conversation
 from keloa_web.jobs import enqueue_once, job
+from keloa_web.models import AttachmentType, Channel, Contact, Conversation
 from keloa_web.webhooks.parse import clean
 
 REFRESH_AFTER = timedelta(days=1)
@@ -54,7 +54,7 @@ def fetch_profile(contact_id: int) -> str:
     picture, error = None, None
     if profile.get("profile_pic"):
         try:
-            data, content_type = download.fetch(clean(profile["profile_pic"]), "image")
+            data, content_type = download.fetch(clean(profile["profile_pic"]), AttachmentType.IMAGE)
             picture = storage.save(data, content_type, folder="profiles")
         except (download.MediaRefused, download.MediaUnavailable) as exc:
             error = f"Profile picture not saved: {exc}"

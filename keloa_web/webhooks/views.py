@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, request
 
 from keloa_web.auth import public
 from keloa_web.db import utcnow
+from keloa_web.models import EventStatus
 from keloa_web.security import csrf
 from keloa_web.webhooks.notify import notifier
 from keloa_web.webhooks.store import store_event
@@ -71,18 +72,18 @@ def instagram_receive():
         return "Too large.", 413, _TEXT
     if not signature_ok(body, request.headers.get("X-Hub-Signature-256"), current_app.config["META_APP_SECRET"]):
         return "Invalid signature.", 403, _TEXT
-    status, error, object_type = "pending", None, None
+    status, error, object_type = EventStatus.PENDING, None, None
     try:
         parsed = json.loads(body)
     except ValueError as exc:
         # Stored for inspection, answered 200 so that Meta does not retry it forever.
-        status, error = "failed", f"The body is not valid JSON: {exc}"
+        status, error = EventStatus.FAILED, f"The body is not valid JSON: {exc}"
     except RecursionError:  # nested deeper than Python's parser goes: no event of Meta's is
-        status, error = "failed", "The body is nested too deeply to be one of Meta's events."
+        status, error = EventStatus.FAILED, "The body is nested too deeply to be one of Meta's events."
     else:
         obj = parsed.get("object") if isinstance(parsed, dict) else None
         object_type = obj[:32] if isinstance(obj, str) else None
     store_event(utcnow(), body, object_type, status, error)
-    if status == "pending":
+    if status == EventStatus.PENDING:
         notifier(current_app._get_current_object()).notify()  # after the commit, never before
     return "EVENT_RECEIVED", 200, _TEXT
