@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from keloa_web.models import Conversation, Message, PendingRead
+from keloa_web.models import AuthorType, Conversation, Direction, Message, PendingRead
 
 
 def mark_customer_seen(conv: Conversation, m: Message) -> None:
@@ -32,7 +32,7 @@ def adopt_mid(session, message: Message, mid: str) -> None:
     from Instagram"), that row is the same message: drop it."""
     twin = session.scalar(select(Message).where(Message.channel_id == message.channel_id, Message.mid == mid,
                                                 Message.id != message.id))
-    if twin is not None and twin.author_type == "instagram":
+    if twin is not None and twin.author_type == AuthorType.INSTAGRAM:
         session.delete(twin)
         session.flush()
     message.mid = mid
@@ -43,6 +43,6 @@ def adopt_mid(session, message: Message, mid: str) -> None:
 def latest_customer_mid(s, conversation_id: int) -> str | None:
     """The id of the customer's newest message in the conversation (what "Seen" would mark)."""
     return s.scalar(
-        select(Message.mid).where(Message.conversation_id == conversation_id, Message.direction == "in",
+        select(Message.mid).where(Message.conversation_id == conversation_id, Message.direction == Direction.IN,
                                   Message.mid.is_not(None))
         .order_by(Message.sent_at.desc(), Message.id.desc()).limit(1))

@@ -9,14 +9,8 @@ from sqlalchemy import select
 from keloa_web import changes
 from keloa_web.db import db, utcnow
 from keloa_web.media import download, storage
-<<<<<<< HEAD
-from keloa_web.models import Attachment, Message
 from keloa_web.jobs import enqueue_once, job
-=======
 from keloa_web.models import Attachment, AttachmentStatus, Message
-from keloa_web.queue import job
-from keloa_web.sweeper import periodic
->>>>>>> schema
 
 
 @job("default", retry=Retry(max=2, interval=[3, 15]))

@@ -146,15 +146,9 @@ class Message(Base):
         one_of("author_type", AuthorType),
         one_of("status", MessageStatus),
         Index("ix_messages_conversation_sent", "conversation_id", "sent_at"),
-<<<<<<< HEAD
         # Replies waiting to go out, per account, oldest first (the send drains, sends/drains.py).
-        Index("ix_messages_queued", "channel_id", "id", sqlite_where=text("status = 'queued'"),
-              postgresql_where=text("status = 'queued'")),
-=======
-        # Replies waiting to go out, per account, oldest first (the send drains, sends/jobs.py).
         Index("ix_messages_queued", "channel_id", "id", sqlite_where=text(f"status = '{MessageStatus.QUEUED}'"),
               postgresql_where=text(f"status = '{MessageStatus.QUEUED}'")),
->>>>>>> schema
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,12 +8,8 @@ REQUEUE_SECONDS = 2.0  # a job waits in-process for short gaps, and is re-queued
 
 from flask import current_app
 
-<<<<<<< HEAD
 from keloa_web.jobs import get_redis, send_rate_key
-=======
 from keloa_web.models import MessageKind
-from keloa_web.queue import get_redis
->>>>>>> schema
 
 # KEYS[1] bucket hash; ARGV: rate per second, capacity, now (s). Returns seconds to wait (0 = go).
 _TAKE = """

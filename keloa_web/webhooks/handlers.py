@@ -7,15 +7,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-<<<<<<< HEAD
 from keloa_web.mids import mark_customer_seen
-from keloa_web.models import Attachment, Conversation, Message, PendingRead, Reaction
-=======
 from keloa_web.models import (
     Attachment, AttachmentStatus, AuthorType, Conversation, ConversationStatus, Direction, Message, MessageKind,
     MessageStatus, PendingRead, Reaction,
 )
->>>>>>> schema
 from keloa_web.webhooks import parse
 from keloa_web.webhooks.apply import Ctx
 from keloa_web.webhooks.describe import preview
@@ -305,33 +301,6 @@ def _apply_pending_read(ctx: Ctx, m: Message, conv: Conversation) -> None:
         ctx.lookup.pending_reads[(m.channel_id, m.mid)] = None
 
 
-<<<<<<< HEAD
-=======
-def apply_pending_read(session, m: Message, conv: Conversation | None = None) -> None:
-    """A read receipt that came before its message: apply it now (also used by the send job)."""
-    if not m.mid:
-        return
-    pending = session.scalar(select(PendingRead).where(PendingRead.channel_id == m.channel_id,
-                                                       PendingRead.mid == m.mid))
-    if pending is not None:
-        _seen(conv or session.get(Conversation, m.conversation_id), m)
-        session.delete(pending)
-
-
-def adopt_mid(session, message: Message, mid: str) -> None:
-    """For the send job: record Meta's id on a message Keloa sent. If its echo was applied first
-    (recorded as "sent from Instagram"), that row is the same message: drop it."""
-    twin = session.scalar(select(Message).where(Message.channel_id == message.channel_id, Message.mid == mid,
-                                                Message.id != message.id))
-    if twin is not None and twin.author_type == AuthorType.INSTAGRAM:
-        session.delete(twin)
-        session.flush()
-    message.mid = mid
-    session.flush()
-    apply_pending_read(session, message)
-
-
->>>>>>> schema
 HANDLERS = {
     "message": on_message, "echo": on_message, "postback": on_postback, "referral": on_referral, "handover": on_handover,
     "delete": on_delete, "edit": on_edit, "reaction": on_reaction, "read": on_read,
