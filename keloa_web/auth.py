@@ -75,7 +75,3 @@ def init_app(app) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
     app.before_request(_require_login)
-
-    @app.context_processor
-    def _nav():
-        return {"view_endpoints": app.view_functions}
