@@ -76,7 +76,7 @@ def _sqlite_pragmas(engine: Engine, wal_autocheckpoint: int) -> None:
 
 
 def _track_flushes(factory: sessionmaker) -> None:
-    """session.info["flushed"]: this transaction has sent changes (see Database.release_idle)."""
+    """session.info["flushed"]: this transaction has sent changes (see Database.released)."""
 
     @event.listens_for(factory, "after_flush")
     def _flushed(session, _ctx):
@@ -116,17 +116,26 @@ class Database:
         self.session = scoped_session(self._request_session, scopefunc=_app_ctx_id)
 
     def release_idle(self) -> None:
-        """Before a network call (Graph, an AI model): end this context's transaction if it has
-        written nothing, so no lock is held while the network answers. A writer request takes
-        SQLite's write lock with its first query (often loading the signed-in user); holding it
-        across a slow Graph call would stall webhook intake and every other writer. The next query
-        begins a new transaction; objects stay usable (expire_on_commit=False)."""
+        """End this context's transaction if it has written nothing (see `released`). The next
+        query begins a new transaction; objects stay usable (expire_on_commit=False)."""
         if self.session is None or not self.session.registry.has():
             return
         session = self.session()
         if session.in_transaction() and not (session.new or session.dirty or session.deleted) \
                 and not session.info.get("flushed"):
             session.commit()
+
+    @contextlib.contextmanager
+    def released(self) -> Iterator[None]:
+        """Around a network call (Graph, an AI model) made while this context's session is open:
+        its transaction is ended first if it has written nothing, so no lock is held while the
+        network answers. A writer request takes SQLite's write lock with its first query (often
+        loading the signed-in user): held across a slow Graph call, it would stall webhook intake
+        and every other writer. On PostgreSQL the connection would sit idle in transaction. A
+        transaction that has written keeps going (ending it would commit half a change). Jobs need
+        none of this: they make their calls between their own `session_scope()` blocks."""
+        self.release_idle()
+        yield
 
     def attach(self, app) -> None:
         """Like init_app, but keep this process' engine when it already serves the same database
