@@ -63,7 +63,7 @@ class _Insert:
         self.engine = engine if self.sqlite else create_engine(
             engine.url, pool_pre_ping=False, pool_reset_on_return=None, isolation_level="AUTOCOMMIT")
         self.table, self.mark = table.name, mark
-        self.processors = [table.c[name].type.bind_processor(dialect) for name in _COLUMNS]
+        self.processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _COLUMNS]
         self._sql: dict[int, str] = {}
         self._cond = threading.Condition()
         self._queue: list[_Row] = []
