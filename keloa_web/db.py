@@ -95,13 +95,30 @@ def _app_ctx_id() -> int:
 
 
 class Database:
-    """Engine plus a request-scoped session; jobs use `session_scope()`."""
+    """Engine plus a request-scoped session; jobs use `session_scope()`.
+
+    One object per process (`db` below), not per app: jobs, the sweeper's thread and intake's
+    insert (webhooks/store.py) reach the database through it without an app at hand.
+
+    `generation` counts the engines this process has had (each `configure`, so each `init_app`).
+    Process-local caches that hold something learnt from one engine key it by the generation, so
+    that nothing outlives a change of engine: intake's inserter (webhooks/store.py: a prepared
+    statement and, on PostgreSQL, a pool of its own) and the AI job's channel eligibility
+    (agents/jobs.py: a channel's settings read a moment ago, which in a process that moved to
+    another database, as the tests do, would belong to some other channel).
+
+    `attach(app)` is `init_app` for a second app object in the same process: wsgi.py serves the
+    browser app and the lean webhook app (`create_callback_app`) side by side. Both must share one
+    engine: `init_app` would build a second one and dispose the first, with its pool and its
+    SQLite settings, under the browser app, and replace intake's inserter. When the database is
+    another one (a test giving the callback app other settings), it does configure anew.
+    """
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
         self.factory: sessionmaker[Session] | None = None
         self.session: scoped_session[Session] | None = None
-        self.generation = 0  # changes whenever the engine is replaced; keys process-local caches
+        self.generation = 0  # one more for each engine; see the class docstring
 
     def configure(self, url: str, wal_autocheckpoint: int = 1000) -> None:
         if self.engine is not None:
