@@ -1,8 +1,9 @@
 """What an agent would answer: the built-in knowledge-base backend and OpenAI-compatible models.
 
-`generate()` never sends anything; the ai job (keloa_web/agents/jobs.py) and the "Try it" box both
-call it once the knowledge is retrieved, outside any database transaction; `answer()` does both. It returns either a reply, a hand-off (the agent chose not to guess) or an error (the
-model failed), always with the knowledge entries it looked at.
+`generate()` never sends anything and needs no database: the ai job (keloa_web/agents/jobs.py) and
+the "Try it" box call it once the knowledge is retrieved, outside any transaction (`answer()` does
+both for one question). It returns either a reply, a hand-off (the agent chose not to guess) or an
+error (the model failed), always with the knowledge entries it looked at.
 """
 from __future__ import annotations
 
