@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from importlib import import_module
 from pathlib import Path
 
 from flask import Flask
@@ -10,10 +9,6 @@ from flask import Flask
 from keloa_web.ids import IdConverter
 
 ROOT = Path(__file__).resolve().parent.parent
-
-# Areas of the product, each a blueprint in keloa_web/<area>/views.py.
-BLUEPRINTS = ("health", "accounts", "team", "webhooks", "integrations", "inbox", "agents", "media", "events",
-              "privacy")
 
 
 def _new_app(test_config: dict | None) -> Flask:
@@ -84,21 +79,30 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from keloa_web.db import db
     from keloa_web import auth, htmx, security, templating
+    from keloa_web.integrations import meta
 
     db.init_app(app)
     htmx.init_app(app)
     auth.init_app(app)
     security.init_app(app)
     templating.init_app(app)
+    meta.init_app(app)  # Facebook Login (Authlib)
 
-    for area in BLUEPRINTS:
-        try:
-            module = import_module(f"keloa_web.{area}.views")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"keloa_web.{area}" and exc.name != f"keloa_web.{area}.views":
-                raise
-            continue
-        app.register_blueprint(module.bp)
+    # One blueprint per area (keloa_web/<area>/views.py); Meta's deauthorize callback is its own.
+    from keloa_web.accounts import views as accounts
+    from keloa_web.agents import views as agents
+    from keloa_web.events import views as events
+    from keloa_web.health import views as health
+    from keloa_web.inbox import views as inbox
+    from keloa_web.integrations import deauth
+    from keloa_web.integrations import views as integrations
+    from keloa_web.media import views as media
+    from keloa_web.privacy import views as privacy
+    from keloa_web.team import views as team
+    from keloa_web.webhooks import views as webhooks
+
+    for area in (health, accounts, team, webhooks, integrations, deauth, inbox, agents, media, events, privacy):
+        app.register_blueprint(area.bp)
 
     logging.getLogger(__name__).debug("Keloa app created (%s)", app.config["KELOA_ENV"])
     return app

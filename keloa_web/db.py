@@ -76,7 +76,7 @@ def _sqlite_pragmas(engine: Engine, wal_autocheckpoint: int) -> None:
 
 
 def _track_flushes(factory: sessionmaker) -> None:
-    """session.info["flushed"]: this transaction has sent changes (see Database.release_idle)."""
+    """session.info["flushed"]: this transaction has sent changes (see Database.released)."""
 
     @event.listens_for(factory, "after_flush")
     def _flushed(session, _ctx):
@@ -95,13 +95,30 @@ def _app_ctx_id() -> int:
 
 
 class Database:
-    """Engine plus a request-scoped session; jobs use `session_scope()`."""
+    """Engine plus a request-scoped session; jobs use `session_scope()`.
+
+    One object per process (`db` below), not per app: jobs, the sweeper's thread and intake's
+    insert (webhooks/store.py) reach the database through it without an app at hand.
+
+    `generation` counts the engines this process has had (each `configure`, so each `init_app`).
+    Process-local caches that hold something learnt from one engine key it by the generation, so
+    that nothing outlives a change of engine: intake's inserter (webhooks/store.py: a prepared
+    statement and, on PostgreSQL, a pool of its own) and the AI job's channel eligibility
+    (agents/jobs.py: a channel's settings read a moment ago, which in a process that moved to
+    another database, as the tests do, would belong to some other channel).
+
+    `attach(app)` is `init_app` for a second app object in the same process: wsgi.py serves the
+    browser app and the lean webhook app (`create_callback_app`) side by side. Both must share one
+    engine: `init_app` would build a second one and dispose the first, with its pool and its
+    SQLite settings, under the browser app, and replace intake's inserter. When the database is
+    another one (a test giving the callback app other settings), it does configure anew.
+    """
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
         self.factory: sessionmaker[Session] | None = None
         self.session: scoped_session[Session] | None = None
-        self.generation = 0  # changes whenever the engine is replaced; keys process-local caches
+        self.generation = 0  # one more for each engine; see the class docstring
 
     def configure(self, url: str, wal_autocheckpoint: int = 1000) -> None:
         if self.engine is not None:
@@ -116,17 +133,26 @@ class Database:
         self.session = scoped_session(self._request_session, scopefunc=_app_ctx_id)
 
     def release_idle(self) -> None:
-        """Before a network call (Graph, an AI model): end this context's transaction if it has
-        written nothing, so no lock is held while the network answers. A writer request takes
-        SQLite's write lock with its first query (often loading the signed-in user); holding it
-        across a slow Graph call would stall webhook intake and every other writer. The next query
-        begins a new transaction; objects stay usable (expire_on_commit=False)."""
+        """End this context's transaction if it has written nothing (see `released`). The next
+        query begins a new transaction; objects stay usable (expire_on_commit=False)."""
         if self.session is None or not self.session.registry.has():
             return
         session = self.session()
         if session.in_transaction() and not (session.new or session.dirty or session.deleted) \
                 and not session.info.get("flushed"):
             session.commit()
+
+    @contextlib.contextmanager
+    def released(self) -> Iterator[None]:
+        """Around a network call (Graph, an AI model) made while this context's session is open:
+        its transaction is ended first if it has written nothing, so no lock is held while the
+        network answers. A writer request takes SQLite's write lock with its first query (often
+        loading the signed-in user): held across a slow Graph call, it would stall webhook intake
+        and every other writer. On PostgreSQL the connection would sit idle in transaction. A
+        transaction that has written keeps going (ending it would commit half a change). Jobs need
+        none of this: they make their calls between their own `session_scope()` blocks."""
+        self.release_idle()
+        yield
 
     def attach(self, app) -> None:
         """Like init_app, but keep this process' engine when it already serves the same database

@@ -16,8 +16,6 @@ from urllib.parse import urlsplit
 import requests
 from flask import current_app
 
-from keloa_web.db import db
-
 log = logging.getLogger(__name__)
 
 TOKEN_SUBCODES = {458, 459, 460, 463, 464, 467, 492}
@@ -115,7 +113,6 @@ class GraphClient:
     def request(self, method: str, path: str, token: str | None = None, params: dict | None = None,
                 json: Any = None, data: dict | None = None, url: str | None = None) -> dict:
         target = url or self.url(path)
-        db.release_idle()  # never wait for Meta while holding a database lock
         query, headers = self._auth(token, params)
         try:
             resp = self.http.request(method, target, params=query, headers=headers, json=json, data=data,

@@ -77,8 +77,3 @@ FILTERS = {f.__name__: f for f in (safe_href, filesize, cdn_src, day_label, shor
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(FILTERS)
-
-    @app.context_processor
-    def _nav():
-        # Templates link to an area only when this app has it (each blueprint is optional).
-        return {"view_endpoints": app.view_functions}

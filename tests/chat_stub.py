@@ -16,6 +16,7 @@ class ChatStub:
         self.mode = "ok"
         self.reply = "Hello from the model"
         self.sleep = 1.5
+        self.on_request = None  # called (no arguments) as each request arrives, before it is answered
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -26,6 +27,8 @@ class ChatStub:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 stub.requests.append({"path": self.path, **body})
                 stub.headers.append(dict(self.headers))
+                if stub.on_request is not None:
+                    stub.on_request()
                 if stub.mode == "sleep":
                     time.sleep(stub.sleep)
                 if stub.mode == "500":

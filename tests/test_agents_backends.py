@@ -121,6 +121,32 @@ def test_try_it_with_a_model_shows_reply_and_failure(admin_client, chat):
     assert "sk-local-123" not in body
 
 
+def test_no_database_lock_is_held_while_the_model_answers_try_it(app, admin_client, chat):
+    """"Try it" is a writer request: while the model thinks, webhook intake and the workers can
+    still take SQLite's write lock."""
+    import sqlite3
+
+    path = app.config["DATABASE_URL"].split("///", 1)[1]
+    free: list[bool] = []
+
+    def probe():
+        conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+            free.append(True)
+        except sqlite3.OperationalError:  # "database is locked"
+            free.append(False)
+        finally:
+            conn.close()
+
+    chat.on_request = probe
+    agent = _model_agent(chat)
+    body = admin_client.post(f"/agents/{agent.id}/try", data={"message": "Ship to Portugal?"}, htmx=True).get_data(as_text=True)
+    assert "Hello from the model" in body
+    assert free == [True]
+
+
 def test_a_question_about_something_unwritten_is_not_answered_with_a_neighbour(app):
     agent = _coffee_kb()
     gen_entry(db.session, agent, "Decaf", "Yes, we sell a Swiss-water decaf from Colombia.")

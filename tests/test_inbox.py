@@ -309,9 +309,9 @@ def test_failed_message_shows_the_reason_and_retry_requeues_it(agent_client):
 def test_search_finds_the_same_conversations_whether_the_term_is_rare_or_common(agent_client, monkeypatch,
                                                                                  probe_limit):
     """Rare terms list the conversations of the indexed matches; common ones walk the list newest first."""
-    from keloa_web.inbox import queries
+    from keloa_web import search
 
-    monkeypatch.setattr(queries, "PROBE_LIMIT", probe_limit)
+    monkeypatch.setattr(search, "PROBE_LIMIT", probe_limit)
     with db.session_scope() as s:
         hit_old = _conv(s, name="Ana", username="ana", text="A voucher please", ago=timedelta(days=2))
         hit_new = _conv(s, name="Bo", username="bo", text="VOUCHER for my mum", ago=timedelta(minutes=1))
@@ -360,6 +360,7 @@ def _plan(stmt) -> str:
 def test_list_queries_walk_an_index(app, agent_user, monkeypatch):
     from sqlalchemy import func
 
+    from keloa_web import search
     from keloa_web.inbox import queries
 
     def page_stmt(**kw):
@@ -376,7 +377,7 @@ def test_list_queries_walk_an_index(app, agent_user, monkeypatch):
     assert "contacts_fts VIRTUAL TABLE INDEX" in _plan(page_stmt(q="voucher"))
     assert "USING INDEX ix_conversations_activity" in _plan(page_stmt(status="all"))
     # A common term: the list is walked in order and each conversation's own messages are tested.
-    monkeypatch.setattr(queries, "PROBE_LIMIT", -1)
+    monkeypatch.setattr(search, "PROBE_LIMIT", -1)
     common = _plan(page_stmt(q="voucher", status="all"))
     assert "SCAN conversations USING INDEX ix_conversations_activity" in common
     assert "USING INDEX ix_messages_conversation_sent (conversation_id=?)" in common

@@ -53,8 +53,10 @@ def test_a_common_term_walks_the_list_testing_each_conversation(app, agent_user,
     """Not a hash of every matching message first: the walk stops when the page is full."""
     from sqlalchemy import select
 
+    from keloa_web import search
     from keloa_web.inbox import queries
     from keloa_web.models import Conversation
+    from keloa_web.search import postgres
 
     from datetime import timedelta
 
@@ -80,10 +82,10 @@ def test_a_common_term_walks_the_list_testing_each_conversation(app, agent_user,
     # The probe for a common word reads the table until it has enough, rather than gathering
     # every match through the index first.
     with _statements() as seen:
-        assert len(queries._probe(db.session, "voucher", 2001)) == 2001
+        assert len(postgres.probe(db.session, "voucher", 2001)) == 2001
     plan = _plan_of(*seen[0])
     assert plan.splitlines()[1].strip().startswith("->  Seq Scan on messages"), plan
-    monkeypatch.setattr(queries, "PROBE_LIMIT", -1)  # every term counts as common
+    monkeypatch.setattr(search, "PROBE_LIMIT", -1)  # every term counts as common
     stmt = (select(Conversation).where(*queries._where(queries.Filters(q="voucher", status="all"), agent_user.id,
                                                        db.session))
             .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(51))

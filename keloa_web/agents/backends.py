@@ -1,8 +1,9 @@
 """What an agent would answer: the built-in knowledge-base backend and OpenAI-compatible models.
 
-`answer()` never sends anything; the ai job (keloa_web/agents/jobs.py) and the "Try it" box both
-call it. It returns either a reply, a hand-off (the agent chose not to guess) or an error (the
-model failed), always with the knowledge entries it looked at.
+`generate()` never sends anything and needs no database: the ai job (keloa_web/agents/jobs.py) and
+the "Try it" box call it once the knowledge is retrieved, outside any transaction (`answer()` does
+both for one question). It returns either a reply, a hand-off (the agent chose not to guess) or an
+error (the model failed), always with the knowledge entries it looked at.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from keloa_web import crypto
-from keloa_web.db import db
 from keloa_web.agents.retrieval import Hit, search
 from keloa_web.models import Agent, Backend
 
@@ -95,7 +95,6 @@ def _openai(agent: Agent, question: str, history: list[tuple[str, str]], hits: l
     key = crypto.decrypt(agent.api_key_enc) or "not-set"
     client = openai.OpenAI(base_url=agent.base_url, api_key=key, timeout=float(agent.timeout_seconds),
                            max_retries=0)
-    db.release_idle()  # never wait for the model while holding a database lock
     try:
         completion = client.chat.completions.create(
             model=agent.model, temperature=agent.temperature,

@@ -5,8 +5,9 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from sqlalchemy import func, or_, select
 
 from keloa_web import crypto
-from keloa_web.agents.backends import Answer, answer
+from keloa_web.agents.backends import Answer, generate
 from keloa_web.agents.forms import AgentForm, EntryForm, NewAgentForm, TryForm
+from keloa_web.agents.retrieval import search
 from keloa_web.agents.rules import wants_human
 from keloa_web.auth import admin_required
 from keloa_web.db import db
@@ -145,7 +146,10 @@ def agent_try(agent_id: int):
         result = Answer(handoff=f"The message contains the hand-off keyword \u201c{keyword}\u201d: the AI stays "
                                 "quiet and flags the conversation for a teammate.")
     else:
-        result = answer(db.session, agent, form.message.data.strip())
+        question = form.message.data.strip()
+        hits = search(db.session, agent.id, question)
+        with db.released():  # never wait for the model while holding a database lock
+            result = generate(agent, question, [], hits)
     return edit_page(agent, try_form=form, result=result, block="try_box")
 
 

@@ -2,19 +2,20 @@
 
 List queries walk an index on (filter column, last_activity_at): `ix_conversations_list`,
 `ix_conversations_channel_activity`, `ix_conversations_assignee_activity` (see docs/inbox.md, "At scale").
+A search term is matched by keloa_web/search/.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Integer, and_, column, func, literal_column, or_, select, text
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from keloa_web import search
 from keloa_web.ids import parse_id
 from keloa_web.models import (
-    Agent, AuthorType, Channel, Contact, Conversation, ConversationStatus, Direction, Message, MessageStatus, Reaction,
-    User,
+    Agent, AuthorType, Channel, Conversation, ConversationStatus, Direction, Message, MessageStatus, Reaction, User,
 )
 
 PAGE_SIZE = 50
@@ -44,103 +45,6 @@ class Filters:
         return {k: v for k, v in args.items() if v not in ("", None)}
 
 
-def _like(q: str) -> str:
-    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-# A search probes the trigram index for up to this many matching messages. Fewer: the conversations
-# of exactly those messages are listed. More (a common word): the list is walked newest first and
-# each conversation is tested on its own messages, so the page fills after a few dozen tests
-# instead of gathering a third of the database. See docs/inbox.md, "At scale".
-PROBE_LIMIT = 2000
-
-
-def _phrase(q: str) -> str:
-    return '"' + q.replace('"', '""') + '"'
-
-
-def _people(session: Session, q: str, single: bool = False):
-    """Ids of contacts whose name or @username contains `q` (trigram indexes: SQLite 0005, PostgreSQL 0007)."""
-    if _dialect(session) == "sqlite" and len(q) >= 3:
-        return text("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH :phrase").bindparams(
-            phrase=_phrase(q)).columns(column("rowid", Integer))
-    pattern = _like(q)
-    people = select(Contact.id).where(or_(Contact.name.ilike(pattern, escape="\\"),
-                                          Contact.username.ilike(pattern, escape="\\")))
-    if single or _dialect(session) == "sqlite" or len(q) < 3:
-        return people
-    # PostgreSQL cannot walk the list by an index while testing "contact in (subquery) or ...":
-    # a name few contacts have is looked up first, and their conversations by ix_conversations_contact.
-    found = session.scalars(people.limit(PROBE_LIMIT + 1)).all()
-    return people if len(found) > PROBE_LIMIT else found
-
-
-def _in_own_messages(session: Session, q: str):
-    """This conversation has a message containing `q`: a walk over its messages (by conversation index).
-
-    PostgreSQL would rather gather every matching message of the database into a hash first (a
-    third of it, for a common word); OFFSET 0 keeps the test per conversation, so the walk stops
-    when the page is full.
-    """
-    own = select(Message.id).where(Message.conversation_id == Conversation.id, Message.deleted.is_(False),
-                                   Message.text.ilike(_like(q), escape="\\"))
-    return (own if _dialect(session) == "sqlite" else own.offset(0)).exists()
-
-
-def _word_pairs(q: str) -> list[str]:
-    """The trigrams of `q` that straddle a space ("r g" in "voucher gift"): pairs of words are far
-    rarer than the trigrams inside common words."""
-    q = q.lower()
-    return sorted({q[i:i + 3] for i in range(len(q) - 2)
-                   if q[i + 1] == " " and q[i] != " " and q[i + 2] != " "})
-
-
-def _probe(session: Session, q: str, n: int) -> list[int]:
-    """Up to `n` ids of messages containing `q`.
-
-    SQLite, one word: an FTS5 phrase query. Several: FTS5 finds the messages holding every
-    word-pair trigram, and LIKE confirms the exact text. A phrase query checks the positions of
-    every trigram of every candidate, which for common words costs several times more
-    (bench/bench_inbox.py). PostgreSQL: ILIKE on the text with its spaces as "q", which the
-    pg_trgm index answers with the word pairs among its trigrams (migration 0007); the caller
-    confirms on the text itself. One condition, not both here: the planner would take the two for
-    independent, think a common word rare, and gather all its matches by the index instead of
-    reading the table until it has `n`, which comes soon.
-    """
-    if _dialect(session) != "sqlite":  # candidates: `_text_match` confirms them on the text itself
-        return session.scalars(select(Message.id).where(
-            _word_pairs_pg(Message.text).ilike(_like(q).replace(" ", "q"), escape="\\")).limit(n)).all()
-    pairs = _word_pairs(q)
-    if not pairs:
-        stmt = text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :phrase LIMIT :n").bindparams(
-            phrase=_phrase(q), n=n)
-    else:
-        stmt = text("SELECT m.id FROM messages m WHERE m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts "
-                    "MATCH :pairs) AND m.text LIKE :pattern ESCAPE '\\' LIMIT :n").bindparams(
-            pairs=" AND ".join(_phrase(p) for p in pairs), pattern=_like(q), n=n)
-    return session.scalars(stmt).all()
-
-
-def _word_pairs_pg(column):
-    """The expression PostgreSQL's trigram index of messages holds (migration 0007): spaces become
-    "q", so the trigrams across two words are in the index too. Written out as constants: a
-    prepared statement's generic plan would not match the index's expression with parameters."""
-    return func.translate(column, literal_column("' '"), literal_column("'q'"))
-
-
-def _text_match(session: Session, q: str, single: bool):
-    """Condition on Conversation: some message of it (not deleted) contains `q`."""
-    if single or len(q) < 3:  # the live poll's one conversation, or a term shorter than a trigram
-        return _in_own_messages(session, q)  # (no index helps): the conversations' own messages are tested
-    probe = _probe(session, q, PROBE_LIMIT + 1)
-    if len(probe) > PROBE_LIMIT:
-        return _in_own_messages(session, q)
-    confirm = [] if _dialect(session) == "sqlite" else [Message.text.ilike(_like(q), escape="\\")]
-    conversation_ids = session.scalars(select(Message.conversation_id).distinct().where(
-        Message.id.in_(probe), Message.deleted.is_(False), *confirm)).all() if probe else []
-    return Conversation.id.in_(conversation_ids)
-
-
 def _where(filters: Filters, user_id: int, session: Session, single: bool = False) -> list:
     where = []
     if filters.status != "all":
@@ -154,8 +58,7 @@ def _where(filters: Filters, user_id: int, session: Session, single: bool = Fals
     if filters.q:
         q = filters.q.lstrip("@") if filters.q.startswith("@") else filters.q
         if q:
-            where.append(or_(Conversation.contact_id.in_(_people(session, q, single)),
-                             _text_match(session, q, single)))
+            where.append(search.matching(session, q, single))
     return where
 
 
@@ -197,10 +100,6 @@ def conversation_page(session: Session, filters: Filters, user_id: int, before: 
 def matches(session: Session, conv_id: int, filters: Filters, user_id: int) -> bool:
     return session.scalar(select(Conversation.id).where(Conversation.id == conv_id,
                                                         *_where(filters, user_id, session, single=True))) is not None
-
-
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
 
 
 def channels_by_id(session: Session) -> dict[int, Channel]:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from keloa_web import crypto
-from keloa_web.db import utcnow
+from keloa_web.db import db, utcnow
 from keloa_web.graph import GraphClient, GraphError
 from keloa_web.integrations.meta import WEBHOOK_FIELDS, MetaLogin, PageInfo
 from keloa_web.models import Channel, ChannelStatus
@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 
 def subscribe_page(page_id: str, page_token: str) -> None:
     """Install the app on the Page for the fields Keloa handles (Meta may drop this after failures)."""
-    GraphClient.from_app().post(f"{page_id}/subscribed_apps", page_token,
-                                data={"subscribed_fields": ",".join(WEBHOOK_FIELDS)})
+    with db.released():
+        GraphClient.from_app().post(f"{page_id}/subscribed_apps", page_token,
+                                    data={"subscribed_fields": ",".join(WEBHOOK_FIELDS)})
 
 
 def first_conversations_call(ig_account_id: str, page_id: str, page_token: str) -> str | None:
@@ -31,8 +32,9 @@ def first_conversations_call(ig_account_id: str, page_id: str, page_token: str) 
     from keloa_web.integrations import ratelimit
 
     try:
-        ratelimit.wait_turn(ig_account_id)
-        GraphClient.from_app().get(f"{page_id}/conversations", page_token, platform="instagram", limit=1)
+        with db.released():
+            ratelimit.wait_turn(ig_account_id)
+            GraphClient.from_app().get(f"{page_id}/conversations", page_token, platform="instagram", limit=1)
     except (GraphError, TimeoutError) as exc:
         return getattr(exc, "message", None) or str(exc)
     return None
@@ -105,7 +107,8 @@ def disconnect(session: Session, channel: Channel) -> str | None:
     token = page_token(channel)
     if token and channel.status != ChannelStatus.DISCONNECTED:
         try:
-            GraphClient.from_app().delete(f"{channel.page_id}/subscribed_apps", token)
+            with db.released():
+                GraphClient.from_app().delete(f"{channel.page_id}/subscribed_apps", token)
         except GraphError as exc:
             if exc.token_invalid:
                 warning = ("Meta no longer accepts this connection's token, so Keloa could not remove the "

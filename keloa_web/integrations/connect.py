@@ -52,7 +52,8 @@ def meta_callback():
         reason = request.args.get("error_description") or error
         return _back(f"Meta did not complete the sign-in ({reason}). Choose \"Connect Instagram\" to try again.")
     try:
-        token = meta.client().authorize_access_token()
+        with db.released():  # Meta's token endpoint
+            token = meta.client().authorize_access_token()
     except MismatchingStateError:
         return _back("This sign-in link was already used or has expired, so it was ignored. Choose "
                      "\"Connect Instagram\" to sign in again.")
@@ -66,7 +67,8 @@ def meta_callback():
         return _back("Keloa could not reach Meta to finish the sign-in. Try again in a moment.")
     try:
         long_lived = meta.exchange_long_lived(token["access_token"])
-        me = GraphClient.from_app().get("me", long_lived, fields="id,name")
+        with db.released():
+            me = GraphClient.from_app().get("me", long_lived, fields="id,name")
     except GraphError as exc:
         return _back(_graph_message(exc))
     meta.remember_login(meta.MetaLogin(str(me["id"]), me.get("name") or "", long_lived))

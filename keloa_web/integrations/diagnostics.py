@@ -40,7 +40,8 @@ def run_checks(channel: Channel) -> list[Check]:
                       "Choose \"Connect Instagram\" and pick this Page to connect it again.", "reconnect")]
 
     try:
-        graph.get("me", page_token, fields="id")
+        with db.released():
+            graph.get("me", page_token, fields="id")
         out.append(Check("Access token valid", "pass", "Meta accepts Keloa's token for this Page."))
     except GraphError as exc:
         if not exc.token_invalid:
@@ -89,8 +90,9 @@ def _user_checks(graph: GraphClient, channel: Channel, user_token: str | None) -
 def _ig_check(graph: GraphClient, channel: Channel, token: str) -> Check:
     name = "Instagram account professional and linked"
     try:
-        body = graph.get(channel.page_id, token, fields="instagram_business_account{id,username,name,"
-                                                        "profile_picture_url},connected_instagram_account")
+        with db.released():
+            body = graph.get(channel.page_id, token, fields="instagram_business_account{id,username,name,"
+                                                            "profile_picture_url},connected_instagram_account")
     except GraphError as exc:
         return Check(name, "warn", f"Meta did not answer: {exc}", "Try again in a moment.")
     ig = body.get("instagram_business_account") or {}
@@ -113,7 +115,8 @@ def _ig_check(graph: GraphClient, channel: Channel, token: str) -> Check:
 def _subscription_check(graph: GraphClient, channel: Channel, token: str) -> Check:
     name = "Page subscribed to message notifications"
     try:
-        apps = graph.get(f"{channel.page_id}/subscribed_apps", token).get("data", [])
+        with db.released():
+            apps = graph.get(f"{channel.page_id}/subscribed_apps", token).get("data", [])
     except GraphError as exc:
         return Check(name, "warn", f"Meta did not answer: {exc}", "Try again in a moment.")
     mine = next((a for a in apps if str(a.get("id")) == str(current_app.config["META_APP_ID"])), None)
@@ -146,8 +149,9 @@ def _webhook_check(channel: Channel) -> Check:
 def _dm_access_check(graph: GraphClient, channel: Channel, token: str) -> Check:
     name = "Access to messages allowed"
     try:
-        ratelimit.wait_turn(channel.ig_account_id)
-        graph.get(f"{channel.page_id}/conversations", token, platform="instagram", limit=1)
+        with db.released():
+            ratelimit.wait_turn(channel.ig_account_id)
+            graph.get(f"{channel.page_id}/conversations", token, platform="instagram", limit=1)
     except GraphError as exc:
         channel_ops.record_conversations_call(channel, exc.message)
         db.session.commit()

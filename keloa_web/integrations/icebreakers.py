@@ -53,11 +53,12 @@ def ice_breakers_save(channel_id: int):
     breakers = [{"question": q, "payload": PAYLOAD.format(n=i + 1)} for i, q in enumerate(questions)]
     graph = GraphClient.from_app()
     try:
-        if breakers:
-            graph.post("me/messenger_profile", token, platform="instagram", json={
-                "platform": "instagram", "ice_breakers": [{"call_to_actions": breakers, "locale": "default"}]})
-        else:
-            graph.delete("me/messenger_profile", token, platform="instagram", fields='["ice_breakers"]')
+        with db.released():
+            if breakers:
+                graph.post("me/messenger_profile", token, platform="instagram", json={
+                    "platform": "instagram", "ice_breakers": [{"call_to_actions": breakers, "locale": "default"}]})
+            else:
+                graph.delete("me/messenger_profile", token, platform="instagram", fields='["ice_breakers"]')
     except GraphError as exc:
         db.session.rollback()
         return _page(channel, typed, f"Instagram refused the ice breakers: {exc.message}. Nothing was changed.", 422)

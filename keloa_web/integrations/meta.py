@@ -13,6 +13,7 @@ from authlib.integrations.flask_client import OAuth
 from flask import current_app, session
 
 from keloa_web import crypto
+from keloa_web.db import db
 from keloa_web.graph import GraphClient
 from keloa_web.jobs import get_redis, meta_login_key
 
@@ -68,9 +69,10 @@ def exchange_long_lived(short_token: str) -> str:
     """Trade the dialog's short-lived user token for a ~60-day one (Page tokens from it never expire)."""
     cfg = current_app.config
     # A POST, so that neither the app secret nor the token is in a URL someone logs.
-    body = GraphClient.from_app().post("oauth/access_token", data={
-        "grant_type": "fb_exchange_token", "client_id": cfg["META_APP_ID"],
-        "client_secret": cfg["META_APP_SECRET"], "fb_exchange_token": short_token})
+    with db.released():
+        body = GraphClient.from_app().post("oauth/access_token", data={
+            "grant_type": "fb_exchange_token", "client_id": cfg["META_APP_ID"],
+            "client_secret": cfg["META_APP_SECRET"], "fb_exchange_token": short_token})
     return body["access_token"]
 
 
@@ -145,12 +147,14 @@ class PageInfo:
 def fetch_pages(user_token: str) -> list[PageInfo]:
     """Every Page the user shared with the app, following Graph's paging."""
     graph = GraphClient.from_app()
-    return [PageInfo.from_graph(item) for item in
-            graph.paginate("me/accounts", user_token, fields=ACCOUNT_FIELDS, limit=100)]
+    with db.released():
+        return [PageInfo.from_graph(item) for item in
+                graph.paginate("me/accounts", user_token, fields=ACCOUNT_FIELDS, limit=100)]
 
 
 def declined_scopes(user_token: str) -> list[str]:
     """Scopes Keloa needs that the user did not grant (declined, expired or never asked)."""
-    body = GraphClient.from_app().get("me/permissions", user_token)
+    with db.released():
+        body = GraphClient.from_app().get("me/permissions", user_token)
     granted = {p.get("permission") for p in body.get("data", []) if p.get("status") == "granted"}
     return [scope for scope in SCOPES if scope not in granted]

@@ -1,7 +1,8 @@
 """Integrations for admins: channel cards, their settings, disconnect, backfill progress.
 
 The Meta sign-in and Page picker live in connect.py, live checks in diagnostics.py; both add
-routes to this blueprint. The deauthorize callback is its own public blueprint (deauth.py).
+routes to this blueprint. The deauthorize callback is its own public blueprint (deauth.py); the
+app factory registers both, and sets up Facebook Login (meta.init_app).
 """
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from keloa_web.db import db
 from keloa_web.htmx import hx_redirect, is_htmx, render_page
 from keloa_web.ids import parse_id
 from keloa_web.integrations import channels as channel_ops
-from keloa_web.integrations import meta
 from keloa_web.models import Agent, BackfillState, Channel, ChannelStatus
 
 bp = Blueprint("integrations", __name__, url_prefix="/integrations")
@@ -21,12 +21,6 @@ SETTINGS = ("read_receipts", "ai_enabled", "agent_id", "display_name")
 STATUS_ORDER = {ChannelStatus.NEEDS_RECONNECT: 0, ChannelStatus.ACTIVE: 1, ChannelStatus.DISCONNECTED: 2}
 
 
-@bp.record_once
-def _setup(state) -> None:
-    from keloa_web.integrations import deauth
-
-    meta.init_app(state.app)
-    state.app.register_blueprint(deauth.bp)
 
 
 def get_channel(channel_id: int) -> Channel:

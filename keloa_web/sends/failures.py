@@ -13,7 +13,8 @@ from flask import current_app
 from keloa_web import changes, window
 from keloa_web.db import db, utcnow
 from keloa_web.graph import GraphError, GraphUnavailable
-from keloa_web.models import AuthorType, Channel, ChannelStatus, Conversation, Message, MessageStatus, WindowState
+from keloa_web.integrations.channels import mark_needs_reconnect
+from keloa_web.models import AuthorType, Channel, Conversation, Message, MessageStatus, WindowState
 from keloa_web.sends.outbox import STANDBY
 
 log = logging.getLogger(__name__)
@@ -24,15 +25,8 @@ AI_REFUSED = ("Instagram refused this AI reply: the reply window has closed. AI 
 
 def needs_reconnect(session, channel: Channel | None, reason: str) -> None:
     """Stop sends on this channel until an admin reconnects it (Integrations owns the status)."""
-    if channel is None:
-        return
-    try:
-        from keloa_web.integrations.channels import mark_needs_reconnect
-    except ImportError:  # Integrations not installed in this build: set the documented status ourselves
-        if channel.status == ChannelStatus.ACTIVE:
-            channel.status, channel.status_reason = ChannelStatus.NEEDS_RECONNECT, reason[:500]
-        return
-    mark_needs_reconnect(session, channel.id, reason)
+    if channel is not None:
+        mark_needs_reconnect(session, channel.id, reason)
 
 
 def handle_error(message_id: int, exc: GraphError, schedule_retry: Callable[[int, float], None]) -> None:

@@ -27,7 +27,7 @@ log = logging.getLogger("alembic.runtime.migration")
 # Messages are indexed with their spaces turned into "q": the trigrams that straddle two words
 # ("rqg", "tqc") exist too, and they are rare. A search asks for the same translation of its own
 # text, then confirms its candidates with the plain ILIKE, so a real "q" never makes a false match
-# (see keloa_web/inbox/queries.py). "q" because it is a letter in every locale, and rarely followed by
+# (see keloa_web/search/postgres.py). "q" because it is a letter in every locale, and rarely followed by
 # anything but "u".
 PAIRS = "translate(text, ' ', 'q')"
 INDEXES = {
