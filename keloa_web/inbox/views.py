@@ -13,7 +13,7 @@ from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from keloa_web import changes, window
+from keloa_web import changes, describe, window
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import is_htmx, render_blocks, render_page
 from keloa_web.ids import parse_count, parse_id
@@ -26,6 +26,12 @@ from keloa_web.sends.jobs import enqueue_mark_seen, latest_customer_mid
 bp = Blueprint("inbox", __name__)
 log = logging.getLogger(__name__)
 THREAD_BLOCKS = ["unread_total", "thread_header", "thread_messages", "window_state"]
+
+
+# One vocabulary for messages (keloa_web/describe.py): the thread says what the list and the AI say.
+bp.add_app_template_filter(describe.label, "message_label")
+bp.add_app_template_filter(describe.describe, "message_words")
+bp.add_app_template_filter(describe.kind_label, "kind_label")
 
 
 @bp.app_template_filter("safe_href")

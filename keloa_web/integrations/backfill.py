@@ -22,7 +22,7 @@ from keloa_web.integrations import channels as channel_ops
 from keloa_web.integrations.ratelimit import wait_turn
 from keloa_web.models import Attachment, Channel, Contact, Conversation, Message
 from keloa_web.queue import job
-from keloa_web.webhooks.describe import preview
+from keloa_web.describe import preview
 
 log = logging.getLogger(__name__)
 DETAIL_LIMIT = 20

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from keloa_web.models import Attachment, Conversation, Message, PendingRead, Reaction
 from keloa_web.webhooks import parse
 from keloa_web.webhooks.apply import Ctx
-from keloa_web.webhooks.describe import preview
+from keloa_web.describe import preview
 from keloa_web.webhooks.edits import mark_text_unknown
 
 
