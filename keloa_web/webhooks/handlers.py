@@ -16,14 +16,14 @@ from keloa_web.webhooks.edits import mark_text_unknown
 
 def on_message(ctx: Ctx) -> None:
     msg = ctx.data["message"]
-    _record(ctx, parse.mid_of(msg) or parse.synthetic_mid("message", ctx.data), parse.content(msg))
+    record(ctx, parse.mid_of(msg) or parse.synthetic_mid("message", ctx.data), parse.content(msg))
 
 
 def on_postback(ctx: Ctx) -> None:
     postback = ctx.data["postback"]
     content = parse.Content(kind="postback", text=parse.clean(postback.get("title"), 1000),
                             extra={"payload": parse.clean(postback.get("payload"), 1000)})
-    _record(ctx, parse.mid_of(postback) or parse.synthetic_mid("postback", ctx.data), content)
+    record(ctx, parse.mid_of(postback) or parse.synthetic_mid("postback", ctx.data), content)
 
 
 def on_referral(ctx: Ctx) -> None:
@@ -31,10 +31,11 @@ def on_referral(ctx: Ctx) -> None:
     content = parse.content({"referral": referral})
     if content.kind != "story_mention":
         content.kind = "referral"
-    _record(ctx, parse.synthetic_mid("referral", ctx.data), content)
+    record(ctx, parse.synthetic_mid("referral", ctx.data), content)
 
 
-def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
+def record(ctx: Ctx, mid: str, content: parse.Content) -> None:
+    """Store one message (a webhook's, or one the history import read) and update its conversation."""
     existing = ctx.message(mid)
     early = (existing.extra or {}).get("early") if existing is not None else None
     pending_edit = (existing.extra or {}).get("edit_text") if existing is not None else None
@@ -79,11 +80,12 @@ def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
         if m.kind != "referral" and str(referral.get("source", "")).upper() == "ADS":
             if conv.ad_message_at is None or m.sent_at > conv.ad_message_at:
                 conv.ad_message_at = m.sent_at  # sent from a Click-to-Direct ad: a longer window
-        if m.kind != "referral":
-            conv.unread_count = (conv.unread_count or 0) + 1
-            if not m.deleted and not ctx.standby:  # another app answers standby threads, not Keloa's AI
-                ctx.fx.customer_messages.append(m)
-        conv.status = "open"
+        if not ctx.history:  # an imported old message is not news: unread, status and the AI stay as they are
+            if m.kind != "referral":
+                conv.unread_count = (conv.unread_count or 0) + 1
+                if not m.deleted and not ctx.standby:  # another app answers standby threads, not Keloa's AI
+                    ctx.fx.customer_messages.append(m)
+            conv.status = "open"
     _apply_pending_read(ctx, m, conv)
 
 
@@ -93,8 +95,8 @@ def _owner(ctx: Ctx, conv: Conversation) -> None:
     if ctx.standby:
         if conv.standby_since is None or ctx.at > conv.standby_since:
             conv.standby_since = ctx.at
-    elif conv.standby_since is not None and ctx.at > conv.standby_since:
-        conv.standby_since = None
+    elif conv.standby_since is not None and ctx.at > conv.standby_since and not ctx.history:
+        conv.standby_since = None  # (the Conversations API does not say who owns the thread)
     ctx.fx.touched.add(conv)
 
 
