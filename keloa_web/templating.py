@@ -5,6 +5,7 @@ from datetime import datetime
 
 from flask import Flask, current_app
 
+from keloa_web import describe
 from keloa_web.db import utcnow
 
 _BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("HeadlessChrome", "Headless Chrome"),
@@ -73,6 +74,8 @@ def device(user_agent: str | None) -> str:
 
 
 FILTERS = {f.__name__: f for f in (safe_href, filesize, cdn_src, day_label, short_time, time_ago, device)}
+# One vocabulary for messages (keloa_web/describe.py): the thread says what the list and the AI say.
+FILTERS.update(message_label=describe.label, message_words=describe.describe, kind_label=describe.kind_label)
 
 
 def init_app(app: Flask) -> None:

@@ -1,13 +1,17 @@
 """History backfill at connect: the 20 newest messages per conversation, a note, progress, no duplicates."""
 from __future__ import annotations
 
+import time
 from datetime import timezone
 
+from rq.job import Job
 from sqlalchemy import func, select
 
+from keloa_web import describe
 from keloa_web.db import db
-from keloa_web.integrations.backfill import backfill_channel
+from keloa_web.integrations.backfill import backfill_channel, import_conversation
 from keloa_web.models import Attachment, Channel, Contact, Conversation, Message
+from keloa_web.queue import get_redis
 from tests import factories, helpers
 from tests.receive import util
 
@@ -121,3 +125,56 @@ def test_one_failing_conversation_or_a_refused_field_never_aborts_the_import(san
     assert "1 skipped (Meta refused: (#1) An unknown error occurred" in card
     assert "1 imported without media and story details, which Meta refused" in card
     assert "Their new messages still arrive." in card
+
+
+def test_imported_history_reads_like_live_messages_but_is_not_news(sandbox, app, settings, admin_client):
+    """Imported messages go through ingest's own recording: the list preview and the customer's
+    last message time follow the webhooks' rules, but old messages are not unread and the AI agent
+    attached to the channel does not answer them."""
+    settings["AI_REPLY_DELAY_SECONDS"] = "0"
+    factories.connect_account(admin_client, sandbox, backfill=True)
+    with db.session_scope() as s:  # before the import job runs: an agent that would answer
+        agent = factories.gen_agent(s)
+        factories.gen_entry(s, agent, "Gift cards", "Yes, gift cards from 10 euros, in the shop.")
+        channel = s.scalar(select(Channel))
+        channel.agent_id, channel.ai_enabled = agent.id, True
+    helpers.run_worker_burst(settings)
+    helpers.run_worker_burst(settings)
+    db.session.rollback()
+    for conv in db.session.scalars(select(Conversation)).all():
+        newest = db.session.scalar(select(Message).where(Message.conversation_id == conv.id, Message.direction != "note")
+                                   .order_by(Message.sent_at.desc()).limit(1))
+        assert conv.last_message_preview == describe.preview(newest) and conv.last_activity_at == newest.sent_at
+        assert (conv.unread_count, conv.status, conv.needs_human) == (0, "open", False)
+        inbound = db.session.scalars(select(Message).where(Message.conversation_id == conv.id,
+                                                           Message.direction == "in")).all()
+        assert conv.last_customer_message_at == max(m.sent_at for m in inbound)
+        assert not any(Job.exists(f"ai-{m.id}", connection=get_redis()) for m in inbound)
+    zoe = db.session.scalar(select(Conversation).join(Contact).where(Contact.username == "zoe_z"))
+    assert zoe.last_message_preview == "📷 Photo"  # her photo, newest, in the live messages' words
+    assert _count(Message, Message.author_type == "ai") == 0
+    page = admin_client.get("/inbox").get_data(as_text=True)
+    assert ">0 unread</span>" in page and "Do you sell gift cards?" in page
+
+
+def test_a_conversations_api_node_becomes_the_message_a_webhook_makes(app, settings, client):
+    """Meta's Conversations API node of a story reply (sample 07) is stored as ingest stores the
+    webhook of one; a live message from the same customer then joins it and is unread."""
+    channel = util.channel("17841400000000777")
+    with db.session_scope() as s:
+        import_conversation(s, s.get(Channel, channel.id), {"data": [util.sample("07")]})
+    db.session.rollback()
+    m = db.session.scalar(select(Message))
+    assert (m.kind, m.text, m.story_id, m.direction) == ("story_reply", "Nice shot !👍🏼", "18074819347285670", "in")
+    conv = db.session.get(Conversation, m.conversation_id)
+    assert conv.last_message_preview == "Replied to your story: Nice shot !👍🏼" and conv.unread_count == 0
+    assert conv.contact.username == "some_username" and conv.last_customer_message_at == m.sent_at
+
+    ts = int(time.time() * 1000)
+    live = util.messaging("123456789", channel.ig_account_id, ts, message={"mid": "m-live", "text": "Is it still there?"})
+    assert util.post(client, util.body(channel.ig_account_id, live)).status_code == 200
+    helpers.run_worker_burst(settings)
+    db.session.rollback()
+    conv = db.session.get(Conversation, conv.id)
+    assert (conv.unread_count, conv.last_message_preview) == (1, "Is it still there?")
+    assert _count(Contact) == 1 and _count(Message) == 2

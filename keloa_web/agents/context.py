@@ -6,13 +6,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from keloa_web.describe import for_ai
 from keloa_web.models import Message
 
 HISTORY_TURNS = 20
 BURST_MAX = 5
-DESCRIBED = {"image": "[a photo]", "video": "[a video]", "audio": "[a voice message]", "file": "[a file]",
-             "story_reply": "[a reply to a story]", "story_mention": "[a story mention]", "share": "[a shared post]",
-             "reel": "[a shared reel]", "ig_post": "[a shared post]", "ig_story": "[a shared story]"}
 
 
 # The newest message is answered on its own when it has at least this many words; a shorter one
@@ -26,16 +24,6 @@ class Context:
     said: str  # everything the customer wrote since the business last wrote, joined (hand-off words)
     history: list[tuple[str, str]]  # earlier turns, oldest first: ("user"|"assistant", text)
     has_text: bool  # False when the customer only sent media, stickers or story mentions
-
-
-def _words(message: Message) -> str:
-    if message.deleted:
-        return "[message unsent]"
-    text = (message.text or "").strip()
-    described = DESCRIBED.get(message.kind)
-    if described and text:
-        return f"{described} {text}"
-    return text or described or ""
 
 
 def read(session: Session, conversation_id: int, upto: Message) -> Context:
@@ -54,9 +42,9 @@ def read(session: Session, conversation_id: int, upto: Message) -> Context:
             break
         burst.insert(0, message)
     earlier = rows[: len(rows) - len(burst)][-HISTORY_TURNS:]
-    words = [w for w in (_words(m) for m in burst if not m.deleted) if w]
+    words = [w for w in (for_ai(m) for m in burst if not m.deleted) if w]
     said = "\n".join(words)
-    history = [("user" if m.direction == "in" else "assistant", w) for m in earlier if (w := _words(m))]
+    history = [("user" if m.direction == "in" else "assistant", w) for m in earlier if (w := for_ai(m))]
     newest = words[-1] if words else ""
     if len(newest.split()) >= STANDS_ALONE_WORDS:
         # Earlier unanswered messages would dilute the newest question's match: they are history.

@@ -19,9 +19,11 @@ from keloa_web.db import db
 from keloa_web.graph import GraphClient, GraphError
 from keloa_web.integrations import channels as channel_ops
 from keloa_web.integrations.ratelimit import wait_turn
-from keloa_web.models import Attachment, Channel, Contact, Conversation, Message
 from keloa_web.jobs import enqueue_once, job
-from keloa_web.webhooks.describe import preview
+from keloa_web.models import Channel, Message
+from keloa_web.webhooks import handlers, parse
+from keloa_web.webhooks.apply import Ctx, Effects
+from keloa_web.webhooks.lookup import Lookup
 
 log = logging.getLogger(__name__)
 DETAIL_LIMIT = 20
@@ -137,28 +139,34 @@ def _progress(channel_id: int, total: int | None = None, done: int | None = None
 
 @dataclass
 class Imported:
-    messages: list[Message] = field(default_factory=list)
     attachment_ids: list[int] = field(default_factory=list)  # to download
-    profile_contact_id: int | None = None  # a customer whose profile Keloa has not read yet
+    profile_contact_id: int | None = None  # a customer whose profile to read, by ingest's rule
 
 
 def import_conversation(s: Session, channel: Channel, listing: dict) -> Imported:
-    """Import the newest messages of one conversation listing (newest first)."""
+    """Import the newest messages of one conversation listing (newest first).
+
+    Each is recorded by ingest's own `handlers.record`, as old history: the contact, conversation,
+    message, preview and last customer time follow the webhooks' rules, but an imported message is
+    not unread and wakes no AI agent (`Ctx.history`)."""
     items = [m for m in listing.get("data", []) if m.get("from")][:DETAIL_LIMIT]
     truncated = len(listing.get("data", [])) > DETAIL_LIMIT or bool((listing.get("paging") or {}).get("next"))
     customer = next((m for m in items if str(m["from"].get("id")) != channel.ig_account_id), None)
     out = Imported()
     if customer is None:
         return out
-    conversation = ensure_conversation(s, channel, str(customer["from"]["id"]), customer["from"].get("username"))
-    if not conversation.contact.name:
-        out.profile_contact_id = conversation.contact_id
-    existing = set(s.scalars(select(Message.mid).where(Message.channel_id == channel.id,
-                                                       Message.mid.in_([m["id"] for m in items]))))
+    igsid = parse.ident(customer["from"]["id"])
+    lookup, fx = Lookup(s), Effects()
+    lookup.prefetch({channel.id}, {_mid(m) for m in items}, {igsid})
+    contact = _ctx(lookup, channel, igsid, customer, fx).contact()
+    if not contact.username:  # the Conversations API names the customer; a webhook does not
+        contact.username = parse.clean(customer["from"].get("username"), 120)
     for item in reversed(items):
-        if item["id"] not in existing:
-            out.messages.append(_message(channel, conversation, item))
-            s.add(out.messages[-1])
+        handlers.record(_ctx(lookup, channel, igsid, item, fx), _mid(item), _content(item))
+    conversation = lookup.conversation(contact)
+    if conversation is None:
+        return out
+    s.flush()
     if truncated and items and not s.scalar(select(Message.id).where(
             Message.conversation_id == conversation.id, Message.kind == "note", Message.author_type == "system")):
         # Just before the oldest imported message, so the thread reads: note, then history.
@@ -166,11 +174,30 @@ def import_conversation(s: Session, channel: Channel, listing: dict) -> Imported
         s.add(Message(conversation_id=conversation.id, channel_id=channel.id, direction="note", kind="note",
                       author_type="system", status="received", sent_at=oldest,
                       text=OLDER_NOTE.format(n=len(items)), extra={"backfill": True}))
-    s.flush()
-    out.attachment_ids = [a.id for m in out.messages for a in m.attachments if a.source_url]
-    _refresh_conversation(s, conversation)
+        s.flush()
+    out.attachment_ids = [a.id for a in fx.attachments]
+    if contact in fx.new_contacts or contact.id in fx.profiles:
+        out.profile_contact_id = contact.id
     changes.touch(s, conversation.id)
     return out
+
+
+def _ctx(lookup: Lookup, channel: Channel, igsid: str, item: dict, fx: Effects) -> Ctx:
+    """One message node as ingest's event context: the customer's conversation, at the node's time."""
+    at = _time(item["created_time"])
+    ts = int(at.replace(tzinfo=timezone.utc).timestamp() * 1000)
+    return Ctx(lookup.session, lookup, channel, igsid, str(item["from"].get("id")) == channel.ig_account_id,
+               at, ts, item, fx, history=True)
+
+
+def _mid(item: dict) -> str:
+    return parse.mid_of({"mid": item["id"]})  # the node's id is the message's mid, as webhooks give it
+
+
+def _content(item: dict) -> parse.Content:
+    content = parse.node_content(item)
+    content.extra["backfill"] = True
+    return content
 
 
 def _fetch_later(imported: Imported) -> None:
@@ -184,66 +211,6 @@ def _fetch_later(imported: Imported) -> None:
     if imported.profile_contact_id is not None:
         enqueue_once(fetch_profile, imported.profile_contact_id, job_id=f"profile-{imported.profile_contact_id}")
 
-
-
-def ensure_conversation(s: Session, channel: Channel, igsid: str, username: str | None) -> Conversation:
-    contact = s.scalar(select(Contact).where(Contact.channel_id == channel.id, Contact.igsid == igsid))
-    if contact is None:
-        contact = Contact(channel_id=channel.id, igsid=igsid, username=username)
-        s.add(contact)
-        s.flush()
-    elif username and not contact.username:
-        contact.username = username
-    conversation = s.scalar(select(Conversation).where(Conversation.contact_id == contact.id))
-    if conversation is None:
-        conversation = Conversation(channel_id=channel.id, contact_id=contact.id)
-        s.add(conversation)
-        s.flush()
-    return conversation
-
-
-def _message(channel: Channel, conversation: Conversation, item: dict) -> Message:
-    outgoing = str(item["from"].get("id")) == channel.ig_account_id
-    msg = Message(conversation_id=conversation.id, channel_id=channel.id, mid=item["id"],
-                  direction="out" if outgoing else "in", author_type="instagram" if outgoing else "customer",
-                  status="sent" if outgoing else "received", sent_at=_time(item["created_time"]),
-                  text=item.get("message") or None, reply_to_mid=(item.get("reply_to") or {}).get("mid"),
-                  extra={"backfill": True})
-    story = item.get("story") or {}
-    kind = "text"
-    for key, story_kind in (("mention", "story_mention"), ("reply_to", "story_reply")):
-        if story.get(key):
-            kind, msg.story_url, msg.story_id = story_kind, story[key].get("link"), story[key].get("id")
-    for att in (item.get("attachments") or {}).get("data", []):
-        att_type, url = _attachment(att)
-        msg.attachments.append(Attachment(type=att_type, source_url=url, content_type=att.get("mime_type")))
-        kind = att_type if kind == "text" and not msg.text else kind
-    if item.get("is_unsupported"):
-        kind = "unsupported"
-    msg.kind = kind
-    return msg
-
-
-def _attachment(att: dict) -> tuple[str, str | None]:
-    if att.get("image_data"):
-        return "image", att["image_data"].get("url")
-    if att.get("video_data"):
-        return "video", att["video_data"].get("url")
-    mime = att.get("mime_type") or ""
-    return ("audio" if mime.startswith("audio/") else "file"), att.get("file_url")
-
-
-def _refresh_conversation(s: Session, conversation: Conversation) -> None:
-    msgs = list(s.scalars(select(Message).where(Message.conversation_id == conversation.id,
-                                                 Message.direction != "note").order_by(Message.sent_at)))
-    if not msgs:
-        return
-    last = msgs[-1]
-    conversation.last_activity_at = last.sent_at
-    inbound = [m.sent_at for m in msgs if m.direction == "in"]
-    if inbound:
-        conversation.last_customer_message_at = max(inbound + [conversation.last_customer_message_at or inbound[0]])
-    conversation.last_message_preview = preview(last)  # the same words as a live message
 
 
 def _time(value: str) -> datetime:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, scoped_session
 
 from keloa_web import changes, window
 from keloa_web.db import utcnow
+from keloa_web.describe import preview
 from keloa_web.models import Attachment, Channel, Conversation, Message
 
 log = logging.getLogger(__name__)
@@ -95,13 +96,6 @@ def create_outgoing(session: Session, conversation: Conversation, *, text: str |
     changes.touch(session, conversation.id)
     after_commit(session, _enqueue_send, message.id, message.channel_id)
     return message
-
-
-def preview(message: Message) -> str:
-    if message.text:
-        return message.text[:200]
-    return {"image": "Sent a photo", "video": "Sent a video", "audio": "Sent a voice message"}.get(
-        message.kind, "Sent an attachment")
 
 
 def _enqueue_send(message_id: int, channel_id: int) -> None:

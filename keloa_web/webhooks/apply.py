@@ -85,6 +85,9 @@ class Ctx:
     fx: Effects
     # In standby[]: another app owns the thread (Conversation Routing). Shown, never answered.
     standby: bool = False
+    # Imported from the Conversations API at connect (backfill): old messages, kept like any other
+    # but not news: not unread, no reopening, no AI turn, and no word on who owns the thread.
+    history: bool = False
 
     def message(self, mid: str) -> Message | None:
         return self.lookup.message(self.channel.id, mid)

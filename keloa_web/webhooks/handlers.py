@@ -14,20 +14,20 @@ from keloa_web.models import (
 )
 from keloa_web.webhooks import parse
 from keloa_web.webhooks.apply import Ctx
-from keloa_web.webhooks.describe import preview
+from keloa_web.describe import preview
 from keloa_web.webhooks.edits import mark_text_unknown
 
 
 def on_message(ctx: Ctx) -> None:
     msg = ctx.data["message"]
-    _record(ctx, parse.mid_of(msg) or parse.synthetic_mid("message", ctx.data), parse.content(msg))
+    record(ctx, parse.mid_of(msg) or parse.synthetic_mid("message", ctx.data), parse.content(msg))
 
 
 def on_postback(ctx: Ctx) -> None:
     postback = ctx.data["postback"]
     content = parse.Content(kind=MessageKind.POSTBACK, text=parse.clean(postback.get("title"), 1000),
                             extra={"payload": parse.clean(postback.get("payload"), 1000)})
-    _record(ctx, parse.mid_of(postback) or parse.synthetic_mid("postback", ctx.data), content)
+    record(ctx, parse.mid_of(postback) or parse.synthetic_mid("postback", ctx.data), content)
 
 
 def on_referral(ctx: Ctx) -> None:
@@ -35,10 +35,11 @@ def on_referral(ctx: Ctx) -> None:
     content = parse.content({"referral": referral})
     if content.kind != MessageKind.STORY_MENTION:
         content.kind = MessageKind.REFERRAL
-    _record(ctx, parse.synthetic_mid("referral", ctx.data), content)
+    record(ctx, parse.synthetic_mid("referral", ctx.data), content)
 
 
-def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
+def record(ctx: Ctx, mid: str, content: parse.Content) -> None:
+    """Store one message (a webhook's, or one the history import read) and update its conversation."""
     existing = ctx.message(mid)
     early = (existing.extra or {}).get("early") if existing is not None else None
     pending_edit = (existing.extra or {}).get("edit_text") if existing is not None else None
@@ -83,11 +84,12 @@ def _record(ctx: Ctx, mid: str, content: parse.Content) -> None:
         if m.kind != MessageKind.REFERRAL and str(referral.get("source", "")).upper() == "ADS":
             if conv.ad_message_at is None or m.sent_at > conv.ad_message_at:
                 conv.ad_message_at = m.sent_at  # sent from a Click-to-Direct ad: a longer window
-        if m.kind != MessageKind.REFERRAL:
-            conv.unread_count = (conv.unread_count or 0) + 1
-            if not m.deleted and not ctx.standby:  # another app answers standby threads, not Keloa's AI
-                ctx.fx.customer_messages.append(m)
-        conv.status = ConversationStatus.OPEN
+        if not ctx.history:  # an imported old message is not news: unread, status and the AI stay as they are
+            if m.kind != MessageKind.REFERRAL:
+                conv.unread_count = (conv.unread_count or 0) + 1
+                if not m.deleted and not ctx.standby:  # another app answers standby threads, not Keloa's AI
+                    ctx.fx.customer_messages.append(m)
+            conv.status = ConversationStatus.OPEN
     _apply_pending_read(ctx, m, conv)
 
 
@@ -97,8 +99,8 @@ def _owner(ctx: Ctx, conv: Conversation) -> None:
     if ctx.standby:
         if conv.standby_since is None or ctx.at > conv.standby_since:
             conv.standby_since = ctx.at
-    elif conv.standby_since is not None and ctx.at > conv.standby_since:
-        conv.standby_since = None
+    elif conv.standby_since is not None and ctx.at > conv.standby_since and not ctx.history:
+        conv.standby_since = None  # (the Conversations API does not say who owns the thread)
     ctx.fx.touched.add(conv)
 
 

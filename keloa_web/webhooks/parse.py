@@ -196,6 +196,36 @@ def content(message: dict) -> Content:
     return c
 
 
+def node_content(node: dict) -> Content:
+    """Describe a Conversations API message node (what the history import reads) as `content`
+    describes a webhook's message, so both become the same kind of Message."""
+    c = Content(text=clean(node.get("message")) or None)
+    kinds: list[str] = []
+    story = node.get("story") if isinstance(node.get("story"), dict) else {}
+    for key, kind in (("mention", "story_mention"), ("reply_to", "story_reply")):
+        if isinstance(story.get(key), dict):
+            kinds.append(kind)
+            c.story_url, c.story_id = clean(story[key].get("link")), ident(story[key].get("id"))
+    attachments = node.get("attachments") if isinstance(node.get("attachments"), dict) else {}
+    for att in _dicts(attachments.get("data")):
+        kind, url = _node_attachment(att)
+        c.media.append((kind, url))
+        kinds.append(kind)
+    c.reply_to_mid = mid_of(node.get("reply_to"))
+    if truthy(node.get("is_unsupported")):
+        kinds.append("unsupported")
+    c.kind = _pick_kind(kinds, c.text)
+    return c
+
+
+def _node_attachment(att: dict) -> tuple[str, str | None]:
+    for key, kind in (("image_data", "image"), ("video_data", "video")):
+        if isinstance(att.get(key), dict):
+            return kind, clean(att[key].get("url"))
+    mime = clean(att.get("mime_type")) or ""
+    return ("audio" if mime.startswith("audio/") else "file"), clean(att.get("file_url"))
+
+
 # When one message carries several attachment kinds, the most specific one names it.
 _KIND_ORDER = (MessageKind.STORY_REPLY, MessageKind.STORY_MENTION, MessageKind.IG_STORY, MessageKind.IG_POST,
                MessageKind.REEL, MessageKind.SHARE, MessageKind.IMAGE, MessageKind.VIDEO, MessageKind.AUDIO,
