@@ -11,7 +11,7 @@ from keloa_web import describe
 from keloa_web.db import db
 from keloa_web.integrations.backfill import backfill_channel, import_conversation
 from keloa_web.models import Attachment, Channel, Contact, Conversation, Message
-from keloa_web.queue import get_redis
+from keloa_web.jobs import get_redis
 from tests import factories, helpers
 from tests.receive import util
 
