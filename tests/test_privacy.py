@@ -92,3 +92,24 @@ def test_metas_data_deletion_callback_deletes_and_links_a_public_status_page(app
     forged = _signed({"algorithm": "HMAC-SHA256", "issued_at": int(time.time()), "user_id": "1"}, secret="x")
     assert client.post("/webhooks/meta/data-deletion", data={"signed_request": forged}, csrf=False).status_code == 400
     assert helpers.Client(app).get("/data-deletion/nope").status_code == 404
+
+
+def test_a_data_deletion_that_fails_is_applied_when_meta_retries_it(app, client, settings, monkeypatch):
+    from keloa_web.privacy import views as privacy_views
+
+    with db.session_scope() as s:
+        ch = factories.gen_channel(s, meta_user_id="10008900002", meta_user_token_enc="enc")
+    signed = _signed({"algorithm": "HMAC-SHA256", "issued_at": int(time.time()), "user_id": "10008900002"})
+    real = privacy_views.erase_meta_user
+
+    def broken(session, user_id):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(privacy_views, "erase_meta_user", broken)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert client.post("/webhooks/meta/data-deletion", data={"signed_request": signed}, csrf=False).status_code == 500
+    monkeypatch.setattr(privacy_views, "erase_meta_user", real)
+    retry = client.post("/webhooks/meta/data-deletion", data={"signed_request": signed}, csrf=False)
+    assert retry.status_code == 200 and retry.get_json()["confirmation_code"]  # not refused as a replay
+    db.session.rollback()
+    assert db.session.get(Channel, ch.id).meta_user_id is None

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
 import logging
 import time
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 from redis import RedisError
 
 from keloa_web.jobs import get_redis, signed_request_seen_key
@@ -89,3 +90,31 @@ def forget(signed_request: str, kind: str) -> None:
     """The request was not applied after all: let Meta's retry of it through."""
     with contextlib.suppress(RedisError):
         get_redis().delete(_seen_key(signed_request, kind))
+
+
+def callback(kind: str):
+    """A view for one of Meta's signed-request callbacks (deauthorize, data deletion).
+
+    Public and without CSRF (Meta signs the request instead); the view runs only for a valid, fresh
+    request seen for the first time, and gets the person's app-scoped user id. If the view fails,
+    the request is forgotten, so that Meta's retry of it is applied instead of refused as a replay.
+    """
+    from keloa_web.auth import public
+    from keloa_web.security import csrf
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped():
+            signed_request = request.form.get("signed_request", "")
+            payload, refusal = accept(signed_request, kind)
+            if refusal is not None:
+                return refusal
+            try:
+                return view(str(payload["user_id"]))
+            except Exception:
+                forget(signed_request, kind)
+                raise
+
+        return public(csrf.exempt(wrapped))
+
+    return decorate

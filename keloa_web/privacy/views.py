@@ -16,24 +16,18 @@ from sqlalchemy import select
 
 from keloa_web.auth import admin_required, public
 from keloa_web.db import db, utcnow
-from keloa_web.integrations.signed_requests import accept
+from keloa_web.integrations import signed_requests
 from keloa_web.models import Contact, Conversation, DataDeletion
 from keloa_web.privacy.erase import erase_contact, erase_meta_user, remove_files
-from keloa_web.security import csrf
 
 log = logging.getLogger(__name__)
 bp = Blueprint("privacy", __name__)
 
 
 @bp.post("/webhooks/meta/data-deletion")
-@public
-@csrf.exempt
-def data_deletion_callback():
-    signed_request = request.form.get("signed_request", "")
-    payload, refusal = accept(signed_request, "deletion")
-    if refusal is not None:
-        return refusal
-    user_id = str(payload["user_id"])[:64]
+@signed_requests.callback("deletion")
+def data_deletion_callback(user_id: str):
+    user_id = user_id[:64]
     request_row = DataDeletion(confirmation_code=secrets.token_hex(8), meta_user_id=user_id)
     db.session.add(request_row)
     request_row.channels = erase_meta_user(db.session, user_id)
