@@ -97,7 +97,7 @@ def _app_ctx_id() -> int:
 class Database:
     """Engine plus a request-scoped session; jobs use `session_scope()`.
 
-    One object per process (`db` below), not per app: jobs, the sweeper's thread and intake's
+    One object per process (`db` below), not per app: jobs, the periodic tasks' thread and intake's
     insert (webhooks/store.py) reach the database through it without an app at hand.
 
     `generation` counts the engines this process has had (each `configure`, so each `init_app`).

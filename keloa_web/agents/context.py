@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from keloa_web.describe import for_ai
-from keloa_web.models import Message
+from keloa_web.models import Direction, Message, MessageStatus
 
 HISTORY_TURNS = 20
 BURST_MAX = 5
@@ -30,21 +30,21 @@ def read(session: Session, conversation_id: int, upto: Message) -> Context:
     """The context of an answer to `upto` (the newest customer message)."""
     rows = session.scalars(
         select(Message)
-        .where(Message.conversation_id == conversation_id, Message.direction.in_(("in", "out")),
-               Message.sent_at <= upto.sent_at, Message.status != "failed")
+        .where(Message.conversation_id == conversation_id, Message.direction.in_((Direction.IN, Direction.OUT)),
+               Message.sent_at <= upto.sent_at, Message.status != MessageStatus.FAILED)
         .order_by(Message.sent_at.desc(), Message.id.desc())
         .limit(HISTORY_TURNS + BURST_MAX)
     ).all()
     rows.reverse()
     burst: list[Message] = []
     for message in reversed(rows):
-        if message.direction != "in" or len(burst) == BURST_MAX:
+        if message.direction != Direction.IN or len(burst) == BURST_MAX:
             break
         burst.insert(0, message)
     earlier = rows[: len(rows) - len(burst)][-HISTORY_TURNS:]
     words = [w for w in (for_ai(m) for m in burst if not m.deleted) if w]
     said = "\n".join(words)
-    history = [("user" if m.direction == "in" else "assistant", w) for m in earlier if (w := for_ai(m))]
+    history = [("user" if m.direction == Direction.IN else "assistant", w) for m in earlier if (w := for_ai(m))]
     newest = words[-1] if words else ""
     if len(newest.split()) >= STANDS_ALONE_WORDS:
         # Earlier unanswered messages would dilute the newest question's match: they are history.

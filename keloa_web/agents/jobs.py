@@ -28,7 +28,7 @@ from keloa_web.agents import context, rules
 from keloa_web.agents.backends import Answer, generate
 from keloa_web.agents.retrieval import search
 from keloa_web.db import db, utcnow
-from keloa_web.models import Agent, Channel, Conversation, Message
+from keloa_web.models import Agent, AuthorType, Channel, Conversation, Direction, Message, MessageKind, MessageStatus
 from keloa_web.jobs import enqueue_once, job, job_exists
 from keloa_web.mids import latest_customer_mid
 from keloa_web.sends.outbox import TEXT_MAX_BYTES, SendRefused, create_outgoing
@@ -108,7 +108,7 @@ def reply_to_message(message_id: int) -> None:
 def _check(s: Session, message_id: int, max_per_hour: int, write: bool) -> _Turn | None:
     """The agent and what to answer, or None when the AI must not answer (after writing any note)."""
     inbound = s.get(Message, message_id)
-    if inbound is None or inbound.direction != "in" or _answered(s, message_id):
+    if inbound is None or inbound.direction != Direction.IN or _answered(s, message_id):
         return None
     conversation = s.get(Conversation, inbound.conversation_id)
     channel = s.get(Channel, conversation.channel_id)
@@ -150,8 +150,9 @@ def _note_later(s: Session, write: bool, conversation: Conversation, inbound: Me
 def note(s: Session, conversation: Conversation, inbound: Message, agent: Agent, text: str,
          pause: bool = False) -> Message:
     """An internal note (never sent) answering `inbound`, and the conversation flagged for a person."""
-    message = Message(conversation_id=conversation.id, channel_id=conversation.channel_id, direction="note",
-                      kind="note", text=text, author_type="system", author_agent_id=agent.id, status="sent",
+    message = Message(conversation_id=conversation.id, channel_id=conversation.channel_id, direction=Direction.NOTE,
+                      kind=MessageKind.NOTE, text=text, author_type=AuthorType.SYSTEM, author_agent_id=agent.id,
+                      status=MessageStatus.SENT,
                       sent_at=utcnow(), answers_message_id=inbound.id)
     s.add(message)
     conversation.needs_human = True
@@ -169,8 +170,8 @@ def _deliver(s: Session, message_id: int, agent: Agent, result: Answer) -> None:
         try:
             texts = _with_disclosure(s, conversation, agent, result.text)
             for text in texts[:-1]:  # a disclosure too long to share the answer's message goes first
-                create_outgoing(s, conversation, text=text, author_type="ai", agent_id=agent.id)
-            reply = create_outgoing(s, conversation, text=texts[-1], author_type="ai", agent_id=agent.id)
+                create_outgoing(s, conversation, text=text, author_type=AuthorType.AI, agent_id=agent.id)
+            reply = create_outgoing(s, conversation, text=texts[-1], author_type=AuthorType.AI, agent_id=agent.id)
         except SendRefused as exc:
             note(s, conversation, inbound, agent, f"AI did not reply: {exc}")
             return
@@ -186,7 +187,7 @@ def _with_disclosure(s: Session, conversation: Conversation, agent: Agent, answe
     """The message(s) to send: the answer, preceded by the agent's disclosure in the first AI reply
     of the conversation (Meta: automated chat experiences must say so where the law requires)."""
     if not agent.disclose or s.scalar(select(Message.id).where(
-            Message.conversation_id == conversation.id, Message.author_type == "ai").limit(1)):
+            Message.conversation_id == conversation.id, Message.author_type == AuthorType.AI).limit(1)):
         return [answer]
     disclosure = agent.disclosure(s.get(Channel, conversation.channel_id).label)
     joined = f"{disclosure}\n\n{answer}"
@@ -207,7 +208,7 @@ def requeue_lost_turns() -> None:
     with db.session_scope(write=False) as s:
         newest = s.scalar(select(func.max(Message.id))) or 0
         rows = s.execute(select(Message.id, Message.conversation_id, Message.channel_id).where(
-            Message.id > newest - RECENT_MESSAGES, Message.direction == "in",
+            Message.id > newest - RECENT_MESSAGES, Message.direction == Direction.IN,
             Message.created_at >= now - LOST_TURNS_WITHIN, Message.created_at < now - settle,
         ).order_by(Message.id)).all()
     if not rows:

@@ -20,7 +20,7 @@ from keloa_web.graph import GraphClient, GraphError
 from keloa_web.integrations import channels as channel_ops
 from keloa_web.integrations.ratelimit import wait_turn
 from keloa_web.jobs import enqueue_once, job
-from keloa_web.models import Channel, Message
+from keloa_web.models import AuthorType, BackfillState, Channel, Direction, Message, MessageKind, MessageStatus
 from keloa_web.webhooks import handlers, parse
 from keloa_web.webhooks.apply import Ctx, Effects
 from keloa_web.webhooks.lookup import Lookup
@@ -66,10 +66,10 @@ def backfill_channel(channel_id: int) -> None:
             if isinstance(exc, GraphError) and exc.token_invalid:
                 channel_ops.mark_needs_reconnect(s, channel_id, channel_ops.token_reason(exc))
             channel = s.get(Channel, channel_id)
-            channel.backfill_state = "failed"
+            channel.backfill_state = BackfillState.FAILED
             channel.backfill_note = (getattr(exc, "message", None) or type(exc).__name__)[:500]
         raise
-    _progress(channel_id, state="done")
+    _progress(channel_id, state=BackfillState.DONE)
 
 
 @dataclass
@@ -168,11 +168,13 @@ def import_conversation(s: Session, channel: Channel, listing: dict) -> Imported
         return out
     s.flush()
     if truncated and items and not s.scalar(select(Message.id).where(
-            Message.conversation_id == conversation.id, Message.kind == "note", Message.author_type == "system")):
+            Message.conversation_id == conversation.id, Message.kind == MessageKind.NOTE,
+            Message.author_type == AuthorType.SYSTEM)):
         # Just before the oldest imported message, so the thread reads: note, then history.
         oldest = min(_time(m["created_time"]) for m in items) - timedelta(seconds=1)
-        s.add(Message(conversation_id=conversation.id, channel_id=channel.id, direction="note", kind="note",
-                      author_type="system", status="received", sent_at=oldest,
+        s.add(Message(conversation_id=conversation.id, channel_id=channel.id, direction=Direction.NOTE,
+                      kind=MessageKind.NOTE, author_type=AuthorType.SYSTEM, status=MessageStatus.RECEIVED,
+                      sent_at=oldest,
                       text=OLDER_NOTE.format(n=len(items)), extra={"backfill": True}))
         s.flush()
     out.attachment_ids = [a.id for a in fx.attachments]

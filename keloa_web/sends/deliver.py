@@ -18,7 +18,7 @@ from keloa_web.db import db
 from keloa_web.graph import GraphClient, GraphError, GraphTimeout
 from keloa_web.jobs import job
 from keloa_web.mids import adopt_mid
-from keloa_web.models import Channel, Contact, Conversation, Message
+from keloa_web.models import AuthorType, Channel, Contact, Conversation, Message, MessageKind, MessageStatus
 from keloa_web.sends import outbox, ratelimit
 from keloa_web.sends.failures import handle_error, needs_reconnect
 
@@ -41,7 +41,7 @@ def send_message(message_id: int) -> None:
     if not ratelimit.wait_for_slot(prepared.ig_account_id, prepared.bucket):
         with db.session_scope() as s:  # a busy account: give the attempt back and try a little later
             message = s.get(Message, message_id)
-            message.status, message.send_attempts = "queued", message.send_attempts - 1
+            message.status, message.send_attempts = MessageStatus.QUEUED, message.send_attempts - 1
         send_message.enqueue_in(ratelimit.REQUEUE_SECONDS, message_id)
         return
     deliver(message_id, prepared)
@@ -51,8 +51,9 @@ def deliver(message_id: int, prepared: Prepared) -> None:
     try:
         result = GraphClient.from_app().post(f"{prepared.page_id}/messages", prepared.token, json=prepared.body)
     except GraphTimeout:
-        _set(message_id, "unknown", "Unknown — check Instagram: Instagram did not answer in time, so Keloa cannot "
-                                    "tell whether this reached the customer. Retry only if it is missing there.")
+        _set(message_id, MessageStatus.UNKNOWN,
+             "Unknown — check Instagram: Instagram did not answer in time, so Keloa cannot "
+             "tell whether this reached the customer. Retry only if it is missing there.")
         return
     except GraphError as exc:  # GraphUnavailable included: it never reached Meta
         handle_error(message_id, exc, schedule_retry)
@@ -63,7 +64,7 @@ def deliver(message_id: int, prepared: Prepared) -> None:
 def _prepare(message_id: int) -> Prepared | None:
     with db.session_scope() as s:
         message = s.get(Message, message_id, with_for_update=True)
-        if message is None or message.status != "queued":
+        if message is None or message.status != MessageStatus.QUEUED:
             return None  # already sent, failed, unknown, or taken by another run
         return prepare_in(s, message)
 
@@ -78,7 +79,7 @@ def prepare_in(s, message: Message) -> Prepared | None:
         return None
     decision = window.for_conversation(conversation, outbox.sender_of(message.author_type))
     if not decision.allowed:
-        if message.author_type == "ai":
+        if message.author_type == AuthorType.AI:
             conversation.needs_human = True
         _fail(s, message, decision.reason)
         return None
@@ -88,7 +89,7 @@ def prepare_in(s, message: Message) -> Prepared | None:
         _fail(s, message, f"{channel.label} needs reconnecting (Integrations) before replies can go out.")
         return None
     message.tag = decision.tag  # the window may have moved while the message waited
-    message.status = "sending"  # shown as "Sending…" like `queued`: no change to announce yet
+    message.status = MessageStatus.SENDING  # shown as "Sending…" like `queued`: no change to announce yet
     message.send_attempts += 1
     contact = s.get(Contact, conversation.contact_id)
     return Prepared(channel.page_id, token, _body(message, contact.igsid), channel.ig_account_id,
@@ -101,7 +102,7 @@ def _body(message: Message, igsid: str) -> dict:
         body.update(messaging_type="MESSAGE_TAG", tag=message.tag)
     else:
         body["messaging_type"] = "RESPONSE"
-    if message.kind != "text" and message.attachments:  # a reply is text or one attachment
+    if message.kind != MessageKind.TEXT and message.attachments:  # a reply is text or one attachment
         from keloa_web.sends.media import public_url
 
         att = message.attachments[0]
@@ -126,7 +127,7 @@ def _record_sent(message_id: int, mid: str) -> None:
         try:
             with db.session_scope() as s:
                 message = s.get(Message, message_id)
-                message.status, message.error = "sent", None
+                message.status, message.error = MessageStatus.SENT, None
                 if mid:
                     # Drops the echo's row if it came first, and applies a read receipt that
                     # arrived before Keloa knew this message's id.
@@ -148,5 +149,5 @@ def _set(message_id: int, status: str, error: str | None) -> None:
 
 
 def _fail(s, message: Message, reason: str) -> None:
-    message.status, message.error = "failed", reason
+    message.status, message.error = MessageStatus.FAILED, reason
     changes.touch(s, message.conversation_id)

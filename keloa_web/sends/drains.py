@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from keloa_web.db import db
 from keloa_web.jobs import get_redis, job, send_drains_key
-from keloa_web.models import Message
+from keloa_web.models import Direction, Message, MessageStatus
 from keloa_web.sends import ratelimit
 from keloa_web.sends.deliver import Prepared, deliver, prepare_in
 
@@ -75,8 +75,8 @@ def _drain(conn, key: str, channel_id: int) -> int:
 
 
 def _fresh(channel_id: int):
-    return (select(Message).where(Message.channel_id == channel_id, Message.status == "queued",
-                                  Message.direction == "out", Message.send_attempts == 0)
+    return (select(Message).where(Message.channel_id == channel_id, Message.status == MessageStatus.QUEUED,
+                                  Message.direction == Direction.OUT, Message.send_attempts == 0)
             .order_by(Message.id).limit(1))
 
 

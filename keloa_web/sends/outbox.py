@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session, scoped_session
 from keloa_web import changes, window
 from keloa_web.db import utcnow
 from keloa_web.describe import preview
-from keloa_web.models import Attachment, Channel, Conversation, Message
+from keloa_web.models import (
+    Attachment, AuthorType, Channel, Conversation, Direction, Message, MessageKind, MessageStatus,
+)
 
 log = logging.getLogger(__name__)
 TEXT_MAX_BYTES = 1000  # Meta: message text is UTF-8, at most 1000 bytes
-AUTHOR_TYPES = ("user", "ai")
+AUTHOR_TYPES = (AuthorType.USER, AuthorType.AI)  # who may write a reply
 
 
 class SendRefused(Exception):
@@ -39,7 +41,8 @@ def text_problem(text: str | None) -> str | None:
 
 
 def sender_of(author_type: str) -> str:
-    return "ai" if author_type == "ai" else "human"
+    """The window policy's word for who sends (keloa_web/window.py)."""
+    return "ai" if author_type == AuthorType.AI else "human"
 
 
 STANDBY = ("Another app answers this conversation in Instagram (Meta's Conversation Routing gave it the "
@@ -58,8 +61,8 @@ def channel_problem(channel: Channel | None, conversation: Conversation | None =
 
 
 def create_outgoing(session: Session, conversation: Conversation, *, text: str | None = None,
-                    attachment: Attachment | None = None, author_type: str = "user", user_id: int | None = None,
-                    agent_id: int | None = None, reply_to_mid: str | None = None) -> Message:
+                    attachment: Attachment | None = None, author_type: str = AuthorType.USER,
+                    user_id: int | None = None, agent_id: int | None = None, reply_to_mid: str | None = None) -> Message:
     """Queue one reply (text, or one attachment) in `conversation`; raises SendRefused.
 
     `attachment` is an unsaved `Attachment(type=..., local_path=..., content_type=..., size=...,
@@ -71,7 +74,7 @@ def create_outgoing(session: Session, conversation: Conversation, *, text: str |
         raise ValueError("a message carries either text or one attachment")
     if text is not None and (problem := text_problem(text)):
         raise SendRefused(problem)
-    if conversation.ai_paused and author_type == "ai":
+    if conversation.ai_paused and author_type == AuthorType.AI:
         raise SendRefused("AI replies are paused for this conversation.")
     problem = channel_problem(session.get(Channel, conversation.channel_id), conversation)
     if problem:
@@ -82,9 +85,9 @@ def create_outgoing(session: Session, conversation: Conversation, *, text: str |
 
     now = utcnow()
     message = Message(
-        conversation_id=conversation.id, channel_id=conversation.channel_id, direction="out",
-        kind=attachment.type if attachment is not None else "text", text=text, author_type=author_type,
-        author_user_id=user_id, author_agent_id=agent_id, status="queued", tag=decision.tag, sent_at=now,
+        conversation_id=conversation.id, channel_id=conversation.channel_id, direction=Direction.OUT,
+        kind=attachment.type if attachment is not None else MessageKind.TEXT, text=text, author_type=author_type,
+        author_user_id=user_id, author_agent_id=agent_id, status=MessageStatus.QUEUED, tag=decision.tag, sent_at=now,
         reply_to_mid=reply_to_mid,  # sent as the Send API's reply_to: Instagram shows it as a reply
     )
     if attachment is not None:
@@ -110,7 +113,7 @@ def _enqueue_send(message_id: int, channel_id: int) -> None:
         log.error("could not queue message %s: %s", message_id, exc)
         with db.session_scope() as s:
             message = s.get(Message, message_id)
-            message.status = "failed"
+            message.status = MessageStatus.FAILED
             message.error = "Keloa's job queue (Redis) did not answer, so this was not sent. Retry in a moment."
             changes.touch(s, message.conversation_id)
 

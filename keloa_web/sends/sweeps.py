@@ -9,7 +9,7 @@ from sqlalchemy import select
 from keloa_web import changes
 from keloa_web.db import db, utcnow
 from keloa_web.jobs import get_queue, get_redis, send_drains_key
-from keloa_web.models import Message
+from keloa_web.models import Direction, Message, MessageStatus
 from keloa_web.sends.deliver import send_message
 
 log = logging.getLogger(__name__)
@@ -25,10 +25,10 @@ def settle_stranded_sends() -> None:
     """
     cutoff = utcnow() - STRANDED_AFTER
     with db.session_scope() as s:
-        stranded = s.scalars(select(Message).where(Message.status == "sending", Message.sent_at < cutoff)
+        stranded = s.scalars(select(Message).where(Message.status == MessageStatus.SENDING, Message.sent_at < cutoff)
                              .limit(200)).all()
         for message in stranded:
-            message.status = "unknown"
+            message.status = MessageStatus.UNKNOWN
             message.error = ("Unknown — check Instagram: Keloa lost track of this send (a worker stopped while "
                              "sending). Retry only if it is missing there.")
             changes.touch(s, message.conversation_id)
@@ -44,7 +44,8 @@ def requeue_lost_sends() -> None:
     cutoff = utcnow() - LOST_AFTER
     with db.session_scope(write=False) as s:
         rows = s.execute(select(Message.id, Message.channel_id).where(
-            Message.status == "queued", Message.direction == "out", Message.sent_at < cutoff).limit(500)).all()
+            Message.status == MessageStatus.QUEUED, Message.direction == Direction.OUT, Message.sent_at < cutoff,
+        ).limit(500)).all()
     if not rows:
         return
     conn = get_redis()

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 
 from keloa_web import changes, jobs
 from keloa_web.db import db, utcnow
-from keloa_web.models import Channel, WebhookEvent
+from keloa_web.models import Channel, EventStatus, WebhookEvent
 from keloa_web.jobs import enqueue_once, get_redis, job
 from keloa_web.webhooks.apply import Effects, Router, Unprocessable, apply_body
 from keloa_web.webhooks.lookup import Lookup, ids_in
@@ -61,7 +61,7 @@ def drain_batch(limit: int = BATCH_SIZE) -> int:
     now = utcnow()
     with db.session_scope() as session:
         query = (select(WebhookEvent)
-                 .where(WebhookEvent.status == "pending",
+                 .where(WebhookEvent.status == EventStatus.PENDING,
                         or_(WebhookEvent.next_attempt_at.is_(None), WebhookEvent.next_attempt_at <= now))
                  .order_by(WebhookEvent.id).limit(limit))
         # PostgreSQL: concurrent drains take different rows. SQLite: BEGIN IMMEDIATE serialises them.
@@ -114,7 +114,7 @@ def _apply_all(session, events: list[WebhookEvent], isolate: bool) -> Effects:
                 apply_body(lookup, router, bodies[event.id], event.received_at, fx)
         except Unprocessable as exc:
             event.attempts += 1
-            event.status, event.error, event.processed_at = "failed", str(exc), utcnow()
+            event.status, event.error, event.processed_at = EventStatus.FAILED, str(exc), utcnow()
             continue
         except Exception as exc:  # recorded on the event; retried with back-off, then marked failed
             if not isolate:
@@ -123,7 +123,7 @@ def _apply_all(session, events: list[WebhookEvent], isolate: bool) -> Effects:
             _failed_attempt(event, exc)
             continue
         ignored = fx.applied == 0 and bool(fx.notes)
-        event.status, event.processed_at, event.next_attempt_at = ("ignored" if ignored else "done"), utcnow(), None
+        event.status, event.processed_at, event.next_attempt_at = (EventStatus.IGNORED if ignored else EventStatus.DONE), utcnow(), None
         event.error = " ".join(fx.notes)[:2000] or None
         batch.merge(fx)
     if not isolate:
@@ -136,7 +136,7 @@ def _failed_attempt(event: WebhookEvent, exc: Exception) -> None:
     event.attempts += 1
     event.error = f"{type(exc).__name__}: {exc}"[:2000]
     if event.attempts >= MAX_ATTEMPTS:
-        event.status, event.processed_at = "failed", utcnow()
+        event.status, event.processed_at = EventStatus.FAILED, utcnow()
     else:
         event.next_attempt_at = utcnow() + timedelta(seconds=2 ** event.attempts)
 
@@ -176,7 +176,7 @@ def stale_pending_exists(session) -> bool:
     cutoff = utcnow() - SWEEP_AFTER
     return session.scalar(
         select(WebhookEvent.id).where(
-            WebhookEvent.status == "pending", WebhookEvent.received_at <= cutoff,
+            WebhookEvent.status == EventStatus.PENDING, WebhookEvent.received_at <= cutoff,
             or_(WebhookEvent.next_attempt_at.is_(None), WebhookEvent.next_attempt_at <= utcnow()))
         .limit(1)) is not None
 
