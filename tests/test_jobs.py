@@ -65,3 +65,4 @@ def test_a_misspelt_task_fails_when_the_worker_starts(app):
 
     with pytest.raises(AttributeError):
         jobs.start_schedule(app, threading.Event(), (jobs.Periodic(1, "keloa_web.housekeeping:no_such_task", "x"),))
+

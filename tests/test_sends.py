@@ -130,6 +130,20 @@ def test_a_job_run_twice_sends_once(sandbox, app, settings):
     assert len(_sent(sandbox)) == 1 and _message(message_id).status == "sent"
 
 
+def test_a_reply_queued_by_the_previous_version_is_sent_after_an_upgrade(sandbox, app, settings):
+    """RQ stores a job as its function's dotted path: replies an older Keloa queued under
+    keloa_web.sends.jobs must still go out once the send jobs have moved."""
+    from keloa_web.jobs import get_queue, get_redis
+
+    conv_id = _setup(sandbox)
+    message_id = _reply(conv_id)
+    get_redis().flushdb()  # only the old version's job is left in Redis
+    get_queue("sends").enqueue("keloa_web.sends.jobs.send_message", message_id)
+    helpers.run_worker_burst(settings)
+    assert [r["text"] for r in _sent(sandbox)] == ["Thanks for writing!"]
+    assert _message(message_id).status == "sent"
+
+
 def test_echo_that_beats_the_response_is_merged_into_the_reply(app):
     from keloa_web.sends.deliver import _record_sent
 
