@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queues", default=",".join(QUEUES), help="comma-separated, in priority order")
     parser.add_argument("--burst", action="store_true", help="exit when the queues are empty")
-    parser.add_argument("--no-periodic", action="store_true", help="do not run the periodic tasks (keloa_web/jobs.py, SCHEDULE)")
+    parser.add_argument("--no-periodic", "--no-sweeper", dest="no_periodic", action="store_true",
+                        help="do not run the periodic tasks (keloa_web/jobs.py, SCHEDULE)")
     parser.add_argument("--name", default=None)
     args = parser.parse_args(argv)
 

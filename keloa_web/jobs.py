@@ -115,9 +115,9 @@ def job(queue: str, *, timeout: int = 180, retry: Retry | None = None, result_tt
                 retry=retry, result_ttl=result_ttl, failure_ttl=FAILURE_TTL, **kwargs,
             )
 
-        def enqueue_in(delay_seconds: float, *args, job_id: str | None = None, **kwargs):
+        def enqueue_in(delay_seconds: float, *args, job_id: str | None = None, unique: bool = False, **kwargs):
             return get_queue(queue).enqueue_in(
-                timedelta(seconds=delay_seconds), fn, *args, job_id=job_id, job_timeout=timeout,
+                timedelta(seconds=delay_seconds), fn, *args, job_id=job_id, unique=unique, job_timeout=timeout,
                 retry=retry, result_ttl=result_ttl, failure_ttl=FAILURE_TTL, **kwargs,
             )
 
@@ -137,10 +137,8 @@ def enqueue_once(fn: Callable, *args, job_id: str, delay: float = 0) -> bool:
     Raises RedisError: callers whose work is stored in the database let a periodic task catch up.
     """
     try:
-        if delay > 0:  # RQ's `unique` covers queued jobs only: a scheduled one is looked up first
-            if job_exists(job_id):
-                return False
-            fn.enqueue_in(delay, *args, job_id=job_id)
+        if delay > 0:
+            fn.enqueue_in(delay, *args, job_id=job_id, unique=True)
         else:
             fn.enqueue(*args, job_id=job_id, unique=True)
     except DuplicateJobError:

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import time
-from datetime import timezone
+from datetime import timedelta, timezone
 
 from rq.job import Job
 from sqlalchemy import func, select
 
 from keloa_web import describe
-from keloa_web.db import db
+from keloa_web.db import db, utcnow
 from keloa_web.integrations.backfill import backfill_channel, import_conversation
 from keloa_web.models import Attachment, Channel, Contact, Conversation, Message
 from keloa_web.jobs import get_redis
@@ -155,6 +155,15 @@ def test_imported_history_reads_like_live_messages_but_is_not_news(sandbox, app,
     assert _count(Message, Message.author_type == "ai") == 0
     page = admin_client.get("/inbox").get_data(as_text=True)
     assert ">0 unread</span>" in page and "Do you sell gift cards?" in page
+    # A minute later the periodic repair of lost AI turns looks at recent rows: history is not one.
+    from keloa_web.agents.jobs import requeue_lost_turns
+    from keloa_web.jobs import get_queue
+
+    with db.session_scope() as s:
+        for m in s.scalars(select(Message)):
+            m.created_at = utcnow() - timedelta(minutes=2)
+    requeue_lost_turns()
+    assert get_queue("ai").get_job_ids() == [] and get_queue("ai").scheduled_job_registry.get_job_ids() == []
 
 
 def test_a_conversations_api_node_becomes_the_message_a_webhook_makes(app, settings, client):
@@ -178,3 +187,29 @@ def test_a_conversations_api_node_becomes_the_message_a_webhook_makes(app, setti
     conv = db.session.get(Conversation, conv.id)
     assert (conv.unread_count, conv.last_message_preview) == (1, "Is it still there?")
     assert _count(Contact) == 1 and _count(Message) == 2
+
+
+def test_a_message_a_webhook_stored_meanwhile_does_not_cost_the_conversation(sandbox, app, settings, admin_client,
+                                                                              monkeypatch):
+    """PostgreSQL: a webhook may store one of the imported messages between the import's look-up and
+    its insert (a unique-id clash). The conversation is read again, not skipped or fatal."""
+    from sqlalchemy.exc import IntegrityError
+
+    from keloa_web.integrations import backfill
+
+    factories.connect_account(admin_client, sandbox, backfill=True)
+    channel_id = db.session.scalar(select(Channel.id))
+    real, clashes = backfill.import_conversation, []
+
+    def clash_once(s, channel, listing):
+        if not clashes:
+            clashes.append(1)
+            raise IntegrityError("INSERT INTO messages", {}, Exception("duplicate key value (channel_id, mid)"))
+        return real(s, channel, listing)
+
+    monkeypatch.setattr(backfill, "import_conversation", clash_once)
+    backfill_channel(channel_id)
+    db.session.rollback()
+    channel = db.session.get(Channel, channel_id)
+    assert clashes and (channel.backfill_state, channel.backfill_done, channel.backfill_skipped) == ("done", 2, 0)
+    assert _count(Conversation) == 2

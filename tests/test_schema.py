@@ -203,3 +203,20 @@ def test_an_upgrade_on_sqlite_keeps_every_row_and_the_search_index(tmp_path):
         conn.execute(text("DELETE FROM channels"))  # foreign keys are enforced again: the delete cascades
         assert conn.scalar(text("SELECT count(*) FROM attachments")) == 0
     engine.dispose()
+
+
+def test_an_upgrade_with_nothing_to_do_starts_even_over_old_orphan_rows(tmp_path):
+    """The web process runs `alembic upgrade head` at every start: rows someone left pointing
+    nowhere (deleted by hand with foreign keys off) must not keep it from starting."""
+    import sqlite3
+
+    path = tmp_path / "keloa.db"
+    helpers.migrate(f"sqlite:///{path}")
+    raw = sqlite3.connect(path)  # foreign keys off, like the sqlite3 shell
+    raw.execute("INSERT INTO attachments (message_id, type, status) VALUES (424242, 'image', 'pending')")
+    raw.commit()
+    raw.close()
+    helpers.migrate(f"sqlite:///{path}")  # no error
+    raw = sqlite3.connect(path)
+    assert raw.execute("SELECT version_num FROM alembic_version").fetchone()[0] == helpers.head_revision()
+    raw.close()

@@ -201,7 +201,8 @@ RECENT_MESSAGES = 20_000  # the newest message ids looked at (a primary-key rang
 def requeue_lost_turns() -> None:
     """A worker that died between storing a customer's message and queueing its AI turn, or a Redis
     that lost its data, would leave the message unanswered: queue the turn again. Only messages
-    of the last 15 minutes whose turn left no job record at all; the job still answers at most once
+    stored and sent in the last 15 minutes whose turn left no job record at all (a conversation's
+    history, imported when a channel connects, is stored now but was sent long ago); the job still answers at most once
     and checks the window and the quiet rules again."""
     now = utcnow()
     settle = timedelta(seconds=float(current_app.config["AI_REPLY_DELAY_SECONDS"]) + 60)
@@ -210,6 +211,7 @@ def requeue_lost_turns() -> None:
         rows = s.execute(select(Message.id, Message.conversation_id, Message.channel_id).where(
             Message.id > newest - RECENT_MESSAGES, Message.direction == Direction.IN,
             Message.created_at >= now - LOST_TURNS_WITHIN, Message.created_at < now - settle,
+            Message.sent_at >= now - LOST_TURNS_WITHIN,  # not old history the import stored just now
         ).order_by(Message.id)).all()
     if not rows:
         return

@@ -12,7 +12,7 @@ from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from keloa_web import changes, describe, window
+from keloa_web import changes, window
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import is_htmx, render_blocks, render_page
 from keloa_web.ids import parse_count, parse_id

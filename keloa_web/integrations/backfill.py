@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from keloa_web import changes
@@ -51,15 +52,8 @@ def backfill_channel(channel_id: int) -> None:
         report = Report()
         for done, conv_id in enumerate(conv_ids, start=1):
             listing = _read_conversation(graph, ig_id, token, conv_id, report)
-            if listing is not None:
-                try:
-                    with db.session_scope() as s:
-                        imported = import_conversation(s, s.get(Channel, channel_id), listing)
-                except (KeyError, ValueError, TypeError, AttributeError) as exc:
-                    log.warning("backfill of channel %s: conversation %s unreadable: %r", channel_id, conv_id, exc)
-                    report.skip("Meta's answer for it could not be read")
-                else:
-                    _fetch_later(imported)
+            if listing is not None and (imported := _import(channel_id, conv_id, listing, report)) is not None:
+                _fetch_later(imported)
             _progress(channel_id, done=done, skipped=report.skipped, note=report.note())
     except Exception as exc:
         with db.session_scope() as s:
@@ -200,6 +194,24 @@ def _content(item: dict) -> parse.Content:
     content = parse.node_content(item)
     content.extra["backfill"] = True
     return content
+
+
+def _import(channel_id: int, conv_id: str, listing: dict, report: Report) -> Imported | None:
+    """Store one conversation's messages; None (and a line in the report) if it cannot be read."""
+    for attempt in (1, 2):
+        try:
+            with db.session_scope() as s:
+                return import_conversation(s, s.get(Channel, channel_id), listing)
+        except IntegrityError:
+            # PostgreSQL: a webhook stored one of these messages between our look-up and our insert
+            # (SQLite's BEGIN IMMEDIATE rules that out). Once more: it is committed now.
+            if attempt == 2:
+                raise
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            log.warning("backfill of channel %s: conversation %s unreadable: %r", channel_id, conv_id, exc)
+            report.skip("Meta's answer for it could not be read")
+            return None
+    return None
 
 
 def _fetch_later(imported: Imported) -> None:

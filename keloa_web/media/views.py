@@ -6,6 +6,7 @@ from flask import Blueprint, abort, make_response, request, send_file
 
 from keloa_web.auth import public
 from keloa_web.db import db
+from keloa_web.htmx import is_htmx
 from keloa_web.media import sniff, storage
 from keloa_web.models import Attachment, AttachmentStatus, Contact
 
@@ -18,7 +19,7 @@ MEDIA_CSP = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'"
 
 
 def _send(relative: str | None, stored_type: str | None, name: str, private: bool = True):
-    if request.headers.get("HX-Request"):
+    if is_htmx():  # (and the answer says it varies on HX-Request, for caches)
         # htmx never gets a customer's bytes (a stale page's boosted link, say): the browser is
         # told to navigate there itself, and then downloads or shows the file on its own.
         resp = make_response("")
