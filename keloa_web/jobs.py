@@ -6,14 +6,17 @@ three flows move through this module (drawn in docs/architecture.md):
 
   A webhook becomes a message
     webhooks/views.py checks the signature and stores the raw body (webhooks/store.py, a row in
-    `webhook_events`), then `ingest.request_drain()` sets INGEST_PENDING: the first event of a
-    burst queues one `drain_webhook_events` (queue "webhooks"); the rest ride along.
+    `webhook_events`), then wakes a thread of its process (webhooks/notify.py), which calls
+    `ingest.request_drain()`: it sets INGEST_PENDING, so the first event of a burst queues one
+    `drain_webhook_events` (queue "webhooks") and the rest ride along.
     webhooks/ingest.py claims pending rows in batches and turns each into contacts, conversations
     and messages (webhooks/apply.py, handlers.py), then queues `fetch_media` and `fetch_profile`
-    once each (`enqueue_once`) and emits "customer_message".
-    Who retries: a failing event gets `next_attempt_at` with backoff, five attempts, then `failed`
-    (shown in Integrations > diagnostics); `sweep_pending_events` below queues a drain for events
-    stored while Redis was down, retried ones, and ones whose drain job was lost.
+    once each (`enqueue_once`) and emits "customer_message" once per conversation and batch, for
+    its newest customer message.
+    Who retries: not RQ but the event's row: a failing event gets `next_attempt_at` with backoff
+    (2, 4, 8, 16 s), then `failed` after five attempts (the Events page, /admin/events, retries it);
+    `sweep_pending_events` below queues a drain for events stored while Redis was down, retried
+    ones, and ones whose drain job was lost (once the 30 s INGEST_PENDING flag has expired).
 
   A reply goes out
     inbox/actions.py stores the reply as `queued`, then `sends.drains.request_sends()`: a slot
@@ -21,11 +24,13 @@ three flows move through this module (drawn in docs/architecture.md):
     take the oldest fresh replies; sends/deliver.py checks the window again and calls the Send API
     at the account's pace (SEND_RATE token bucket). Who retries: Meta's transient refusals
     schedule `send_message` (sends/failures.py); `requeue_lost_sends` queues a reply whose job is
-    gone; `settle_stranded_sends` turns a send a dead worker left `sending` into `unknown`.
+    gone; `settle_stranded_sends` turns a send a dead worker left `sending` into `unknown`. If Redis
+    is down when the reply is stored, the reply is `failed` at once with Retry (sends/outbox.py):
+    the teammate knows it did not leave.
 
   An AI turn
-    "customer_message" reaches `agents.jobs.queue_reply`, which queues `reply_to_message` once per
-    message (job id `ai-<message id>`, after AI_REPLY_DELAY_SECONDS); the job answers or hands the
+    "customer_message" reaches `agents.jobs.queue_reply`, which queues `reply_to_message` once for
+    that message (job id `ai-<message id>`, after AI_REPLY_DELAY_SECONDS); the job answers or hands the
     conversation to a person, and its reply goes out as above. Who retries: `requeue_lost_turns`.
 
 Jobs are plain functions taking ids, marked `@job(queue)`; `fn.enqueue(...)` queues one.

@@ -60,6 +60,16 @@ def _asset(store, kind, ttl_key, file):
     return media.create_asset(store, file=file, ttl=store.settings[ttl_key], kind=kind)
 
 
+def _first_ice_breaker(store, ig_id) -> tuple[str | None, str | None]:
+    """The default locale's first question and payload the account's Page set (profile.py), if any."""
+    page = store.page_for_ig(ig_id) or {}
+    for locale in page.get("ice_breakers") or []:
+        if locale.get("locale") == "default" and locale.get("call_to_actions"):
+            first = locale["call_to_actions"][0]
+            return first.get("question"), first.get("payload")
+    return None, None
+
+
 def customer_action(sb, account, customer, kind, text=None, mid=None, reaction=None, emoji=None, title=None,
                     payload=None, ref=None, reply_to=None, source=None):
     """Play the customer. Returns {"mid", "event", "delivery"}; raises ActionError on bad input."""
@@ -116,6 +126,8 @@ def customer_action(sb, account, customer, kind, text=None, mid=None, reaction=N
         elif kind == "ephemeral":
             msg = store.add_message(th, False, attachments=[{"type": "ephemeral"}])
         elif kind == "postback":
+            if not (title or payload):  # a tap on the first ice breaker the business set, as Instagram shows them
+                title, payload = _first_ice_breaker(store, ig["id"])
             msg = store.add_message(th, False, text=title or "Opening hours?", postback=True)
             event = dict(base, postback={"mid": msg["mid"], "title": msg["text"],
                                          "payload": payload or "ICEBREAKER_HOURS"})

@@ -304,3 +304,18 @@ def test_a_newest_message_too_short_to_stand_alone_is_read_with_the_one_before(a
     reply_to_message(newest)
     rows, _ = _rows(conv.id)
     assert [r[2] for r in rows if r[0] == "out"] == [ANSWER]
+
+
+def test_the_older_messages_of_a_burst_are_not_lost_turns(app, settings):
+    """Ingest asks for one turn per conversation and batch, for its newest message: the older ones
+    of a burst never had a job, and the repair of lost turns must not queue one for each."""
+    from keloa_web.agents.jobs import requeue_lost_turns
+
+    app.config["AI_REPLY_DELAY_SECONDS"] = 0
+    _agent, conv = _setup()
+    first, second = _customer(conv, "hi"), _customer(conv, "do you sell gift cards?")
+    with db.session_scope() as s:  # stored two minutes ago, and the worker died before the hook ran
+        for message_id in (first, second):
+            s.get(Message, message_id).created_at = utcnow() - timedelta(minutes=2)
+    requeue_lost_turns()
+    assert _ai_jobs() == [f"ai-{second}"]

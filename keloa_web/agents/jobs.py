@@ -200,22 +200,29 @@ RECENT_MESSAGES = 20_000  # the newest message ids looked at (a primary-key rang
 
 def requeue_lost_turns() -> None:
     """A worker that died between storing a customer's message and queueing its AI turn, or a Redis
-    that lost its data, would leave the message unanswered: queue the turn again. Only messages
-    stored and sent in the last 15 minutes whose turn left no job record at all (a conversation's
-    history, imported when a channel connects, is stored now but was sent long ago); the job still answers at most once
-    and checks the window and the quiet rules again."""
+    that lost its data, would leave the message unanswered: queue the turn again.
+
+    A turn answers a conversation's newest customer message (ingest asks once per conversation and
+    batch, for its newest: the older ones of a burst never had a job of their own), so only that
+    message is looked at, if it was stored and sent in the last 15 minutes (history imported when a
+    channel connects is stored now but was sent long ago) and its turn left no job record at all.
+    The job still answers at most once and checks the window and the quiet rules again."""
     now = utcnow()
     settle = timedelta(seconds=float(current_app.config["AI_REPLY_DELAY_SECONDS"]) + 60)
     with db.session_scope(write=False) as s:
         newest = s.scalar(select(func.max(Message.id))) or 0
-        rows = s.execute(select(Message.id, Message.conversation_id, Message.channel_id).where(
+        rows = s.execute(select(Message.id, Message.conversation_id, Message.channel_id, Message.sent_at,
+                                Message.created_at).where(
             Message.id > newest - RECENT_MESSAGES, Message.direction == Direction.IN,
-            Message.created_at >= now - LOST_TURNS_WITHIN, Message.created_at < now - settle,
-            Message.sent_at >= now - LOST_TURNS_WITHIN,  # not old history the import stored just now
-        ).order_by(Message.id)).all()
-    if not rows:
-        return
-    for message_id, conversation_id, channel_id in rows:
+            Message.created_at >= now - LOST_TURNS_WITHIN, Message.sent_at >= now - LOST_TURNS_WITHIN,
+        )).all()
+    latest: dict[int, tuple] = {}
+    for row in rows:
+        held = latest.get(row.conversation_id)
+        if held is None or (row.sent_at, row.id) > (held.sent_at, held.id):
+            latest[row.conversation_id] = row
+    settled = [row for row in latest.values() if row.created_at < now - settle]  # else its hook may still run
+    for message_id, conversation_id, channel_id, _sent, _created in sorted(settled):
         if _channel_answers(channel_id) and not job_exists(f"ai-{message_id}"):
             log.warning("AI turn for message %s was lost; queueing it again", message_id)
             queue_reply(message_id, conversation_id, channel_id)
