@@ -30,6 +30,8 @@ def test_create_agent_then_it_is_listed(admin_client):
     assert agent.backend == "knowledge_base"
     page = admin_client.get("/agents/").get_data(as_text=True)
     assert "Coffee helper" in page and "Knowledge base" in page
+    form = admin_client.get(f"/agents/{agent.id}").get_data(as_text=True)
+    assert '="None"' not in form and 'autocomplete="None"' not in form  # no Python None leaks into the markup
 
 
 def test_create_agent_without_name_says_so(admin_client):
