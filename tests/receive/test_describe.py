@@ -125,3 +125,20 @@ def test_list_thread_and_ai_context_use_the_same_words_for_every_kind(app, agent
             assert any(expected.lower() in text.lower() for text in read), (kind, read)
         else:
             assert not any("conversation from a link" in text for text in read), (kind, read)
+
+
+def test_a_shared_story_shows_its_preview_not_no_longer_available(app, agent_client, settings):
+    """A story the customer shares arrives with its media link (not a post's link): the thread shows
+    its preview, captioned like the list's words, while Meta's CDN still serves it."""
+    app.config["META_CDN_HOSTS"] = ["lookaside.fbsbx.com"]
+    channel(IG)
+    event = messaging("customer-story", IG, int(time.time() * 1000), message=_message("17"))
+    assert post(agent_client, {"object": "instagram", "entry": [
+        {"id": IG, "time": event["timestamp"], "messaging": [event]}]}).status_code == 200
+    helpers.run_worker_burst(settings)
+    db.session.rollback()
+    m = db.session.scalar(select(Message).where(Message.kind == "ig_story"))
+    page = agent_client.get(f"/inbox/c/{m.conversation_id}").get_data(as_text=True)
+    article = re.search(rf'<article id="msg-{m.id}".*?</article>', page, re.S).group(0)
+    assert 'class="story-preview" src="https://lookaside.fbsbx.com/ig_messaging_cdn/' in article
+    assert "Shared a story" in article and "no longer available" not in article.replace("Story no longer available", "")
