@@ -11,6 +11,7 @@ Templates use the `message_label`, `message_words` and `kind_label` filters (inb
 from __future__ import annotations
 
 PREVIEW_MAX = 200
+ICE_BREAKER_PAYLOAD = "KELOA_ICE_BREAKER_"  # + the question's number
 UNSENT = "Message unsent"
 EARLY_EDIT = "Edited a message (the original has not reached Keloa)"
 
@@ -34,9 +35,9 @@ def kind_label(kind: str | None) -> str:
 
 
 def _ice_breaker(message) -> bool:
-    from keloa_web.integrations.icebreakers import is_ice_breaker
-
-    return is_ice_breaker((message.extra or {}).get("payload"))
+    """A tap on one of the ice breakers Keloa set (integrations/icebreakers.py names their payloads)."""
+    payload = (message.extra or {}).get("payload")
+    return isinstance(payload, str) and payload.startswith(ICE_BREAKER_PAYLOAD)
 
 
 def label(message) -> str:

@@ -12,16 +12,13 @@ from keloa_web.auth import admin_required
 from keloa_web.db import db
 from keloa_web.graph import GraphClient, GraphError
 from keloa_web.htmx import is_htmx, render_page
+from keloa_web.describe import ICE_BREAKER_PAYLOAD
 from keloa_web.integrations import channels as channel_ops
 from keloa_web.integrations.views import bp, get_channel
 
 MAX_QUESTIONS = 4  # Meta: "A maximum of 4 questions can be set"
 MAX_LENGTH = 80
-PAYLOAD = "KELOA_ICE_BREAKER_{n}"
-
-
-def is_ice_breaker(payload: str | None) -> bool:
-    return bool(payload) and payload.startswith("KELOA_ICE_BREAKER_")
+PAYLOAD = ICE_BREAKER_PAYLOAD + "{n}"
 
 
 def _page(channel, questions: list[str], error: str | None = None, status: int = 200, bad: int | None = None):
