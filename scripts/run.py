@@ -97,7 +97,7 @@ def main() -> int:
     time.sleep(1.5)
     print("\n  Keloa is running:   " + env["PUBLIC_BASE_URL"])
     if use_sandbox:
-        print(f"  Meta sandbox:       http://127.0.0.1:{SANDBOX_PORT}/  (play the customer here)")
+        print(f"  Meta sandbox:       http://127.0.0.1:{SANDBOX_PORT}/customer  (play the customer here)")
     print("  Stop with Ctrl-C.\n", flush=True)
 
     stopping = False

@@ -27,10 +27,13 @@ def test_run_script_starts_everything_and_ctrl_c_stops_it(tmp_path):
         while "Keloa is running" not in printed and time.monotonic() < deadline:
             printed += proc.stdout.readline()
         assert f"http://127.0.0.1:{port}" in printed
+        printed += proc.stdout.readline()  # the next line: where to play the customer (README, "Trying Keloa")
+        assert f"http://127.0.0.1:{sandbox_port}/customer" in printed
         helpers.wait_until(lambda: _ok(f"http://127.0.0.1:{port}/healthz"), 30, message="Keloa health")
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["checks"] == {
             "database": "ok", "redis": "ok"}
         helpers.wait_until(lambda: _ok(f"http://127.0.0.1:{sandbox_port}/_sandbox/state"), 30, message="sandbox")
+        assert requests.get(f"http://127.0.0.1:{sandbox_port}/customer", timeout=5).status_code == 200
         resp = requests.get(f"http://127.0.0.1:{port}/login", allow_redirects=False, timeout=5)
         assert resp.status_code == 302 and resp.headers["Location"].endswith("/setup")
         children = psutil.Process(proc.pid).children(recursive=True)
