@@ -54,3 +54,24 @@ def test_pause_switch_in_the_thread_stops_and_resumes_the_ai(agent_client):
     agent_client.post(f"/inbox/c/{conv.id}/ai", data={"paused": "0"}, htmx=True)
     _ask(conv, "Do you ship to Portugal?")
     assert _ai_replies(conv.id) == ["We ship to Portugal within 3 days."]
+
+
+def test_the_composer_says_when_the_ai_stays_quiet_and_until_when(agent_client, agent_user):
+    """The composer tells the truth about the AI: "may reply" only while it would; after a
+    teammate's reply it says it is quiet, and until when (the agent's quiet minutes)."""
+    conv = _conversation()
+    factories.gen_message(db.session, conv, "in", text="Do you ship to Portugal?", sent_at=utcnow() - timedelta(minutes=5))
+    db.session.commit()
+    assert "AI may reply" in agent_client.get(f"/inbox/c/{conv.id}").get_data(as_text=True)
+
+    replied = utcnow() - timedelta(minutes=10)
+    factories.gen_message(db.session, conv, "out", text="Yes, in 3 days.", author_type="user", sent_at=replied)
+    db.session.commit()
+    page = agent_client.get(f"/inbox/c/{conv.id}").get_data(as_text=True)
+    until = (replied + timedelta(minutes=30)).strftime("%H:%M")
+    assert "AI may reply" not in page and "AI quiet: a teammate replied until" in page and f">{until}</time>" in page
+
+    db.session.get(Conversation, conv.id).assignee_id = agent_user.id
+    db.session.commit()
+    window = agent_client.get(f"/inbox/c/{conv.id}/window", htmx=True).get_data(as_text=True)
+    assert "AI quiet: the conversation is assigned to a teammate" in window

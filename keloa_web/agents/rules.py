@@ -33,6 +33,23 @@ class Quiet:
     pause: bool = False  # also pause the AI in this conversation
 
 
+def standing_quiet(session: Session, conversation: Conversation, agent: Agent):
+    """What keeps the AI quiet in this conversation right now, whatever the customer writes next,
+    for the composer: (words, until) with `until` None when it lasts until a teammate acts; or None."""
+    if conversation.ai_paused:
+        return "AI paused for this conversation", None
+    if conversation.assignee_id is not None:
+        return "AI quiet: the conversation is assigned to a teammate", None
+    if agent.quiet_minutes > 0:
+        last = session.scalar(select(func.max(Message.sent_at)).where(
+            Message.conversation_id == conversation.id, Message.direction == Direction.OUT,
+            Message.author_type.in_((AuthorType.USER, AuthorType.INSTAGRAM))))
+        until = last + timedelta(minutes=agent.quiet_minutes) if last is not None else None
+        if until is not None and until > utcnow():
+            return "AI quiet: a teammate replied", until
+    return None
+
+
 def quiet_reason(session: Session, conversation: Conversation, inbound: Message, agent: Agent, question: str,
                  max_per_hour: int) -> Quiet | None:
     """Why the AI must not answer `inbound` now, or None. Checked before and after generating."""

@@ -58,10 +58,21 @@ def thread_context(conv: Conversation, before: Message | None = None, **extra) -
         "human": window.for_conversation(conv, "human"), "ai": window.for_conversation(conv, "ai"),
         "channel_problem": outbox.channel_problem(channel, conv), "teammates": _teammates(),
         "now": utcnow(), "window": window, "open_id": conv.id, "error": None, "draft": "", "accept": uploads.ACCEPT,
-        "replying_to": None, "erase_error": None,
+        "replying_to": None, "erase_error": None, "ai_quiet": _ai_quiet(s, conv, channel),
     }
     ctx.update(extra)
     return ctx
+
+
+def _ai_quiet(s, conv: Conversation, channel: Channel | None):
+    """Why the channel's AI agent would stay quiet here now, for the composer (agents/rules.py)."""
+    if not (channel and channel.ai_enabled and channel.agent_id):
+        return None
+    from keloa_web.agents import rules
+    from keloa_web.models import Agent
+
+    agent = s.get(Agent, channel.agent_id)
+    return rules.standing_quiet(s, conv, agent) if agent is not None else None
 
 
 def _teammates() -> list[User]:
