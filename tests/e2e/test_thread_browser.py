@@ -86,3 +86,33 @@ def test_reading_earlier_messages_is_not_interrupted_by_new_ones(signed_in_page,
     page.get_by_role("link", name="Back to the latest").click()
     expect(thread).to_contain_text("brand new")
     expect(page.get_by_role("link", name="Show earlier messages")).to_be_visible()
+
+
+def test_a_phone_shows_why_the_ai_is_quiet_and_until_when_in_the_readers_time(browser, live_server, admin):
+    replied = (datetime.utcnow() - timedelta(minutes=5)).replace(second=0, microsecond=0)
+    with db.session_scope() as s:
+        agent = factories.gen_agent(s, name="Bea")
+        channel = factories.gen_channel(s, agent_id=agent.id, ai_enabled=True)
+        conv = factories.gen_conversation(s, channel, factories.gen_contact(s, channel, name="Kiri", username="kiri"))
+        factories.gen_message(s, conv, "in", text="Do you ship to Portugal?", sent_at=replied - timedelta(minutes=1))
+        factories.gen_message(s, conv, "out", text="Yes, in 3 days.", author_type="user", sent_at=replied)
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, timezone_id="Pacific/Auckland",
+                                  locale="en-NZ")
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server}/login")
+        page.get_by_label("Email").fill("owner@example.com")
+        page.get_by_label("Password").fill("correct horse battery")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(f"{live_server}/inbox")
+        page.goto(f"{live_server}/inbox/c/{conv.id}")
+        state = page.locator("#window-state")
+        expect(state).to_contain_text("AI quiet: a teammate replied until")
+        until = (replied + timedelta(minutes=30)).replace(tzinfo=timezone.utc).astimezone(ZoneInfo("Pacific/Auckland"))
+        expect(state.locator("time")).to_have_text(until.strftime("%I:%M %p").lower())
+        box = state.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # it wraps inside the phone's width
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
