@@ -14,6 +14,19 @@ from tests import factories
 pytestmark = pytest.mark.e2e
 
 
+def _reader_in_auckland(browser, live_server, width: int, height: int):
+    """A browser in Auckland (UTC+13 in summer, en-NZ), signed in as the owner, on the inbox."""
+    context = browser.new_context(viewport={"width": width, "height": height}, timezone_id="Pacific/Auckland",
+                                  locale="en-NZ")
+    page = context.new_page()
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill("owner@example.com")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{live_server}/inbox")
+    return context, page
+
+
 def test_thread_days_and_times_are_the_readers_own(browser, live_server, admin):
     two_days_ago = (datetime.utcnow() - timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
     with db.session_scope() as s:
@@ -24,15 +37,8 @@ def test_thread_days_and_times_are_the_readers_own(browser, live_server, admin):
         factories.gen_message(s, conv, "in", text="late evening", sent_at=two_days_ago)
         factories.gen_message(s, conv, "in", text="after midnight", sent_at=two_days_ago + timedelta(hours=2))
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Pacific/Auckland",
-                                  locale="en-NZ")
+    context, page = _reader_in_auckland(browser, live_server, 1280, 900)
     try:
-        page = context.new_page()
-        page.goto(f"{live_server}/login")
-        page.get_by_label("Email").fill("owner@example.com")
-        page.get_by_label("Password").fill("correct horse battery")
-        page.get_by_role("button", name="Sign in").click()
-        expect(page).to_have_url(f"{live_server}/inbox")
         page.goto(f"{live_server}/inbox/c/{conv.id}")
         thread = page.locator("#thread-messages")
         evening = thread.locator("article.msg", has_text="late evening")
@@ -97,15 +103,8 @@ def test_a_phone_shows_why_the_ai_is_quiet_and_until_when_in_the_readers_time(br
         factories.gen_message(s, conv, "in", text="Do you ship to Portugal?", sent_at=replied - timedelta(minutes=1))
         factories.gen_message(s, conv, "out", text="Yes, in 3 days.", author_type="user", sent_at=replied)
 
-    context = browser.new_context(viewport={"width": 390, "height": 844}, timezone_id="Pacific/Auckland",
-                                  locale="en-NZ")
+    context, page = _reader_in_auckland(browser, live_server, 390, 844)
     try:
-        page = context.new_page()
-        page.goto(f"{live_server}/login")
-        page.get_by_label("Email").fill("owner@example.com")
-        page.get_by_label("Password").fill("correct horse battery")
-        page.get_by_role("button", name="Sign in").click()
-        expect(page).to_have_url(f"{live_server}/inbox")
         page.goto(f"{live_server}/inbox/c/{conv.id}")
         state = page.locator("#window-state")
         expect(state).to_contain_text("AI quiet: a teammate replied until")
