@@ -144,6 +144,8 @@ def _words(text: str, lang: str, query: bool) -> list[_Word]:
         if folded in stop or (query and folded in _ANY_FILLER):
             continue
         stem = _fold(stemmer.stemWord(raw))
+        if lang == "en" and folded.endswith(("er", "ers")) and stem == folded[: folded.rindex("er")]:
+            stem = folded.removesuffix("s")  # a "customer" is not "customs", nor a "voucher" "vouch"
         out.append(_Word(stem, counts_unknown=len(folded) >= 3 and not folded.isdigit()))
     if query:
         if _PRICE_ASKED.search(lowered):
