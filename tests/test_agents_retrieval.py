@@ -93,3 +93,9 @@ def test_a_question_no_entry_answers_is_still_handed_off(app):
                      "quanto custa um bilhete de comboio?", "hola!"):
         result = answer(db.session, agent, question)
         assert result.text is None and result.handoff, question
+
+
+def test_several_questions_in_one_message_are_matched_one_by_one(app):
+    agent = _shop()
+    question = "hi! can i send a necklace back if i dont like it and do you do gift wrap with a handwritten note?"
+    assert answer(db.session, agent, question).text is not None

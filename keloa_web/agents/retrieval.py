@@ -284,6 +284,16 @@ def search(session: Session, agent_id: int, question: str, k: int = TOP_K) -> li
         langs = [lang] if lang in index.by_lang else []  # no entry in the customer's language: hand off
     else:
         langs = list(index.by_lang)
-    hits = [hit for lg in langs for hit in _search_lang(index.by_lang[lg], question, lg, k)]
-    hits.sort(key=lambda h: -h.confidence)
-    return hits[:k]
+    parts = [question] + [p for p in _CLAUSES.split(question) if p.strip()]
+    best: dict[int, Hit] = {}
+    for part in dict.fromkeys(parts):
+        for lg in langs:
+            for hit in _search_lang(index.by_lang[lg], part, lg, k):
+                if hit.entry_id not in best or hit.confidence > best[hit.entry_id].confidence:
+                    best[hit.entry_id] = hit
+    return sorted(best.values(), key=lambda h: -h.confidence)[:k]
+
+
+# Several questions in one message ("do you take paypal and how long does it take to the uk?") are
+# also matched one by one: each entry keeps its best confidence over the whole and the parts.
+_CLAUSES = re.compile(r"[?!.;]+|\band\b|\be\b|\by\b", re.IGNORECASE)
