@@ -163,11 +163,14 @@ def job_exists(job_id: str) -> bool:
 LISTENERS: dict[str, tuple[str, ...]] = {
     # ingest, after a new inbound message is committed (once per conversation and batch)
     "customer_message": ("keloa_web.agents.jobs:queue_reply",),
+    # the outbox, when a teammate's text reply is added (in the caller's transaction)
+    "teammate_reply": ("keloa_web.agents.gaps:note_correction",),
 }
 
 
 def emit(event: str, **payload) -> None:
-    """Call each listener of `event` in this process. Listeners should only enqueue jobs."""
+    """Call each listener of `event` in this process. Listeners enqueue jobs or add rows to the
+    caller's session; they never wait on the network."""
     for fn in _resolve(LISTENERS[event]):
         fn(**payload)
 

@@ -108,10 +108,13 @@ def test_revisions_form_one_chain_numbered_in_order():
 
 def _one_row_per_table(engine) -> dict[str, int]:
     """A row in every table with a status-like column: table name -> row id."""
+    from sqlalchemy import inspect
     from sqlalchemy.orm import Session
 
     from keloa_web.db import utcnow
-    from keloa_web.models import Agent, Attachment, Channel, Contact, Conversation, Invite, Message, User, WebhookEvent
+    from keloa_web.models import (
+        Agent, Attachment, Channel, Contact, Conversation, Invite, KnowledgeGap, Message, User, WebhookEvent,
+    )
 
     with Session(engine) as s:
         user = User(email="owner@example.com", name="Owner", password_hash="x")
@@ -129,9 +132,16 @@ def _one_row_per_table(engine) -> dict[str, int]:
         message = Message(conversation_id=conversation.id, channel_id=channel.id, mid="m1", direction="in")
         message.attachments.append(Attachment(type="image"))
         s.add(message)
+        s.flush()
+        rows = {"users": user.id, "invites": 1, "agents": agent.id, "channels": channel.id, "webhook_events": 1,
+                "conversations": conversation.id, "messages": message.id}
+        if inspect(engine).has_table("knowledge_gaps"):  # from 0011 on
+            gap = KnowledgeGap(agent_id=agent.id, kind="unanswered", question="do you sell tea?")
+            s.add(gap)
+            s.flush()
+            rows["knowledge_gaps"] = gap.id
         s.commit()
-        return {"users": user.id, "invites": 1, "agents": agent.id, "channels": channel.id, "webhook_events": 1,
-                "conversations": conversation.id, "messages": message.id, "attachments": message.attachments[0].id}
+        return {**rows, "attachments": message.attachments[0].id}
 
 
 @pytest.mark.postgres
@@ -155,7 +165,8 @@ def test_the_database_refuses_a_value_that_is_not_in_the_columns_enum(database_u
             checked.add(f"{table.name}.{column.name}")
     engine.dispose()
     assert {"messages.status", "messages.direction", "messages.kind", "messages.author_type", "users.role",
-            "channels.status", "conversations.status", "attachments.status", "webhook_events.status"} <= checked
+            "channels.status", "conversations.status", "attachments.status", "webhook_events.status",
+            "knowledge_gaps.kind"} <= checked
 
 
 @pytest.mark.postgres

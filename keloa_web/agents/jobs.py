@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from keloa_web import changes, window
 from keloa_web.agents import context, rules
-from keloa_web.agents.backends import Answer, generate
-from keloa_web.agents.retrieval import search
+from keloa_web.agents import gaps
+from keloa_web.agents.backends import Answer, generate, retrieve
 from keloa_web.db import db, utcnow
 from keloa_web.models import Agent, AuthorType, Channel, Conversation, Direction, Message, MessageKind, MessageStatus
 from keloa_web.jobs import enqueue_once, job, job_exists
@@ -75,6 +75,7 @@ class _Turn:
     agent: Agent
     question: str
     history: list[tuple[str, str]]
+    resolved: str | None = None
 
 
 # A finished turn's job record is kept for an hour: a duplicate event for the same message finds it
@@ -87,14 +88,14 @@ def reply_to_message(message_id: int) -> None:
         turn = _check(s, message_id, max_per_hour, write=False)
         if turn is None:
             return
-        hits = search(s, turn.agent.id, turn.question)
+        question, hits, parts = retrieve(s, turn.agent, turn.question, turn.resolved)
         conversation = s.get(Conversation, s.get(Message, message_id).conversation_id)
         conversation_id = conversation.id
         # The AI has read it: "Seen" (if read receipts are on) and "typing…" while the model works.
         enqueue_mark_seen(conversation, s.get(Channel, conversation.channel_id), latest_customer_mid(s, conversation_id))
     shown = typing(conversation_id, True)
     try:
-        result = generate(turn.agent, turn.question, turn.history, hits)
+        result = generate(turn.agent, question, turn.history, hits, parts=parts)
     finally:
         if shown:
             typing(conversation_id, False)
@@ -128,7 +129,7 @@ def _check(s: Session, message_id: int, max_per_hour: int, write: bool) -> _Turn
                                pause=quiet.pause)
         log.info("AI quiet on message %s: %s", message_id, quiet.reason)
         return None
-    return _Turn(agent=agent, question=ctx.question, history=ctx.history)
+    return _Turn(agent=agent, question=ctx.question, history=ctx.history, resolved=ctx.resolved)
 
 
 def _answered(s: Session, message_id: int) -> bool:
@@ -177,8 +178,13 @@ def _deliver(s: Session, message_id: int, agent: Agent, result: Answer) -> None:
             return
         reply.answers_message_id = inbound.id
         s.flush()
+        if result.handoff:  # part of the message answered, the rest for a person
+            note(s, conversation, inbound, agent, f"AI answered part and handed the rest to a teammate: "
+                                                  f"{result.handoff}")
+            gaps.record_unanswered(s, agent, inbound, result)
     elif result.handoff:
         note(s, conversation, inbound, agent, f"AI handed this to a teammate: {result.handoff}")
+        gaps.record_unanswered(s, agent, inbound, result)
     else:
         note(s, conversation, inbound, agent, f"AI could not answer: {result.error}")
 

@@ -1,6 +1,6 @@
 """Typed SQLAlchemy models, split by domain."""
 from keloa_web.models.accounts import Invite, LoginAttempt, Role, User, UserSession
-from keloa_web.models.agents import Agent, Backend, KnowledgeEntry
+from keloa_web.models.agents import Agent, Backend, GapKind, KnowledgeEntry, KnowledgeGap
 from keloa_web.models.channels import BackfillState, Channel, ChannelStatus
 from keloa_web.models.conversations import (
     Attachment, AttachmentStatus, AttachmentType, AuthorType, Change, Contact, Conversation, ConversationStatus,
@@ -11,8 +11,9 @@ from keloa_web.models.privacy import DataDeletion
 
 __all__ = [
     "Agent", "Attachment", "Change", "Channel", "Contact", "Conversation", "DataDeletion", "Invite", "KnowledgeEntry",
+    "KnowledgeGap",
     "LoginAttempt", "Message", "PendingRead", "Reaction", "User", "UserSession", "WebhookEvent",
     # the values of their status-like columns (CHECK constraints in the database)
     "AttachmentStatus", "AttachmentType", "AuthorType", "BackfillState", "Backend", "ChannelStatus",
-    "ConversationStatus", "Direction", "EventStatus", "MessageKind", "MessageStatus", "Role", "WindowState",
+    "ConversationStatus", "Direction", "EventStatus", "GapKind", "MessageKind", "MessageStatus", "Role", "WindowState",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, true
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from keloa_web.db import Base, utcnow
@@ -59,6 +59,50 @@ class KnowledgeEntry(Base):
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    # Other ways customers ask for this answer, one per line; retrieval matches them too.
+    examples: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    # ISO 639-1 code, detected from the title and body when saved (keloa_web/agents/language.py).
+    language: Mapped[str | None] = mapped_column(String(8))
+    # Unit vectors of the title + body and of each example question, float16, computed when the entry
+    # is saved by the model named in vectors_model (keloa_web/agents/embeddings.py).
+    vectors: Mapped[bytes | None] = mapped_column(LargeBinary)
+    vectors_model: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Part of the retrieval index's cache key: an edit rebuilds the agent's index.
     updated_at: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def example_list(self) -> list[str]:
+        return [line.strip() for line in (self.examples or "").splitlines() if line.strip()]
+
+
+class GapKind(StrEnum):
+    """Why a customer message is listed on an agent's "Unanswered questions" page."""
+
+    UNANSWERED = "unanswered"  # the agent handed off: no entry answered it well enough
+    CORRECTED = "corrected"  # the agent answered, then a teammate replied before the customer wrote again
+
+
+class KnowledgeGap(Base):
+    """A customer message the agent's knowledge did not answer (or answered, and a person corrected)."""
+
+    __tablename__ = "knowledge_gaps"
+    __table_args__ = (one_of("kind", GapKind),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    question: Mapped[str] = mapped_column(Text)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), unique=True)
+    # The agent's reply a teammate corrected, and what the teammate sent (kind CORRECTED).
+    ai_reply: Mapped[str | None] = mapped_column(Text)
+    teammate_reply: Mapped[str | None] = mapped_column(Text)
+    # The closest entry when the agent handed off (its title kept even if the entry goes).
+    best_entry_id: Mapped[int | None] = mapped_column(ForeignKey("knowledge_entries.id", ondelete="SET NULL"))
+    best_title: Mapped[str | None] = mapped_column(String(300))
+    best_score: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    # Closed when an admin added an entry for it or dismissed it.
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_entry_id: Mapped[int | None] = mapped_column(ForeignKey("knowledge_entries.id", ondelete="SET NULL"))

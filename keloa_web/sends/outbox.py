@@ -14,7 +14,7 @@ import logging
 from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session
 
-from keloa_web import changes, window
+from keloa_web import changes, jobs, window
 from keloa_web.db import utcnow
 from keloa_web.describe import preview
 from keloa_web.models import (
@@ -97,6 +97,8 @@ def create_outgoing(session: Session, conversation: Conversation, *, text: str |
     conversation.last_message_preview = preview(message)
     session.flush()
     changes.touch(session, conversation.id)
+    if author_type == AuthorType.USER and text is not None:
+        jobs.emit("teammate_reply", session=session, conversation=conversation, message=message)
     after_commit(session, _enqueue_send, message.id, message.channel_id)
     return message
 
