@@ -98,8 +98,12 @@ def gen_agent(session, **kw) -> Agent:
     return agent
 
 
-def gen_entry(session, agent: Agent, title: str, body: str) -> KnowledgeEntry:
-    entry = KnowledgeEntry(agent_id=agent.id, title=title, body=body)
+def gen_entry(session, agent: Agent, title: str, body: str, examples: list[str] | None = None) -> KnowledgeEntry:
+    """An entry saved as the knowledge page saves one: its language and vectors computed."""
+    from keloa_web.agents.retrieval import prepare
+
+    entry = KnowledgeEntry(agent_id=agent.id, title=title, body=body, examples="\n".join(examples or []))
+    prepare(entry)
     session.add(entry)
     session.flush()
     return entry

@@ -69,7 +69,7 @@ def retrieve(session: Session, agent: Agent, question: str, resolved: str | None
     if resolved and verdict(agent, found[0][1])[0] is None:
         again = search_parts(session, agent.id, resolved)
         if verdict(agent, again[0][1])[0] is not None:
-            return resolved, again[0][1], again[1:]
+            return resolved, again[0][1], []  # one question, continued: not parts to answer one by one
     return question, found[0][1], found[1:]
 
 

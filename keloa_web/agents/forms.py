@@ -75,11 +75,36 @@ class AgentForm(FlaskForm):
         return ok
 
 
+MAX_EXAMPLES = 20
+
+
 class EntryForm(FlaskForm):
     title = StringField("Title or question", validators=[DataRequired("Give the entry a title or question."),
                                                          Length(max=300)])
     body = TextAreaField("Answer or article", validators=[DataRequired("Write the answer or article text."),
                                                           Length(max=20000)])
+    examples = TextAreaField(
+        "Example questions (optional)",
+        description="Other ways customers ask for this answer, one per line: \u201chow much is postage\u201d, "
+                    "\u201cdo u ship to the us\u201d. The agent matches them too.",
+        validators=[Optional(), Length(max=5000, message="Keep the example questions under 5,000 characters.")])
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        lines = [line.strip() for line in (self.examples.data or "").splitlines() if line.strip()]
+        if len(lines) > MAX_EXAMPLES:
+            self.examples.errors.append(f"Up to {MAX_EXAMPLES} example questions: this has {len(lines)}.")
+            ok = False
+        long = next((line for line in lines if len(line) > 300), None)
+        if long is not None:
+            self.examples.errors.append(f"One question per line, each under 300 characters "
+                                        f"(\u201c{long[:40]}\u2026\u201d is longer).")
+            ok = False
+        return ok
+
+    @property
+    def example_text(self) -> str:
+        return "\n".join(line.strip() for line in (self.examples.data or "").splitlines() if line.strip())
 
 
 class TryForm(FlaskForm):

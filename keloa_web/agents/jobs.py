@@ -149,12 +149,13 @@ def _note_later(s: Session, write: bool, conversation: Conversation, inbound: Me
 
 
 def note(s: Session, conversation: Conversation, inbound: Message, agent: Agent, text: str,
-         pause: bool = False) -> Message:
-    """An internal note (never sent) answering `inbound`, and the conversation flagged for a person."""
+         pause: bool = False, answering: bool = True) -> Message:
+    """An internal note (never sent) answering `inbound` (unless the AI's reply already does), and the
+    conversation flagged for a person."""
     message = Message(conversation_id=conversation.id, channel_id=conversation.channel_id, direction=Direction.NOTE,
                       kind=MessageKind.NOTE, text=text, author_type=AuthorType.SYSTEM, author_agent_id=agent.id,
                       status=MessageStatus.SENT,
-                      sent_at=utcnow(), answers_message_id=inbound.id)
+                      sent_at=utcnow(), answers_message_id=inbound.id if answering else None)
     s.add(message)
     conversation.needs_human = True
     if pause:
@@ -180,7 +181,7 @@ def _deliver(s: Session, message_id: int, agent: Agent, result: Answer) -> None:
         s.flush()
         if result.handoff:  # part of the message answered, the rest for a person
             note(s, conversation, inbound, agent, f"AI answered part and handed the rest to a teammate: "
-                                                  f"{result.handoff}")
+                                                  f"{result.handoff}", answering=False)
             gaps.record_unanswered(s, agent, inbound, result)
     elif result.handoff:
         note(s, conversation, inbound, agent, f"AI handed this to a teammate: {result.handoff}")

@@ -5,14 +5,14 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from sqlalchemy import func, or_, select
 
 from keloa_web import crypto
-from keloa_web.agents.backends import Answer, generate
+from keloa_web.agents import embeddings, language
+from keloa_web.agents.backends import MIN_MARGIN, Answer, generate, retrieve
 from keloa_web.agents.forms import AgentForm, EntryForm, NewAgentForm, TryForm
-from keloa_web.agents.retrieval import search
 from keloa_web.agents.rules import wants_human
 from keloa_web.auth import admin_required
 from keloa_web.db import db
 from keloa_web.htmx import hx_redirect, is_htmx, render_page
-from keloa_web.models import Agent, Channel, KnowledgeEntry
+from keloa_web.models import Agent, Channel, KnowledgeEntry, KnowledgeGap
 from keloa_web.models.agents import DEFAULT_DISCLOSURE
 
 bp = Blueprint("agents", __name__, url_prefix="/agents")
@@ -42,6 +42,11 @@ def entries_for(agent: Agent, q: str = "") -> list[KnowledgeEntry]:
     return db.session.scalars(stmt.order_by(func.lower(KnowledgeEntry.title)).limit(ENTRIES_SHOWN)).all()
 
 
+def open_gaps(agent: Agent) -> int:
+    return db.session.scalar(select(func.count()).where(KnowledgeGap.agent_id == agent.id,
+                                                        KnowledgeGap.closed_at.is_(None))) or 0
+
+
 def edit_page(agent: Agent, *, form: AgentForm | None = None, entry_form: EntryForm | None = None,
               try_form: TryForm | None = None, result=None, block: str | list[str] | None = None,
               status: int = 200, q: str = "", **extra):
@@ -51,7 +56,8 @@ def edit_page(agent: Agent, *, form: AgentForm | None = None, entry_form: EntryF
         try_form=try_form or TryForm(formdata=None), result=result, entries=entries_for(agent, q), q=q,
         entry_count=db.session.scalar(select(func.count()).where(KnowledgeEntry.agent_id == agent.id)),
         channels=db.session.scalars(select(Channel).where(Channel.agent_id == agent.id)).all(),
-        default_disclosure=DEFAULT_DISCLOSURE, **extra,
+        default_disclosure=DEFAULT_DISCLOSURE, semantic_ready=embeddings.available(), min_margin=MIN_MARGIN,
+        language_names=language.NAMES, open_gaps=open_gaps(agent), **extra,
     )
 
 
@@ -142,15 +148,15 @@ def agent_try(agent_id: int):
     if not form.validate_on_submit():
         return edit_page(agent, try_form=form, block="try_box", status=400)
     keyword = wants_human(agent, form.message.data)
+    candidates = []
     if keyword:
         result = Answer(handoff=f"The message contains the hand-off keyword \u201c{keyword}\u201d: the AI stays "
                                 "quiet and flags the conversation for a teammate.")
     else:
-        question = form.message.data.strip()
-        hits = search(db.session, agent.id, question)
+        question, candidates, parts = retrieve(db.session, agent, form.message.data.strip())
         with db.released():  # never wait for the model while holding a database lock
-            result = generate(agent, question, [], hits)
-    return edit_page(agent, try_form=form, result=result, block="try_box")
+            result = generate(agent, question, [], candidates, parts=parts)
+    return edit_page(agent, try_form=form, result=result, candidates=candidates, block="try_box")
 
 
-from keloa_web.agents import knowledge  # noqa: E402,F401  (registers the knowledge routes on bp)
+from keloa_web.agents import knowledge, unanswered  # noqa: E402,F401  (register their routes on bp)
