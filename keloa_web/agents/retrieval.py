@@ -363,7 +363,7 @@ def _rank(index: _Index, text: str, langs: list[str], k: int) -> list[Hit]:
     confidence = np.where(allowed, confidence, 0.0)
     ranked = [int(i) for i in np.argsort(-confidence, kind="stable")[:k] if confidence[i] > 0]
     return [Hit(index.entries[i].id, index.entries[i].title, index.entries[i].body,
-                round(float(confidence[i]), 3), round(float(lexical[i]), 3),
+                round(float(confidence[i]), 2), round(float(lexical[i]), 3),
                 round(float(semantic[i]) if index.vectors is not None else 0.0, 3), index.entries[i].language)
             for i in ranked]
 
