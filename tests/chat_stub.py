@@ -7,8 +7,19 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def _first_entry(body: dict) -> str:
+    system = next((m["content"] for m in body.get("messages", []) if m["role"] == "system"), "")
+    _, found, entries = system.partition("Knowledge base entries:\n[1] ")
+    if not found:
+        return "HANDOFF"
+    first = entries.split("\n\n[2] ")[0]
+    return first.split("\n", 1)[1] if "\n" in first else "HANDOFF"
+
+
 class ChatStub:
-    """Answers POST /v1/chat/completions; `mode` is "ok", "sleep", "500", "empty" or "handoff"."""
+    """Answers POST /v1/chat/completions; `mode` is "ok", "sleep", "500", "empty", "handoff" or
+    "first_entry" (a model that answers with the first knowledge entry of its prompt, or HANDOFF when
+    the prompt has none: the evaluation's stand-in for a model)."""
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
@@ -34,6 +45,8 @@ class ChatStub:
                 if stub.mode == "500":
                     return self._send(500, {"error": {"message": "boom", "type": "server_error"}})
                 content = {"ok": stub.reply, "handoff": "HANDOFF", "sleep": stub.reply}.get(stub.mode)
+                if stub.mode == "first_entry":
+                    content = _first_entry(body)
                 choices = [] if stub.mode == "empty" else [{
                     "index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}]
                 self._send(200, {"id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),

@@ -122,3 +122,22 @@ def test_a_few_real_cases_per_business(tmp_path):
             assert (t.answerable, t.unanswerable) == (3, 2)
             assert t.right + t.wrong + t.handed_off == 3 and t.unanswerable_handed_off + t.guessed == 2
             assert all(o.detail for o in outcomes)  # the score or the reason, for --failures
+
+
+def test_the_same_cases_through_a_chat_model_fed_by_the_same_retrieval(tmp_path):
+    """The local Chat Completions test server as the model: every prompt carries the frame, the
+    customer's words and the retrieved entries; a HANDOFF answer counts as a hand-off."""
+    from tests.chat_stub import ChatStub
+
+    with ChatStub() as chat:
+        chat.mode = "first_entry"
+        rows = ev.evaluate_model([TINY], tmp_path, chat.base_url, "stub-model")
+    by = {r.measure.removeprefix("model stub-model: "): r.value for r in rows}
+    assert by["answerable, an expected entry in the prompt"] == pytest.approx(100 * 2 / 3, abs=0.1)
+    assert by["answerable, answered from the right entry"] == pytest.approx(100 * 2 / 3, abs=0.1)
+    # the stub answers whenever the prompt has an entry: "do you sell tea?" found none, so it handed off
+    assert by["unanswerable, handed off"] >= 50
+    assert len(chat.requests) == 4  # the request for a person never reaches the model
+    system = chat.requests[0]["messages"][0]["content"]
+    assert "reply with exactly HANDOFF" in system and "Knowledge base entries:\n[1] " in system
+    assert chat.requests[0]["messages"][-1] == {"role": "user", "content": TINY.cases[0].message}

@@ -3,6 +3,9 @@
     python -m bench.eval.run               # the table, from the repository root
     python -m bench.eval.run --failures    # also every case either system got wrong
     python bench/run_all.py --only eval    # as one of the benchmarks
+    python -m bench.eval.run --calibrate   # sweep the fusion weight, threshold and margin
+    KELOA_EVAL_API_KEY=... python -m bench.eval.run --model-url https://api.openai.com/v1 --model gpt-4o-mini
+                                           # also the same cases through a chat model (yours to measure)
 
 Data: one JSON file per business in bench/eval/ (a shop, a café, a service business), each with
 `entries` (the FAQ an admin would type in) and `cases` (customer messages, optionally with the
@@ -494,6 +497,65 @@ def run(ctx: common.Context) -> list[common.Row]:
     return _rows(evaluate(businesses, ctx.work), businesses)
 
 
+def evaluate_model(businesses: list[Business], work: Path, base_url: str, model: str,
+                   api_key: str | None = None, limit: int | None = None) -> list[common.Row]:
+    """The same cases through an OpenAI-compatible model fed by the same retrieval (the agent's
+    "Chat model" backend). A reply is attributed to the entry whose body it is closest to in meaning
+    (embeddings), so "right" means the model answered from an expected entry; "in the prompt" is
+    whether retrieval gave the model an expected entry at all."""
+    import numpy as np
+
+    from keloa_web import crypto
+    from keloa_web.agents import embeddings
+    from keloa_web.agents.backends import generate
+    from keloa_web.models import Backend
+
+    Row = common.Row
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    outcomes, in_prompt, answerable, errors = [], 0, 0, 0
+    with BuiltIn(work) as builtin:
+        for b in businesses:
+            builtin.add(b)
+        for b in businesses:
+            ids = [e.id for e in b.entries]
+            bodies = embeddings.encode([e.body for e in b.entries])
+            for i, case in enumerate(b.cases[:limit]):
+                agent, ctx, quiet, question, hits, _parts = builtin.retrieve(b, i)
+                agent.backend, agent.base_url, agent.model = Backend.OPENAI, base_url, model
+                agent.api_key_enc = crypto.encrypt(api_key) if api_key else None
+                agent.temperature, agent.timeout_seconds = 0.0, 60
+                t0 = time.perf_counter()
+                reply = None
+                if quiet is None:
+                    result = generate(agent, question, ctx.history, hits)
+                    errors += bool(result.error)
+                    if result.text:
+                        exact = next((e.id for e in b.entries if e.body.strip() == result.text.strip()), None)
+                        if exact is None and bodies is not None:
+                            exact = ids[int(np.argmax(bodies @ embeddings.encode([result.text])[0]))]
+                        reply = exact or "?"
+                ms = (time.perf_counter() - t0) * 1000
+                if case.answerable:
+                    answerable += 1
+                    in_prompt += any(builtin.entry_ids[h.entry_id] in case.expect for h in hits)
+                outcomes.append(Outcome(case, reply, ms))
+    t = tally(outcomes)
+    scope = f"model {model}"
+    return [
+        Row("eval", f"{scope}: answerable, an expected entry in the prompt", round(100 * in_prompt / answerable, 1),
+            "%", note=f"{answerable} answerable; top {3} entries of the same retrieval"),
+        Row("eval", f"{scope}: answerable, answered from the right entry", round(t.pct("right"), 1), "%",
+            note="reply attributed to the closest entry"),
+        Row("eval", f"{scope}: answerable, answered wrong", round(t.pct("wrong"), 1), "%", higher_is_better=False),
+        Row("eval", f"{scope}: answerable, handed off", round(t.pct("handed_off"), 1), "%", higher_is_better=False),
+        Row("eval", f"{scope}: unanswerable, handed off", round(t.pct("unanswerable_handed_off"), 1), "%",
+            note=f"{t.unanswerable} unanswerable"),
+        Row("eval", f"{scope}: time per answer, p95", round(t.p95_ms, 1), "ms", higher_is_better=False,
+            note=f"{errors} model errors (counted as hand-offs)"),
+    ]
+
+
 def calibrate(businesses: list[Business], work: Path) -> str:
     """Sweep the fusion weight and floor, the threshold and the margin over the whole set: the
     settings that answer most right within the goals for wrong answers and hand-offs."""
@@ -555,6 +617,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--failures", action="store_true", help="list every case a system did not get right")
     parser.add_argument("--calibrate", action="store_true",
                         help="sweep retrieval's fusion weight, threshold and margin instead of the table")
+    parser.add_argument("--model-url", help="also run the cases through this OpenAI-compatible server "
+                                            "(e.g. http://127.0.0.1:11434/v1 for Ollama)")
+    parser.add_argument("--model", help="the model name for --model-url (e.g. llama3.1)")
+    parser.add_argument("--limit", type=int, help="with --model-url: only the first N cases of each business")
     args = parser.parse_args(argv)
     from bench.run_all import table
 
@@ -570,6 +636,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="keloa-eval-") as work:
         result = evaluate(businesses, Path(work))
     rows = _rows(result, businesses)
+    if args.model_url:
+        with tempfile.TemporaryDirectory(prefix="keloa-eval-model-") as work:
+            rows += evaluate_model(businesses, Path(work), args.model_url, args.model or "model",
+                                   os.environ.get("KELOA_EVAL_API_KEY"), args.limit)
     print(table(rows))
     print(f"\n{', '.join(f'{b.key}: {len(b.entries)} entries, {len(b.cases)} cases' for b in businesses)}")
     if args.failures:
