@@ -76,7 +76,7 @@ def detect(text: str, among: frozenset[str] | None = None) -> str | None:
         (only,) = among
         return only if scores(text, among)[only] > 0 else None
     ranked = sorted(scores(text, among).items(), key=lambda kv: -kv[1])
-    (best, top), (_second, runner_up) = ranked[0], ranked[1]
+    (best, top), (_, runner_up) = ranked[0], ranked[1]
     if top >= 0.5 and top >= 1.3 * runner_up + 0.1:
         return best
     return None

@@ -1,7 +1,7 @@
 """AI agents for admins: list, create, edit, delete, and "Try it" without sending anything."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from sqlalchemy import func, or_, select
 
 from keloa_web import crypto
