@@ -26,7 +26,7 @@ def test_a_hand_off_for_lack_of_knowledge_is_listed_and_similar_ones_are_grouped
         reply_to_message(_customer(c, text))
     reply_to_message(_customer(conv, "are you hiring?"))
     html = _page(admin_client, agent)
-    assert "Handed off: no entry answered <span class=\"badge\">2</span>" in html
+    assert "Handed off: no entry answered <span class=\"badge\" title=\"customer messages\">3</span>" in html
     assert "“do you sell gift vouchers?”" in html and "asked 2 times" in html and "“are you hiring?”" in html
     assert "Open the conversation" in html
     # the agent's page links to it with the count of open questions
@@ -111,3 +111,33 @@ def test_only_admins_and_only_their_agents_gaps(app, agent_client, admin_client)
     db.session.refresh(gap)
     assert gap.closed_at is None  # another agent's page cannot close this agent's questions
     assert admin_client.post(f"/agents/{agent.id}/unanswered/dismiss", data={"gap_ids": "1,x"}).status_code == 400
+
+
+def test_a_long_question_prefills_a_form_that_can_be_saved_as_it_is(app, admin_client):
+    agent, conv = _agent_on_a_channel()
+    long = "we are planning a private cupping evening for twenty people " * 6
+    reply_to_message(_customer(conv, long.strip()))
+    gap = db.session.scalar(select(KnowledgeGap))
+    from keloa_web.agents.gaps import groups
+
+    group = groups(db.session, agent.id, "unanswered")[0]
+    assert len(group.title) <= 300 and group.title.endswith("…") and group.examples == ""
+    resp = admin_client.post(f"/agents/{agent.id}/unanswered/add", headers={"HX-Request": "true"}, data={
+        "gap_ids": str(gap.id), "title": group.title, "body": "Write to events@example.com.",
+        "examples": group.examples})
+    assert resp.status_code == 200
+
+
+def test_adding_again_for_questions_already_closed_adds_nothing(app, admin_client):
+    agent, conv = _agent_on_a_channel()
+    reply_to_message(_customer(conv, "do you sell gift vouchers?"))
+    gap = db.session.scalar(select(KnowledgeGap))
+    data = {"gap_ids": str(gap.id), "title": "Gift vouchers", "body": VOUCHERS, "examples": ""}
+    assert admin_client.post(f"/agents/{agent.id}/unanswered/add", data=data,
+                             headers={"HX-Request": "true"}).status_code == 200
+    resp = admin_client.post(f"/agents/{agent.id}/unanswered/add", data=data, headers={"HX-Request": "true"})
+    assert resp.status_code == 409 and "Nothing was added: these questions were already closed" in resp.get_data(
+        as_text=True)
+    assert len(db.session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.title == "Gift vouchers")).all()) == 1
+    huge = admin_client.post(f"/agents/{agent.id}/unanswered/dismiss", data={"gap_ids": "9" * 30})
+    assert huge.status_code == 400

@@ -96,8 +96,10 @@ def verdict(agent: Agent, hits: list[Hit]) -> tuple[Hit | None, str]:
         return None, (f"Two entries match about equally (\u201c{best.title}\u201d {best.confidence:.2f}, "
                       f"\u201c{hits[1].title}\u201d {hits[1].confidence:.2f}): the agent does not guess between "
                       "them.")
+    lead = (f", and leads the next entry by at least {MIN_MARGIN:.2f}" if len(hits) > 1
+            else "; no other entry comes close")
     return best, (f"\u201c{best.title}\u201d scores {best.confidence:.2f}, at or above the threshold of "
-                  f"{agent.min_score:.2f}, and leads the next entry by at least {MIN_MARGIN:.2f}.")
+                  f"{agent.min_score:.2f}{lead}.")
 
 
 def _knowledge_base(agent: Agent, hits: list[Hit], parts: list[tuple[str, list[Hit]]]) -> Answer:

@@ -23,11 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from keloa_web.agents import embeddings
+from keloa_web.agents.forms import MAX_EXAMPLES
 from keloa_web.db import utcnow
 from keloa_web.describe import for_ai
 from keloa_web.models import Agent, AuthorType, Conversation, Direction, GapKind, KnowledgeGap, Message
 
 CORRECTED_WITHIN = timedelta(hours=1)
+TITLE_MAX, EXAMPLE_MAX = 300, 300  # KnowledgeEntry.title, and agents.forms.EntryForm's rule per example
 SIMILAR = 0.82  # cosine at or above which two questions are one group
 GROUPS_SHOWN = 100
 _WORD = re.compile(r"(?u)\w+")
@@ -93,6 +95,22 @@ class Group:
     def ids(self) -> str:
         return ",".join(str(g.id) for g in self.gaps)
 
+    @property
+    def title(self) -> str:
+        """The entry title "Add to knowledge base" suggests: the first question, within a title's length."""
+        return _fit(self.first.question, TITLE_MAX)
+
+    @property
+    def examples(self) -> str:
+        """The example questions it suggests: the group's questions that fit the entry form's rules."""
+        lines = [" ".join(q.split()) for q in self.questions]
+        return "\n".join([q for q in lines if 0 < len(q) <= EXAMPLE_MAX][:MAX_EXAMPLES])
+
+
+def _fit(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "\u2026"
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(w for w in _WORD.findall(text.lower()) if len(w) > 2)
@@ -123,6 +141,11 @@ def groups(s: Session, agent_id: int, kind: str) -> list[Group]:
             heads.append(i)
     found.sort(key=lambda g: (-len(g.gaps), -g.last_asked.timestamp()))
     return found[:GROUPS_SHOWN]
+
+
+def open_ids(s: Session, agent_id: int, ids: list[int]) -> list[int]:
+    return list(s.scalars(select(KnowledgeGap.id).where(KnowledgeGap.agent_id == agent_id, KnowledgeGap.id.in_(ids),
+                                                        KnowledgeGap.closed_at.is_(None))))
 
 
 def close(s: Session, agent_id: int, ids: list[int], entry_id: int | None = None) -> int:

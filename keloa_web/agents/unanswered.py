@@ -21,7 +21,7 @@ def _ids() -> list[int]:
         ids = [int(part) for part in raw.split(",") if part.strip()]
     except ValueError:
         abort(400)
-    if not ids or len(ids) > 1000:
+    if not ids or len(ids) > 1000 or not all(0 < i < 2**31 for i in ids):
         abort(400)
     return ids
 
@@ -51,11 +51,15 @@ def unanswered_add(agent_id: int):
     if not form.validate_on_submit():
         flash("The entry was not added: correct the fields marked below.", "error")
         return page(agent, status=400, failed=request.form.get("gap_ids"), failed_form=form)
+    if not gaps.open_ids(db.session, agent.id, ids):
+        flash("Nothing was added: these questions were already closed (in another tab, or by a teammate).",
+              "error")
+        return page(agent, status=409)
     entry = add_entry(agent, form)
     closed = gaps.close(db.session, agent.id, ids, entry_id=entry.id)
     db.session.commit()
     flash(f"Added \u201c{entry.title}\u201d to the knowledge base; {closed} question{'' if closed == 1 else 's'} "
-          "closed. Try it on the agent's page.", "success")
+          "closed. The agent answers it from now on.", "success")
     return page(agent)
 
 
