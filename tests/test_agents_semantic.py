@@ -2,14 +2,13 @@
 one message, follow-ups, and the agent that says it matches words only without the model."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from keloa_web.agents import embeddings, retrieval
 from keloa_web.agents.backends import answer
 from keloa_web.agents.jobs import reply_to_message
 from keloa_web.db import db
-from keloa_web.models import Agent, KnowledgeEntry, KnowledgeGap, Message
+from keloa_web.models import Agent, KnowledgeEntry, KnowledgeGap
 from tests import factories
 from tests.test_agents_replies import _customer, _rows
 
