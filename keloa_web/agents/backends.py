@@ -121,7 +121,9 @@ def _knowledge_base(agent: Agent, hits: list[Hit], parts: list[tuple[str, list[H
                 return Answer(text=reply, hits=answered, parts=parts,
                               handoff=f"The agent answered part of the message from {titles}; no entry answers "
                                       f"{rest}.",
-                              why=f"The message asks several things: {titles} answer some; {rest} needs a person.")
+                              why=f"The message asks several things: {titles} "
+                                  f"{'answers' if len(answered) == 1 else 'answer'} part of it; {rest} "
+                                  f"{'needs' if len(unanswered) == 1 else 'need'} a person.")
             return Answer(text=reply, hits=answered, parts=parts,
                           why=f"The message asks several things, each answered: {titles}.")
     if best is None:

@@ -24,8 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from keloa_web import changes, window
-from keloa_web.agents import context, rules
-from keloa_web.agents import gaps
+from keloa_web.agents import context, gaps, rules
 from keloa_web.agents.backends import Answer, generate, retrieve
 from keloa_web.db import db, utcnow
 from keloa_web.models import Agent, AuthorType, Channel, Conversation, Direction, Message, MessageKind, MessageStatus
