@@ -8,11 +8,12 @@ from keloa_web.models.conversations import (
 )
 from keloa_web.models.events import EventStatus, WebhookEvent
 from keloa_web.models.privacy import DataDeletion
+from keloa_web.models.replies import SavedReply
 
 __all__ = [
     "Agent", "Attachment", "Change", "Channel", "Contact", "Conversation", "DataDeletion", "Invite", "KnowledgeEntry",
     "KnowledgeGap",
-    "LoginAttempt", "Message", "PendingRead", "Reaction", "User", "UserSession", "WebhookEvent",
+    "LoginAttempt", "Message", "PendingRead", "Reaction", "SavedReply", "User", "UserSession", "WebhookEvent",
     # the values of their status-like columns (CHECK constraints in the database)
     "AttachmentStatus", "AttachmentType", "AuthorType", "BackfillState", "Backend", "ChannelStatus",
     "ConversationStatus", "Direction", "EventStatus", "GapKind", "MessageKind", "MessageStatus", "Role", "WindowState",

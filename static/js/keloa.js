@@ -363,4 +363,102 @@
     var area = document.getElementById("reply-text");
     if (area) area.focus();  // after Cancel too: the reply itself is still being written
   });
+
+  // Saved replies: "/" at the start of a word in the reply opens a list of them (filled for this
+  // conversation by keloa_web/replies/views.py, as JSON: a customer's name is put in as text);
+  // type to filter, Up/Down to choose, Enter or Tab inserts, Esc closes.
+  var picker = {items: [], index: 0, start: -1, seq: 0};
+  function pickerBox() { return document.getElementById("reply-picker"); }
+  function slashTerm(area) {
+    var upto = area.value.slice(0, area.selectionStart);
+    var m = /(^|\s)\/([a-z0-9-]*)$/i.exec(upto);
+    return m ? {start: upto.length - m[2].length - 1, q: m[2]} : null;
+  }
+  function closePicker(area) {
+    var box = pickerBox();
+    if (box) { box.hidden = true; box.textContent = ""; }
+    picker.items = [];
+    if (area) { area.setAttribute("aria-expanded", "false"); area.removeAttribute("aria-activedescendant"); }
+  }
+  function pickerOpen() { var box = pickerBox(); return box && !box.hidden; }
+  function renderPicker(area) {
+    var box = pickerBox();
+    if (!box) return;
+    box.textContent = "";
+    if (!picker.items.length) {
+      var none = document.createElement("li");
+      none.className = "empty";
+      none.textContent = "No saved reply matches. Add them under Saved replies.";
+      box.appendChild(none);
+    }
+    picker.items.forEach(function (item, i) {
+      var li = document.createElement("li");
+      li.id = "reply-choice-" + i;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", i === picker.index ? "true" : "false");
+      var name = document.createElement("strong");
+      name.textContent = "/" + item.name;
+      var text = document.createElement("span");
+      text.className = "muted";
+      text.textContent = " " + item.text.slice(0, 90) + (item.text.length > 90 ? "…" : "");
+      li.appendChild(name);
+      li.appendChild(text);
+      li.addEventListener("mousedown", function (e) { e.preventDefault(); insertChoice(area, i); });
+      box.appendChild(li);
+    });
+    box.hidden = false;
+    area.setAttribute("aria-expanded", "true");
+    if (picker.items.length) area.setAttribute("aria-activedescendant", "reply-choice-" + picker.index);
+  }
+  function insertChoice(area, i) {
+    var item = picker.items[i];
+    if (!item) return;
+    var before = area.value.slice(0, picker.start), after = area.value.slice(area.selectionStart);
+    area.value = before + item.text + after;
+    var caret = before.length + item.text.length;
+    area.setSelectionRange(caret, caret);
+    closePicker(area);
+    updateCounter(area);
+    area.focus();
+  }
+  document.addEventListener("input", function (e) {
+    var area = e.target;
+    if (!area.matches || !area.matches("textarea[data-saved-replies]")) return;
+    var term = slashTerm(area);
+    if (!term) { closePicker(area); return; }
+    picker.start = term.start;
+    var seq = ++picker.seq;
+    fetch(area.getAttribute("data-saved-replies") + "?q=" + encodeURIComponent(term.q),
+          {headers: {"Accept": "application/json"}, credentials: "same-origin"})
+      .then(function (r) { return r.ok ? r.json() : {choices: []}; })
+      .then(function (data) {
+        if (seq !== picker.seq || !slashTerm(area)) return;  // a newer keystroke, or the "/" is gone
+        picker.items = data.choices || [];
+        picker.index = 0;
+        renderPicker(area);
+      })
+      .catch(function () { closePicker(area); });
+  });
+  // Captured before "Enter sends": while the list is open, Enter inserts instead.
+  document.addEventListener("keydown", function (e) {
+    var area = e.target;
+    if (!area.matches || !area.matches("textarea[data-saved-replies]") || !pickerOpen()) return;
+    var n = picker.items.length;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      if (!n) return;
+      picker.index = (picker.index + (e.key === "ArrowDown" ? 1 : n - 1)) % n;
+      renderPicker(area);
+    } else if ((e.key === "Enter" || e.key === "Tab") && !e.shiftKey && n) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      insertChoice(area, picker.index);
+    } else if (e.key === "Escape") {
+      e.preventDefault();
+      closePicker(area);
+    }
+  }, true);
+  document.addEventListener("focusout", function (e) {
+    if (e.target.matches && e.target.matches("textarea[data-saved-replies]")) closePicker(e.target);
+  });
 })();

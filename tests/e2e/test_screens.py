@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from keloa_web.db import db
+from keloa_web.models import SavedReply
 from tests import factories
 
 pytestmark = pytest.mark.e2e
@@ -32,9 +33,10 @@ def test_main_screens_fit_and_navigate(signed_in_page, live_server, admin, width
         leo = factories.gen_contact(s, channel, name="Leo Park", username="leopark")
         other = factories.gen_conversation(s, channel, leo, unread_count=2, last_message_preview="Are you open on Sunday?")
         factories.gen_message(s, other, "in", text="Are you open on Sunday?")
+        s.add(SavedReply(name="oat-milk", text="Hi {{first_name}}! Yes, oat, soy and almond milk at no extra cost."))
         conv_id = conv.id
     for name, path in (("inbox", "/inbox"), ("thread", f"/inbox/c/{conv_id}"), ("integrations", "/integrations/"),
-                       ("agents", "/agents/"), ("team", "/team/"), ("settings", "/settings"),
+                       ("replies", "/replies/"), ("agents", "/agents/"), ("team", "/team/"), ("settings", "/settings"),
                        ("events", "/admin/events/")):
         page.goto(f"{live_server}{path}")
         page.screenshot(path=str(SCREENS / f"{name}-{width}.png"), full_page=True)
@@ -75,6 +77,6 @@ def test_a_teammates_screens_fit_and_show_only_their_areas(page, live_server, ag
     if width < 760:
         page.get_by_role("button", name="Menu").click()
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Inbox", "Settings"])
+    expect(nav.get_by_role("link")).to_have_text(["Inbox", "Saved replies", "Settings"])
     page.goto(f"{live_server}/inbox/c/{conv_id}")
     expect(page.get_by_text("Delete this contact's data…")).to_have_count(0)

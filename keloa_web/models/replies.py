@@ -1,0 +1,23 @@
+"""Saved replies: text a teammate inserts in the composer by typing "/" and its name."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from keloa_web.db import Base, utcnow
+
+
+class SavedReply(Base):
+    __tablename__ = "saved_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The short name typed after "/" ("shipping"): lowercase letters, digits and dashes.
+    name: Mapped[str] = mapped_column(String(40), index=True)
+    # The text inserted, with {{first_name}}, {{agent_name}} and {{account}} filled at insert.
+    text: Mapped[str] = mapped_column(Text)
+    # None: the whole team's (admins manage them); else one teammate's own.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

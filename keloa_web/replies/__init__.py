@@ -1,0 +1,1 @@
+"""Saved replies: their page, and the composer's "/" picker."""

@@ -1,0 +1,66 @@
+"""Saved replies in Chromium: one saved on its page, then "/" in the composer lists it, the keyboard
+chooses, Enter inserts it filled for the customer (and does not send), and Enter then sends."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from keloa_web.db import db
+from keloa_web.models import Message, SavedReply
+from tests import factories
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_slash_inserts_a_saved_reply_filled_for_the_customer(signed_in_page, live_server, width):
+    channel = factories.gen_channel(db.session, display_name="Fern & Silver")
+    contact = factories.gen_contact(db.session, channel, name="Maya Silva")
+    conv = factories.gen_conversation(db.session, channel, contact, last_customer_ago=timedelta(minutes=2))
+    factories.gen_message(db.session, conv, "in", text="do you ship to the uk?")
+    db.session.add(SavedReply(name="hours", text="We open 9 to 5.", owner_id=None))
+    db.session.commit()
+    page = signed_in_page
+    page.set_viewport_size({"width": width, "height": 844})
+
+    page.goto(f"{live_server}/replies/")
+    new = page.locator("#reply-new")
+    new.get_by_label("Name (typed after /)").fill("shipping")
+    new.get_by_label("Text").fill("Hi {{first_name}}! UK shipping is £3.95. {{agent_name}} at {{account}}")
+    page.get_by_role("button", name="Save reply").click()
+    expect(page.locator("#flash")).to_contain_text("Saved /shipping.")
+    new = page.locator("#reply-new")
+    new.get_by_label("Name (typed after /)").fill("Bad Name")
+    new.get_by_label("Text").fill("x")
+    page.get_by_role("button", name="Save reply").click()
+    expect(page.locator("#reply-new")).to_contain_text("Lowercase letters, digits and dashes only")
+    expect(page.locator("#reply-new").get_by_label("Name (typed after /)")).to_have_value("Bad Name")
+
+    page.goto(f"{live_server}/inbox/c/{conv.id}")
+    box = page.locator("#reply-text")
+    box.click()
+    box.type("/")
+    listbox = page.get_by_role("listbox", name="Saved replies")
+    expect(listbox).to_be_visible()
+    expect(listbox.get_by_role("option")).to_have_count(2)
+    box.type("sh")
+    expect(listbox.get_by_role("option")).to_have_count(1)
+    expect(listbox.get_by_role("option").first).to_have_attribute("aria-selected", "true")
+    expect(box).to_have_attribute("aria-expanded", "true")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    box.press("Enter")
+    expect(listbox).to_be_hidden()
+    expect(box).to_have_value("Hi Maya! UK shipping is £3.95. Olivia at Fern & Silver")
+    expect(box).to_be_focused()
+    assert db.session.scalar(select(Message).where(Message.direction == "out")) is None  # inserted, not sent
+
+    box.press("End")
+    box.type(" /")
+    box.press("ArrowDown")  # two choices: the second is "shipping" after "hours"
+    box.press("Escape")
+    expect(listbox).to_be_hidden()
+    box.press("Enter")  # the list is closed: Enter sends
+    expect(page.locator("#thread-messages")).to_contain_text("Hi Maya! UK shipping is £3.95. Olivia at Fern & Silver /")
