@@ -5,10 +5,11 @@ and says what happened and what to do.
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_login import current_user
 
 from keloa_web import changes, window
+from keloa_web.agents.suggest import suggest
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import hx_redirect, is_htmx, render_page
 from keloa_web.ids import parse_id
@@ -168,3 +169,13 @@ def conversation_ai(conv_id: int):
     changes.touch(db.session, conv.id)
     db.session.commit()
     return _pane(conv)
+
+
+@bp.post("/inbox/c/<int:conv_id>/suggest")
+def reply_suggest(conv_id: int):
+    """The channel's agent's draft reply, as JSON the composer puts into the reply box as text."""
+    conv = db.session.get(Conversation, conv_id) or abort(404)
+    found = suggest(db.session, conv)
+    resp = jsonify(text=found.text, problem=found.problem)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

@@ -461,4 +461,39 @@
   document.addEventListener("focusout", function (e) {
     if (e.target.matches && e.target.matches("textarea[data-saved-replies]")) closePicker(e.target);
   });
+
+  // "Suggest a reply": the channel's AI agent drafts an answer (JSON, put in as text) for the
+  // teammate to edit and send; why there is none shows under the reply box.
+  function csrfToken() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || ""; }
+    catch (err) { return ""; }
+  }
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("#suggest-button");
+    if (!button) return;
+    var area = document.getElementById("reply-text"), status = document.getElementById("suggest-status");
+    function say(text, problem) {
+      status.textContent = text;
+      status.hidden = false;
+      status.classList.toggle("error", !!problem);
+    }
+    button.disabled = true;
+    say("The AI agent is drafting a reply…");
+    fetch(button.getAttribute("data-suggest"), {method: "POST", credentials: "same-origin",
+                                                headers: {"X-CSRFToken": csrfToken(), "Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : {problem: "Keloa could not get a suggestion (HTTP " + r.status + ")."}; })
+      .then(function (data) {
+        if (!data.text) { say(data.problem || "No suggestion.", true); return; }
+        if (area.value.trim() && !window.confirm("Replace what you wrote with the AI agent's suggestion?")) {
+          say("Your draft was kept.");
+          return;
+        }
+        area.value = data.text;
+        updateCounter(area);
+        area.focus();
+        say("Suggested by the AI agent: read it, edit it, then send.");
+      })
+      .catch(function () { say("Keloa could not be reached for a suggestion. Try again.", true); })
+      .then(function () { button.disabled = false; });
+  });
 })();

@@ -1,5 +1,5 @@
-"""Saved replies in Chromium: one saved on its page, then "/" in the composer lists it, the keyboard
-chooses, Enter inserts it filled for the customer (and does not send), and Enter then sends."""
+"""The composer's helpers in Chromium: a saved reply inserted with "/" (filled for the customer, Enter
+inserts and does not send), and "Suggest a reply" filling the box with the AI agent's draft."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -64,3 +64,36 @@ def test_slash_inserts_a_saved_reply_filled_for_the_customer(signed_in_page, liv
     expect(listbox).to_be_hidden()
     box.press("Enter")  # the list is closed: Enter sends
     expect(page.locator("#thread-messages")).to_contain_text("Hi Maya! UK shipping is £3.95. Olivia at Fern & Silver /")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_suggest_a_reply_fills_the_composer_for_the_teammate_to_send(signed_in_page, live_server, width):
+    agent = factories.gen_agent(db.session, name="Fern")
+    factories.gen_entry(db.session, agent, "Shipping costs", "UK £3.95, free over £50.", ["how much is postage"])
+    channel = factories.gen_channel(db.session, agent_id=agent.id, ai_enabled=True)
+    conv = factories.gen_conversation(db.session, channel, last_customer_ago=timedelta(hours=30))
+    factories.gen_message(db.session, conv, "in", text="how much is postage to leeds?")
+    other = factories.gen_conversation(db.session, channel, last_customer_ago=timedelta(minutes=1))
+    factories.gen_message(db.session, other, "in", text="do you sell tea?")
+    db.session.commit()
+    page = signed_in_page
+    page.set_viewport_size({"width": width, "height": 844})
+
+    page.goto(f"{live_server}/inbox/c/{other.id}")
+    page.get_by_role("button", name="Suggest a reply").click()
+    expect(page.locator("#suggest-status")).to_contain_text("Fern has no answer to suggest")
+    expect(page.locator("#reply-text")).to_have_value("")
+
+    page.goto(f"{live_server}/inbox/c/{conv.id}")  # past 24 h: only a person may reply, tagged
+    page.get_by_role("button", name="Suggest a reply").click()
+    expect(page.locator("#reply-text")).to_have_value("UK £3.95, free over £50.")
+    expect(page.locator("#suggest-status")).to_contain_text("Suggested by the AI agent: read it, edit it, then send.")
+    expect(page.locator("#reply-text")).to_be_focused()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.locator("#reply-text").press("End")
+    page.locator("#reply-text").type(" Thanks!")
+    page.get_by_role("button", name="Send tagged reply").click()
+    expect(page.locator("#thread-messages")).to_contain_text("UK £3.95, free over £50. Thanks!")
+    db.session.rollback()
+    sent = db.session.scalar(select(Message).where(Message.conversation_id == conv.id, Message.direction == "out"))
+    assert (sent.author_type, sent.tag) == ("user", "HUMAN_AGENT")
