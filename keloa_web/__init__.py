@@ -96,14 +96,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     from keloa_web.inbox import views as inbox
     from keloa_web.integrations import deauth
     from keloa_web.integrations import views as integrations
+    from keloa_web.labels import views as labels
     from keloa_web.media import views as media
     from keloa_web.privacy import views as privacy
     from keloa_web.replies import views as replies
     from keloa_web.team import views as team
     from keloa_web.webhooks import views as webhooks
 
-    for area in (health, accounts, team, webhooks, integrations, deauth, inbox, replies, agents, media, events,
-                 privacy):
+    for area in (health, accounts, team, webhooks, integrations, deauth, inbox, replies, labels, agents, media,
+                 events, privacy):
         app.register_blueprint(area.bp)
 
     logging.getLogger(__name__).debug("Keloa app created (%s)", app.config["KELOA_ENV"])

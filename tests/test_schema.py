@@ -113,7 +113,7 @@ def _one_row_per_table(engine) -> dict[str, int]:
 
     from keloa_web.db import utcnow
     from keloa_web.models import (
-        Agent, Attachment, Channel, Contact, Conversation, Invite, KnowledgeGap, Message, User, WebhookEvent,
+        Agent, Attachment, Channel, Contact, Conversation, Invite, KnowledgeGap, Label, Message, User, WebhookEvent,
     )
 
     with Session(engine) as s:
@@ -140,6 +140,11 @@ def _one_row_per_table(engine) -> dict[str, int]:
             s.add(gap)
             s.flush()
             rows["knowledge_gaps"] = gap.id
+        if inspect(engine).has_table("labels"):  # from 0013 on
+            label = Label(name="VIP")
+            s.add(label)
+            s.flush()
+            rows["labels"] = label.id
         s.commit()
         return {**rows, "attachments": message.attachments[0].id}
 
@@ -166,7 +171,7 @@ def test_the_database_refuses_a_value_that_is_not_in_the_columns_enum(database_u
     engine.dispose()
     assert {"messages.status", "messages.direction", "messages.kind", "messages.author_type", "users.role",
             "channels.status", "conversations.status", "attachments.status", "webhook_events.status",
-            "knowledge_gaps.kind"} <= checked
+            "knowledge_gaps.kind", "labels.color"} <= checked
 
 
 @pytest.mark.postgres

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from keloa_web import changes, window
 from keloa_web.agents.suggest import suggest
@@ -16,7 +17,7 @@ from keloa_web.ids import parse_id
 from keloa_web.inbox import uploads
 from keloa_web.inbox.views import bp, thread_context
 from keloa_web.models import (
-    AuthorType, Channel, Conversation, ConversationStatus, Direction, Message, MessageKind, MessageStatus, User,
+    AuthorType, Channel, Conversation, ConversationStatus, Direction, Label, Message, MessageKind, MessageStatus, User,
 )
 from keloa_web.sends import outbox
 
@@ -166,6 +167,22 @@ def conversation_ai(conv_id: int):
     conv.ai_paused = request.form.get("paused") == "1"
     if not conv.ai_paused:
         conv.needs_human = False
+    changes.touch(db.session, conv.id)
+    db.session.commit()
+    return _pane(conv)
+
+
+@bp.post("/inbox/c/<int:conv_id>/labels")
+def conversation_labels(conv_id: int):
+    """Set the conversation's labels to those ticked (anyone on the team may)."""
+    conv = _conversation(conv_id)
+    ids = [parse_id(raw) for raw in request.form.getlist("label")]
+    if None in ids:
+        abort(400)
+    labels = db.session.scalars(select(Label).where(Label.id.in_(ids))).all() if ids else []
+    if len(labels) != len(set(ids)):
+        return _pane(conv, status=422, error="A label you ticked was deleted meanwhile: tick them again.")
+    conv.labels = list(labels)
     changes.touch(db.session, conv.id)
     db.session.commit()
     return _pane(conv)

@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from keloa_web import search
 from keloa_web.ids import parse_id
 from keloa_web.models import (
-    Agent, AuthorType, Channel, Conversation, ConversationStatus, Direction, Message, MessageStatus, Reaction, User,
+    Agent, AuthorType, Channel, Conversation, ConversationStatus, Direction, Label, Message, MessageStatus, Reaction, User,
+    conversation_labels,
 )
 
 PAGE_SIZE = 50
@@ -29,6 +30,7 @@ class Filters:
     unread: bool = False
     mine: bool = False
     channel_id: int | None = None
+    label_id: int | None = None
     q: str = ""
 
     @classmethod
@@ -36,11 +38,11 @@ class Filters:
         status = args.get("status", ConversationStatus.OPEN)
         channel = args.get("channel", "")
         return cls(status=status if status in STATUSES else ConversationStatus.OPEN, unread=args.get("unread") == "1",
-                   mine=args.get("mine") == "1", channel_id=parse_id(channel),
+                   mine=args.get("mine") == "1", channel_id=parse_id(channel), label_id=parse_id(args.get("label", "")),
                    q=_printable(args.get("q") or "").strip()[:100])
 
     def as_args(self) -> dict:
-        args = {"status": self.status, "q": self.q, "channel": self.channel_id or "",
+        args = {"status": self.status, "q": self.q, "channel": self.channel_id or "", "label": self.label_id or "",
                 "unread": "1" if self.unread else "", "mine": "1" if self.mine else ""}
         return {k: v for k, v in args.items() if v not in ("", None)}
 
@@ -55,6 +57,9 @@ def _where(filters: Filters, user_id: int, session: Session, single: bool = Fals
         where.append(Conversation.assignee_id == user_id)
     if filters.channel_id:
         where.append(Conversation.channel_id == filters.channel_id)
+    if filters.label_id:
+        where.append(Conversation.id.in_(select(conversation_labels.c.conversation_id)
+                                         .where(conversation_labels.c.label_id == filters.label_id)))
     if filters.q:
         q = filters.q.lstrip("@") if filters.q.startswith("@") else filters.q
         if q:
@@ -100,6 +105,10 @@ def conversation_page(session: Session, filters: Filters, user_id: int, before: 
 def matches(session: Session, conv_id: int, filters: Filters, user_id: int) -> bool:
     return session.scalar(select(Conversation.id).where(Conversation.id == conv_id,
                                                         *_where(filters, user_id, session, single=True))) is not None
+
+
+def all_labels(session: Session) -> list[Label]:
+    return session.scalars(select(Label).order_by(func.lower(Label.name))).all()
 
 
 def channels_by_id(session: Session) -> dict[int, Channel]:

@@ -39,6 +39,7 @@ def _context(filters: queries.Filters, conv: Conversation | None = None, before:
     rows, next_cursor = queries.conversation_page(s, filters, current_user.id, request.args.get("before"))
     ctx = {
         "filters": filters, "rows": rows, "next_cursor": next_cursor, "channels": queries.channels_by_id(s),
+        "labels": queries.all_labels(s),
         "cursor": changes.latest_id(s), "unread_total": queries.unread_total(s, current_user.id),
         "now": utcnow(), "window": window, "conv": conv, "open_id": conv.id if conv else "",
     }
@@ -59,6 +60,7 @@ def thread_context(conv: Conversation, before: Message | None = None, **extra) -
         "channel_problem": outbox.channel_problem(channel, conv), "teammates": _teammates(),
         "now": utcnow(), "window": window, "open_id": conv.id, "error": None, "draft": "", "accept": uploads.ACCEPT,
         "replying_to": None, "erase_error": None, "ai_quiet": _ai_quiet(s, conv, channel),
+        "labels": queries.all_labels(s),
     }
     ctx.update(extra)
     return ctx

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
@@ -12,6 +13,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from keloa_web.db import Base, utcnow
 from keloa_web.models.checks import one_of
+
+if TYPE_CHECKING:
+    from keloa_web.models.labels import Label
 
 
 class Contact(Base):
@@ -93,6 +97,9 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     contact: Mapped[Contact] = relationship(lazy="joined")
+    # Loaded for a page of rows in one query; ordered by name wherever they are shown.
+    labels: Mapped[list["Label"]] = relationship(secondary="conversation_labels", lazy="selectin",
+                                                 order_by="Label.name")
 
 
 class Direction(StrEnum):

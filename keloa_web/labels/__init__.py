@@ -1,0 +1,1 @@
+"""Labels: the set admins manage (their page), put on conversations from the thread."""
