@@ -132,6 +132,8 @@ def _measure(ctx: common.Context, database_url: str, redis_url: str, prefix: str
         cases = [
             ("inbox page (open, newest 50)", "/inbox"),
             ("thread of 200 messages", "/inbox/c/7"),
+            ("inbox filtered by a label on 1 in 10", "/inbox?label=1"),
+            ("inbox filtered by a label on 1 in 500", "/inbox?label=2"),
             ("search, a common word (in ~1 of 3 messages)", "/inbox?status=all&q=voucher"),
             ("search, a rare phrase (367 messages)", "/inbox?status=all&q=voucher%20gift%20card"),
             ("search by customer name", "/inbox?status=all&q=Customer%2049999"),

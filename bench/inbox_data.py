@@ -59,8 +59,13 @@ def _ts(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+# Labels on conversations: "VIP" on 1 in 10, "Wholesale" on 1 in 500 (a filter that finds few).
+LABEL_NAMES = {1: "VIP", 2: "Wholesale"}
+LABELLED = {1: 10, 2: 500}
+
+
 def build(path: Path, conversations: int, messages: int) -> None:
-    from keloa_web.models import Channel
+    from keloa_web.models import Channel, Label
 
     common.migrate(f"sqlite:///{path}")
     rng = random.Random(42)
@@ -80,7 +85,8 @@ def build(path: Path, conversations: int, messages: int) -> None:
     rest = messages - long_threads * THREAD_MESSAGES
     per_conv = [THREAD_MESSAGES] * long_threads + [rest // (conversations - long_threads)] * (conversations - long_threads)
     per_conv[-1] += messages - sum(per_conv)
-    contacts, convs, msgs, changes = [], [], [], []
+    contacts, convs, msgs, changes, tagged = [], [], [], [], []
+    _insert(conn, Label.__table__, [{"id": n, "name": name, "color": "blue"} for n, name in LABEL_NAMES.items()])
     msg_id = 0
     for cid in range(1, conversations + 1):
         channel = 1 + cid % 2
@@ -102,19 +108,22 @@ def build(path: Path, conversations: int, messages: int) -> None:
                       "last_customer_message_at": _ts(when), "last_activity_at": _ts(when),
                       "last_message_preview": msgs[-1]["text"][:200] if per_conv[cid - 1] else "", "created_at": _ts(first)})
         changes.append({"conversation_id": cid, "at": _ts(when)})
+        for label_id, every in LABELLED.items():
+            if cid % every == 0:
+                tagged.append({"conversation_id": cid, "label_id": label_id})
         if len(msgs) >= 50_000:
-            _flush(conn, contacts, convs, msgs, changes)
-    _flush(conn, contacts, convs, msgs, changes)
+            _flush(conn, contacts, convs, msgs, changes, tagged)
+    _flush(conn, contacts, convs, msgs, changes, tagged)
     conn.execute("COMMIT")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.close()
 
 
-def _flush(conn, contacts, convs, msgs, changes) -> None:
-    from keloa_web.models import Change, Contact, Conversation, Message
+def _flush(conn, contacts, convs, msgs, changes, tagged) -> None:
+    from keloa_web.models import Change, Contact, Conversation, Message, conversation_labels
 
     for table, rows in ((Contact.__table__, contacts), (Conversation.__table__, convs),
-                        (Message.__table__, msgs), (Change.__table__, changes)):
+                        (Message.__table__, msgs), (Change.__table__, changes), (conversation_labels, tagged)):
         _insert(conn, table, rows)
         rows.clear()
 
@@ -134,7 +143,7 @@ def cached(quick: bool) -> tuple[Path, int, int]:
     return path, conversations, messages
 
 
-PG_TABLES = ("channels", "contacts", "conversations", "messages", "changes")
+PG_TABLES = ("channels", "contacts", "conversations", "messages", "changes", "labels", "conversation_labels")
 
 
 def postgres(admin_url: str, quick: bool) -> str:
