@@ -209,6 +209,8 @@ SCHEDULE: tuple[Periodic, ...] = (
              "a queued reply whose job is gone is queued again"),
     Periodic(60, "keloa_web.agents.jobs:requeue_lost_turns",
              "a customer message whose AI turn was never queued"),
+    Periodic(60, "keloa_web.inbox.snooze:wake_snoozed",
+             "snoozed conversations whose time has come go back to Open, with a note"),
     Periodic(3600, "keloa_web.accounts.jobs:purge_hourly",
              "expired invites, old sign-in attempts and ended sessions"),
 )

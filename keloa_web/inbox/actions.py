@@ -5,6 +5,8 @@ and says what happened and what to do.
 """
 from __future__ import annotations
 
+from datetime import timezone
+
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,7 +16,7 @@ from keloa_web.agents.suggest import suggest
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import hx_redirect, is_htmx, render_page
 from keloa_web.ids import parse_id
-from keloa_web.inbox import uploads
+from keloa_web.inbox import snooze, uploads
 from keloa_web.inbox.views import bp, thread_context
 from keloa_web.models import (
     AuthorType, Channel, Conversation, ConversationStatus, Direction, Label, Message, MessageKind, MessageStatus, User,
@@ -141,12 +143,40 @@ def conversation_assign(conv_id: int):
 def conversation_status(conv_id: int):
     conv = _conversation(conv_id)
     status = request.form.get("status")
-    if status not in tuple(ConversationStatus):
-        abort(400)
-    conv.status = status
+    if status not in (ConversationStatus.OPEN, ConversationStatus.PENDING, ConversationStatus.RESOLVED):
+        abort(400)  # snoozing has its own route: it needs a time
+    conv.status, conv.snoozed_until = status, None
     changes.touch(db.session, conv.id)
     db.session.commit()
-    flash("Conversation resolved." if status == ConversationStatus.RESOLVED else "Conversation reopened.", "success")
+    flash({ConversationStatus.RESOLVED: "Conversation resolved.",
+           ConversationStatus.PENDING: "Marked pending: it leaves the Open list until the customer writes.",
+           ConversationStatus.OPEN: "Conversation reopened."}[status], "success")
+    return _pane(conv)
+
+
+@bp.post("/inbox/c/<int:conv_id>/snooze")
+def conversation_snooze(conv_id: int):
+    """Snooze until a preset or chosen time (in the reader's time zone), or until the customer writes."""
+    conv = _conversation(conv_id)
+    zone = snooze.reader_zone(request.form.get("tz"))
+    try:
+        at = snooze.until(request.form.get("preset", ""), request.form.get("at", ""), zone)
+    except snooze.SnoozeError as exc:
+        return _pane(conv, status=422, snooze_error=str(exc))
+    conv.status, conv.snoozed_until = ConversationStatus.SNOOZED, at
+    local = at.replace(tzinfo=timezone.utc).astimezone(zone) if at else None
+    snooze.system_note(db.session, conv, f"{current_user.name} snoozed it until "
+                                         + (f"{at:%Y-%m-%d %H:%M} UTC." if at else "the customer writes."))
+    changes.touch(db.session, conv.id)
+    db.session.commit()
+    check = snooze.wake_check(conv, at)
+    if check.closes_first:
+        closes = check.closes_at.replace(tzinfo=timezone.utc).astimezone(zone) if check.closes_at else None
+        flash(f"Snoozed until {local:%a %d %b, %H:%M}. It wakes after Instagram's reply window closes"
+              + (f" ({closes:%a %d %b, %H:%M})" if closes else "") + ": nobody can reply to it then.", "error")
+    else:
+        flash(f"Snoozed until {local:%a %d %b, %H:%M}." if local else
+              "Snoozed until the customer writes.", "success")
     return _pane(conv)
 
 

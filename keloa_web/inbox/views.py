@@ -16,7 +16,7 @@ from keloa_web import changes, window
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import is_htmx, render_blocks, render_page
 from keloa_web.ids import parse_count, parse_id
-from keloa_web.inbox import onboarding, queries, uploads
+from keloa_web.inbox import onboarding, queries, snooze, uploads
 from keloa_web.models import Channel, Conversation, Message, User
 from keloa_web.security import same_origin_request
 from keloa_web.sends import outbox
@@ -60,7 +60,8 @@ def thread_context(conv: Conversation, before: Message | None = None, **extra) -
         "channel_problem": outbox.channel_problem(channel, conv), "teammates": _teammates(),
         "now": utcnow(), "window": window, "open_id": conv.id, "error": None, "draft": "", "accept": uploads.ACCEPT,
         "replying_to": None, "erase_error": None, "ai_quiet": _ai_quiet(s, conv, channel),
-        "labels": queries.all_labels(s),
+        "labels": queries.all_labels(s), "snooze_error": None, "snooze_presets": snooze.PRESETS,
+        "snooze_check": snooze.wake_check(conv, conv.snoozed_until) if conv.status == "snoozed" else None,
     }
     ctx.update(extra)
     return ctx

@@ -50,6 +50,8 @@ class Contact(Base):
 
 class ConversationStatus(StrEnum):
     OPEN = "open"
+    PENDING = "pending"  # waiting on the customer: out of the Open list until they write
+    SNOOZED = "snoozed"  # out of the Open list until `snoozed_until`, or until the customer writes
     RESOLVED = "resolved"
 
 
@@ -91,6 +93,8 @@ class Conversation(Base):
     # Another app owns this thread (Conversation Routing): its events come in standby[]; Keloa shows
     # them and may not answer until the thread is passed back.
     standby_since: Mapped[datetime | None] = mapped_column(DateTime)
+    # Status snoozed: when it wakes by itself (keloa_web/inbox/snooze.py); None: when the customer writes.
+    snoozed_until: Mapped[datetime | None] = mapped_column(DateTime)
     ai_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_human: Mapped[bool] = mapped_column(Boolean, default=False)
     last_marked_seen_mid: Mapped[str | None] = mapped_column(String(300))

@@ -89,7 +89,8 @@ def record(ctx: Ctx, mid: str, content: parse.Content) -> None:
                 conv.unread_count = (conv.unread_count or 0) + 1
                 if not m.deleted and not ctx.standby:  # another app answers standby threads, not Keloa's AI
                     ctx.fx.customer_messages.append(m)
-            conv.status = ConversationStatus.OPEN
+            conv.status = ConversationStatus.OPEN  # a resolved, pending or snoozed one too
+            conv.snoozed_until = None
     _apply_pending_read(ctx, m, conv)
 
 

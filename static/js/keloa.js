@@ -182,7 +182,10 @@
       var at = new Date(el.getAttribute("datetime"));
       if (isNaN(at)) return;
       var hm = at.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
-      if (el.dataset.local === "time" || at.toDateString() === now.toDateString()) el.textContent = hm;
+      if (el.dataset.local === "when") {  // a time ahead (a snooze): its day and time
+        el.textContent = (at.toDateString() === now.toDateString() ? "today" :
+                          at.toLocaleDateString([], {weekday: "short", day: "numeric", month: "short"})) + " " + hm;
+      } else if (el.dataset.local === "time" || at.toDateString() === now.toDateString()) el.textContent = hm;
       else if (now - at < 6 * 86400000) el.textContent = at.toLocaleDateString([], {weekday: "short"});
       else el.textContent = at.toLocaleDateString([], {day: "numeric", month: "short"});
       el.title = at.toLocaleString();
@@ -496,4 +499,16 @@
       .catch(function () { say("Keloa could not be reached for a suggestion. Try again.", true); })
       .then(function () { button.disabled = false; });
   });
+
+  // Forms that read a time in the reader's zone (snooze) carry it, as the browser names it.
+  function readerZones(root) {
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (err) { zone = ""; }
+    Array.prototype.forEach.call((root || document).querySelectorAll("input[data-reader-tz]"), function (el) {
+      el.value = zone;
+    });
+  }
+  readerZones();
+  document.addEventListener("htmx:afterSettle", function (e) { readerZones(e.target); });
+  document.addEventListener("htmx:oobAfterSwap", function (e) { readerZones(e.target); });
 })();
