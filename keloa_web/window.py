@@ -146,3 +146,44 @@ def countdown(ends_at: datetime | None, now: datetime, short: bool = False) -> s
     if minutes:
         return f"{minutes} min"
     return f"{seconds} s"
+
+
+PHASE_FILTERS = {  # the inbox's window filter: value -> label
+    "open": "Window open",
+    "human_agent_only": "Human agent only",
+    "closing": "Human agent only, closes within 24 h",
+    "closed": "Window closed",
+}
+
+
+def phase_where(phase: str, now: datetime, config=None):
+    """SQL conditions on Conversation for the conversations in `phase` at `now`: `_phase` as columns
+    (the inbox filters and saved views by window phase), so the rule still lives here only.
+    "closing" is human_agent_only with its end less than 24 h away."""
+    from flask import current_app
+    from sqlalchemy import and_, false, not_, or_, true
+
+    from keloa_web.models import Conversation
+
+    config = config if config is not None else current_app.config
+    untagged, human = int(config["WINDOW_UNTAGGED_HOURS"]), int(config["WINDOW_HUMAN_AGENT_HOURS"])
+    ad_hours = int(config.get("WINDOW_AD_HOURS", 0))
+    last = Conversation.last_customer_message_at
+    said_after = and_(Conversation.meta_window_state_at.is_not(None), Conversation.meta_window_state_at >= last)
+    meta_closed = and_(Conversation.meta_window_state == WindowState.CLOSED, said_after)
+    refused = and_(Conversation.meta_window_state == WindowState.UNTAGGED_REFUSED, said_after)
+    ad_open = (and_(Conversation.ad_message_at.is_not(None), Conversation.ad_message_at > now - timedelta(hours=ad_hours))
+               if ad_hours > 0 else false())
+    is_open = and_(last.is_not(None), not_(meta_closed), not_(refused),
+                   or_(last > now - timedelta(hours=untagged), ad_open))
+    in_human = last > now - timedelta(hours=human) if human > 0 else true()
+    is_human = and_(last.is_not(None), not_(meta_closed), not_(is_open), in_human)
+    if phase == "open":
+        return is_open
+    if phase == "human_agent_only":
+        return is_human
+    if phase == "closing":
+        return and_(is_human, last <= now - timedelta(hours=human - 24)) if human > 24 else false()
+    if phase == "closed":
+        return or_(last.is_(None), and_(not_(is_open), not_(is_human)))
+    raise ValueError(f"unknown window phase {phase!r}")

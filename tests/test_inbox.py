@@ -365,7 +365,7 @@ def test_list_queries_walk_an_index(app, agent_user, monkeypatch):
 
     def page_stmt(**kw):
         filters = queries.Filters(**kw)
-        return (select(Conversation).where(*queries._where(filters, agent_user.id, db.session))
+        return (select(Conversation).where(*queries.conditions(filters, agent_user.id, db.session))
                 .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(51))
 
     assert "USING INDEX ix_conversations_list" in _plan(page_stmt())

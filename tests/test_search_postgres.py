@@ -86,7 +86,7 @@ def test_a_common_term_walks_the_list_testing_each_conversation(app, agent_user,
     plan = _plan_of(*seen[0])
     assert plan.splitlines()[1].strip().startswith("->  Seq Scan on messages"), plan
     monkeypatch.setattr(search, "PROBE_LIMIT", -1)  # every term counts as common
-    stmt = (select(Conversation).where(*queries._where(queries.Filters(q="voucher", status="all"), agent_user.id,
+    stmt = (select(Conversation).where(*queries.conditions(queries.Filters(q="voucher", status="all"), agent_user.id,
                                                        db.session))
             .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc()).limit(51))
     plan = _explain(stmt)

@@ -16,10 +16,11 @@ from keloa_web.agents.suggest import suggest
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import hx_redirect, is_htmx, render_page
 from keloa_web.ids import parse_id
-from keloa_web.inbox import snooze, uploads
+from keloa_web.inbox import queries, saved_views, snooze, uploads
 from keloa_web.inbox.views import bp, thread_context
 from keloa_web.models import (
-    AuthorType, Channel, Conversation, ConversationStatus, Direction, Label, Message, MessageKind, MessageStatus, User,
+    AuthorType, Channel, Conversation, ConversationStatus, Direction, Label, Message, MessageKind, MessageStatus,
+    SavedView, User,
 )
 from keloa_web.sends import outbox
 
@@ -226,3 +227,47 @@ def reply_suggest(conv_id: int):
     resp = jsonify(text=found.text, problem=found.problem)
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+@bp.post("/inbox/views")
+def view_create():
+    """Save the list's current filters (sent along from the filter form) under a name."""
+    filters = queries.Filters.from_args(request.form)
+    name = " ".join((request.form.get("name") or "").split())
+    team = request.form.get("team") == "1"
+    error = None
+    if not name:
+        error = "Name the view, such as \u201cVIP, waiting\u201d."
+    elif len(name) > 60:
+        error = "Up to 60 characters."
+    elif team and not current_user.is_admin:
+        error = "Only admins save views for the whole team; untick it to keep it as yours."
+    elif len(saved_views.visible(db.session, current_user.id)) >= saved_views.MAX_VIEWS:
+        error = f"Up to {saved_views.MAX_VIEWS} views: delete one first."
+    if error is None:
+        db.session.add(SavedView(name=name, query=saved_views.query_of(filters),
+                                 owner_id=None if team else current_user.id))
+        db.session.commit()
+    return _views(filters, status=422 if error else 200, view_error=error, view_name=name if error else "")
+
+
+@bp.post("/inbox/views/<int:view_id>/delete")
+def view_delete(view_id: int):
+    view = db.session.get(SavedView, view_id)
+    if view is None or (view.owner_id is not None and view.owner_id != current_user.id):
+        abort(404)
+    if view.owner_id is None and not current_user.is_admin:
+        abort(403)
+    db.session.delete(view)
+    db.session.commit()
+    return _views(queries.Filters.from_args(request.form))
+
+
+def _views(filters: queries.Filters, status: int = 200, **extra):
+    if not is_htmx():  # a plain form post: back to the inbox, the error as a flash
+        if extra.get("view_error"):
+            flash(extra["view_error"], "error")
+        return redirect(url_for("inbox.index", **filters.as_args()))
+    return render_page("inbox/index.html", block="saved_views", status=status, filters=filters, counted=True,
+                       views=saved_views.shown(db.session, current_user.id, count=True),
+                       view_query=saved_views.query_of(filters), **extra)

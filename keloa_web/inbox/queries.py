@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from keloa_web import search
+from keloa_web import search, window
+from keloa_web.db import utcnow
 from keloa_web.ids import parse_id
 from keloa_web.models import (
     Agent, AuthorType, Channel, Conversation, ConversationStatus, Direction, Label, Message, MessageStatus, Reaction, User,
@@ -31,6 +32,8 @@ class Filters:
     mine: bool = False
     channel_id: int | None = None
     label_id: int | None = None
+    assignee: str = ""  # "" anyone, "none" unassigned ("mine" is its own flag)
+    phase: str = ""  # a window phase of window.PHASE_FILTERS, or "" for any
     q: str = ""
 
     @classmethod
@@ -39,15 +42,19 @@ class Filters:
         channel = args.get("channel", "")
         return cls(status=status if status in STATUSES else ConversationStatus.OPEN, unread=args.get("unread") == "1",
                    mine=args.get("mine") == "1", channel_id=parse_id(channel), label_id=parse_id(args.get("label", "")),
+                   assignee="none" if args.get("assignee") == "none" else "",
+                   phase=args.get("window", "") if args.get("window", "") in window.PHASE_FILTERS else "",
                    q=_printable(args.get("q") or "").strip()[:100])
 
     def as_args(self) -> dict:
         args = {"status": self.status, "q": self.q, "channel": self.channel_id or "", "label": self.label_id or "",
+                "assignee": self.assignee, "window": self.phase,
                 "unread": "1" if self.unread else "", "mine": "1" if self.mine else ""}
         return {k: v for k, v in args.items() if v not in ("", None)}
 
 
-def _where(filters: Filters, user_id: int, session: Session, single: bool = False) -> list:
+def conditions(filters: Filters, user_id: int, session: Session, single: bool = False) -> list:
+    """The list's conditions for `filters` (also what a saved view counts)."""
     where = []
     if filters.status != "all":
         where.append(Conversation.status == filters.status)
@@ -57,6 +64,10 @@ def _where(filters: Filters, user_id: int, session: Session, single: bool = Fals
         where.append(Conversation.assignee_id == user_id)
     if filters.channel_id:
         where.append(Conversation.channel_id == filters.channel_id)
+    if filters.assignee == "none":
+        where.append(Conversation.assignee_id.is_(None))
+    if filters.phase:
+        where.append(window.phase_where(filters.phase, utcnow()))
     if filters.label_id:
         where.append(Conversation.id.in_(select(conversation_labels.c.conversation_id)
                                          .where(conversation_labels.c.label_id == filters.label_id)))
@@ -89,7 +100,7 @@ def decode_cursor(raw: str | None) -> tuple[datetime, int] | None:
 def conversation_page(session: Session, filters: Filters, user_id: int, before: str | None = None,
                       limit: int = PAGE_SIZE) -> tuple[list[Conversation], str | None]:
     """One page of conversations, newest activity first, and the cursor of the next page (or None)."""
-    stmt = select(Conversation).where(*_where(filters, user_id, session))
+    stmt = select(Conversation).where(*conditions(filters, user_id, session))
     cursor = decode_cursor(before)
     if cursor:
         at, conv_id = cursor
@@ -104,7 +115,7 @@ def conversation_page(session: Session, filters: Filters, user_id: int, before: 
 
 def matches(session: Session, conv_id: int, filters: Filters, user_id: int) -> bool:
     return session.scalar(select(Conversation.id).where(Conversation.id == conv_id,
-                                                        *_where(filters, user_id, session, single=True))) is not None
+                                                        *conditions(filters, user_id, session, single=True))) is not None
 
 
 def all_labels(session: Session) -> list[Label]:

@@ -16,7 +16,7 @@ from keloa_web import changes, window
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import is_htmx, render_blocks, render_page
 from keloa_web.ids import parse_count, parse_id
-from keloa_web.inbox import onboarding, queries, snooze, uploads
+from keloa_web.inbox import onboarding, queries, saved_views, snooze, uploads
 from keloa_web.models import Channel, Conversation, Message, User
 from keloa_web.security import same_origin_request
 from keloa_web.sends import outbox
@@ -39,7 +39,8 @@ def _context(filters: queries.Filters, conv: Conversation | None = None, before:
     rows, next_cursor = queries.conversation_page(s, filters, current_user.id, request.args.get("before"))
     ctx = {
         "filters": filters, "rows": rows, "next_cursor": next_cursor, "channels": queries.channels_by_id(s),
-        "labels": queries.all_labels(s),
+        "labels": queries.all_labels(s), "views": saved_views.shown(s, current_user.id),
+        "view_query": saved_views.query_of(filters),
         "cursor": changes.latest_id(s), "unread_total": queries.unread_total(s, current_user.id),
         "now": utcnow(), "window": window, "conv": conv, "open_id": conv.id if conv else "",
     }
@@ -161,7 +162,20 @@ def changes_poll():
         body += render_blocks("inbox/index.html", THREAD_BLOCKS, oob=True, **ctx)
     else:
         body += render_blocks("inbox/index.html", ["unread_total"], oob=True, **ctx)
-    return make_response(body)
+    resp = make_response(body)
+    resp.headers["HX-Trigger"] = "keloa-changes"  # saved views count again (saved_views.py)
+    return resp
+
+
+@bp.get("/inbox/views")
+def views_counted():
+    """The saved views with their counts (the sidebar asks on load and after each change)."""
+    filters = queries.Filters.from_args(request.args)
+    if not is_htmx():  # a part of the inbox page: without htmx, the page itself
+        return redirect(url_for("inbox.index", **filters.as_args()))
+    return render_page("inbox/index.html", block="saved_views", filters=filters, counted=True,
+                       views=saved_views.shown(db.session, current_user.id, count=True),
+                       view_query=saved_views.query_of(filters))
 
 
 @bp.get("/inbox/c/<int:conv_id>/window")

@@ -9,11 +9,11 @@ from keloa_web.models.conversations import (
 from keloa_web.models.events import EventStatus, WebhookEvent
 from keloa_web.models.labels import Label, LabelColor, conversation_labels
 from keloa_web.models.privacy import DataDeletion
-from keloa_web.models.replies import SavedReply
+from keloa_web.models.replies import SavedReply, SavedView
 
 __all__ = [
     "Agent", "Attachment", "Change", "Channel", "Contact", "Conversation", "DataDeletion", "Invite", "KnowledgeEntry",
-    "KnowledgeGap", "Label", "LoginAttempt", "Message", "PendingRead", "Reaction", "SavedReply", "User", "UserSession", "WebhookEvent",
+    "KnowledgeGap", "Label", "LoginAttempt", "Message", "PendingRead", "Reaction", "SavedReply", "SavedView", "User", "UserSession", "WebhookEvent",
     # the values of their status-like columns (CHECK constraints in the database)
     "AttachmentStatus", "AttachmentType", "AuthorType", "BackfillState", "Backend", "ChannelStatus",
     "ConversationStatus", "Direction", "EventStatus", "GapKind", "LabelColor", "MessageKind", "MessageStatus", "Role",

@@ -1,4 +1,4 @@
-"""Saved replies: text a teammate inserts in the composer by typing "/" and its name."""
+"""What teammates keep for the inbox: saved replies ("/" in the composer) and saved views (filters)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,3 +21,17 @@ class SavedReply(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class SavedView(Base):
+    """A named set of inbox filters, in the sidebar with its count."""
+
+    __tablename__ = "saved_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    # The inbox's query string for it (keloa_web/inbox/queries.Filters.as_args), e.g. "status=open&label=3".
+    query: Mapped[str] = mapped_column(String(500))
+    # None: the whole team's (admins add them); else one teammate's own.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
