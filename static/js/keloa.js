@@ -128,6 +128,11 @@
     if (e.key !== "Enter" || e.shiftKey || e.isComposing || !e.target.matches("textarea[data-max-bytes]")) return;
     e.preventDefault();
     var form = e.target.form;
+    if (e.target.dataset.mode === "note") {  // after the "n" shortcut: Enter adds an internal note
+      var note = document.getElementById("note-button");
+      if (note) note.click();
+      return;
+    }
     var send = form && form.querySelector("button[type=submit]");
     if (send && !send.disabled) form.requestSubmit(send);
   });
@@ -511,4 +516,63 @@
   readerZones();
   document.addEventListener("htmx:afterSettle", function (e) { readerZones(e.target); });
   document.addEventListener("htmx:oobAfterSwap", function (e) { readerZones(e.target); });
+
+  // Keyboard shortcuts (the inbox): j/k or the arrows move through the list, Enter opens, r the
+  // reply, n an internal note, e resolves, s snoozes, / searches, ? lists them. None fires while
+  // typing in a field; Esc leaves the field.
+  function rowsInList() { return Array.prototype.slice.call(document.querySelectorAll("#conv-rows .conv-row")); }
+  function moveInList(step) {
+    var rows = rowsInList();
+    if (!rows.length) return;
+    var here = document.activeElement && document.activeElement.closest ? document.activeElement.closest(".conv-row") : null;
+    here = here || document.querySelector("#conv-rows .conv-row.active");
+    var i = here ? rows.indexOf(here) + step : 0;
+    var row = rows[Math.max(0, Math.min(rows.length - 1, i))];
+    row.focus();
+    row.scrollIntoView({block: "nearest"});
+  }
+  function composerMode(mode) {
+    var area = document.getElementById("reply-text"), hint = document.getElementById("composer-mode");
+    if (!area) return;
+    area.dataset.mode = mode;
+    if (hint) {
+      hint.hidden = mode !== "note";
+      hint.textContent = mode === "note" ? "Writing an internal note: Enter adds it (Esc: back to a reply)." : "";
+    }
+    area.focus();
+  }
+  document.addEventListener("click", function (e) {
+    if (!(e.target.closest && e.target.closest("#shortcuts-button"))) return;
+    var dialog = document.getElementById("shortcuts");
+    if (dialog && !dialog.open) dialog.showModal();
+  });
+  document.addEventListener("keydown", function (e) {
+    if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+    var t = e.target;
+    var typing = t.closest && t.closest("input, textarea, select, [contenteditable=true], [contenteditable='']");
+    if (typing) {
+      if (e.key === "Escape" && !pickerOpen()) {
+        if (t.id === "reply-text" && t.dataset.mode === "note") { composerMode("reply"); return; }
+        t.blur();
+      }
+      return;
+    }
+    if (!document.getElementById("conv-rows")) return;  // only on the inbox
+    var dialog = document.getElementById("shortcuts");
+    var click = function (sel) { var b = document.querySelector(sel); if (b) { e.preventDefault(); b.click(); } };
+    switch (e.key) {
+      case "j": case "ArrowDown": e.preventDefault(); moveInList(1); break;
+      case "k": case "ArrowUp": e.preventDefault(); moveInList(-1); break;
+      case "r": if (document.getElementById("reply-text")) { e.preventDefault(); composerMode("reply"); } break;
+      case "n": if (document.getElementById("reply-text")) { e.preventDefault(); composerMode("note"); } break;
+      case "e": click("#resolve-button"); break;
+      case "s": {
+        var menu = document.getElementById("snooze-menu");
+        if (menu) { e.preventDefault(); menu.open = true; var first = menu.querySelector("button"); if (first) first.focus(); }
+        break;
+      }
+      case "/": { var q = document.getElementById("q"); if (q) { e.preventDefault(); q.focus(); q.select(); } break; }
+      case "?": if (dialog) { e.preventDefault(); if (dialog.open) dialog.close(); else dialog.showModal(); } break;
+    }
+  });
 })();
