@@ -383,6 +383,7 @@
     return m ? {start: upto.length - m[2].length - 1, q: m[2]} : null;
   }
   function closePicker(area) {
+    picker.seq++;  // an answer still on its way must not open the list again (after Esc, or a send)
     var box = pickerBox();
     if (box) { box.hidden = true; box.textContent = ""; }
     picker.items = [];

@@ -59,6 +59,7 @@ def test_slash_inserts_a_saved_reply_filled_for_the_customer(signed_in_page, liv
 
     box.press("End")
     box.type(" /")
+    expect(listbox.get_by_role("option")).to_have_count(2)
     box.press("ArrowDown")  # two choices: the second is "shipping" after "hours"
     box.press("Escape")
     expect(listbox).to_be_hidden()
