@@ -24,6 +24,19 @@ class LabelForm(FlaskForm):
     color = SelectField("Colour", choices=[SelectChoice(c.value, c.value.capitalize()) for c in LabelColor],
                         default=LabelColor.BLUE)
 
+    def accepted(self, but: int | None = None) -> bool:
+        """Valid, and its name not another label's (case aside); `but` is the label being renamed."""
+        if not self.validate_on_submit():
+            return False
+        if _taken(self.clean_name, but):
+            self.name.errors.append(f"A label \u201c{self.clean_name}\u201d already exists.")
+            return False
+        return True
+
+    @property
+    def clean_name(self) -> str:
+        return (self.name.data or "").strip()
+
 
 def _page(form: LabelForm | None = None, status: int = 200, editing: int | None = None,
           editing_form: LabelForm | None = None):
@@ -51,13 +64,9 @@ def index():
 @admin_required
 def create():
     form = LabelForm()
-    valid = form.validate_on_submit()
-    name = (form.name.data or "").strip()
-    if valid and _taken(name):
-        form.name.errors.append(f"A label \u201c{name}\u201d already exists.")
-        valid = False
-    if not valid:
+    if not form.accepted():
         return _page(form, status=400)
+    name = form.clean_name
     db.session.add(Label(name=name, color=form.color.data))
     db.session.commit()
     flash(f"Added the label \u201c{name}\u201d. Put it on a conversation from its thread.", "success")
@@ -69,15 +78,10 @@ def create():
 def update(label_id: int):
     label = db.session.get(Label, label_id) or abort(404)
     form = LabelForm()
-    valid = form.validate_on_submit()
-    name = (form.name.data or "").strip()
-    if valid and _taken(name, but=label.id):
-        form.name.errors.append(f"A label \u201c{name}\u201d already exists.")
-        valid = False
-    if not valid:
+    if not form.accepted(but=label.id):
         flash(f"\u201c{label.name}\u201d was not changed: correct the fields marked below.", "error")
         return _page(status=400, editing=label.id, editing_form=form)
-    label.name, label.color = name, form.color.data
+    label.name, label.color = form.clean_name, form.color.data
     db.session.commit()
     flash(f"Saved \u201c{label.name}\u201d.", "success")
     return _page()
