@@ -50,8 +50,9 @@ def test_teammates_apply_labels_but_do_not_manage_them(agent_client, app):
     agent_client.post(f"/inbox/c/{conv.id}/labels", htmx=True, data={"label": [str(refund.id)]})
     db.session.expire_all()
     assert [l.name for l in db.session.get(Conversation, conv.id).labels] == ["Refund"]
-    resp = agent_client.post(f"/inbox/c/{conv.id}/labels", htmx=True, data={"label": ["99999"]})
-    assert resp.status_code == 422 and "A label you ticked was deleted meanwhile" in resp.get_data(as_text=True)
+    for bad in ("99999", "abc", "9" * 30):
+        resp = agent_client.post(f"/inbox/c/{conv.id}/labels", htmx=True, data={"label": [bad]})
+        assert resp.status_code == 422 and "A label you ticked was deleted meanwhile" in resp.get_data(as_text=True)
 
 
 def test_the_list_shows_labels_and_filters_by_one(agent_client, app):

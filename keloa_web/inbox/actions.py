@@ -167,7 +167,7 @@ def conversation_snooze(conv_id: int):
     conv.status, conv.snoozed_until = ConversationStatus.SNOOZED, at
     local = at.replace(tzinfo=timezone.utc).astimezone(zone) if at else None
     snooze.system_note(db.session, conv, f"{current_user.name} snoozed it until "
-                                         + (f"{at:%Y-%m-%d %H:%M} UTC." if at else "the customer writes."))
+                                         + (f"{local:%a %d %b, %H:%M} ({zone.key})." if local else "the customer writes."))
     changes.touch(db.session, conv.id)
     db.session.commit()
     check = snooze.wake_check(conv, at)
@@ -208,9 +208,7 @@ def conversation_labels(conv_id: int):
     """Set the conversation's labels to those ticked (anyone on the team may)."""
     conv = _conversation(conv_id)
     ids = [parse_id(raw) for raw in request.form.getlist("label")]
-    if None in ids:
-        abort(400)
-    labels = db.session.scalars(select(Label).where(Label.id.in_(ids))).all() if ids else []
+    labels = db.session.scalars(select(Label).where(Label.id.in_(ids))).all() if ids and None not in ids else []
     if len(labels) != len(set(ids)):
         return _pane(conv, status=422, error="A label you ticked was deleted meanwhile: tick them again.")
     conv.labels = list(labels)

@@ -107,7 +107,6 @@ def wake_snoozed() -> None:
                                                    Conversation.snoozed_until <= now)
                         .order_by(Conversation.snoozed_until).limit(WAKE_BATCH)).all()
         for conv in due:
-            ended = conv.snoozed_until
             conv.status, conv.snoozed_until = ConversationStatus.OPEN, None
-            system_note(s, conv, f"Back from snooze: it was snoozed until {ended:%Y-%m-%d %H:%M} UTC.")
+            system_note(s, conv, "Back from snooze: the time it was snoozed until has come.")
             changes.touch(s, conv.id)

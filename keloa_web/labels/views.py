@@ -19,7 +19,7 @@ bp = Blueprint("labels", __name__, url_prefix="/labels")
 
 
 class LabelForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Give the label a name, such as VIP or Refund."),
+    name = StringField("Name", description="Up to 40 characters.", validators=[DataRequired("Give the label a name, such as VIP or Refund."),
                                            Length(max=40, message="Up to 40 characters.")])
     color = SelectField("Colour", choices=[SelectChoice(c.value, c.value.capitalize()) for c in LabelColor],
                         default=LabelColor.BLUE)

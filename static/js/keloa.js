@@ -540,7 +540,7 @@
       hint.hidden = mode !== "note";
       hint.textContent = mode === "note" ? "Writing an internal note: Enter adds it (Esc: back to a reply)." : "";
     }
-    area.focus();
+    if (mode === "note" || document.activeElement !== area) area.focus();
   }
   document.addEventListener("click", function (e) {
     if (!(e.target.closest && e.target.closest("#shortcuts-button"))) return;
@@ -553,7 +553,7 @@
     var typing = t.closest && t.closest("input, textarea, select, [contenteditable=true], [contenteditable='']");
     if (typing) {
       if (e.key === "Escape" && !pickerOpen()) {
-        if (t.id === "reply-text" && t.dataset.mode === "note") { composerMode("reply"); return; }
+        if (t.id === "reply-text" && t.dataset.mode === "note") composerMode("reply");
         t.blur();
       }
       return;
@@ -576,4 +576,15 @@
       case "?": if (dialog) { e.preventDefault(); if (dialog.open) dialog.close(); else dialog.showModal(); } break;
     }
   });
+
+  // The Labels and Snooze menus open as a panel under their button; near the screen's right edge
+  // it opens leftwards, so it is never cut off on a phone.
+  document.addEventListener("toggle", function (e) {
+    var menu = e.target;
+    if (!menu.matches || !menu.matches("details.label-menu") || !menu.open) return;
+    var panel = menu.querySelector(".label-picker");
+    if (!panel) return;
+    panel.classList.remove("flip");
+    if (panel.getBoundingClientRect().right > document.documentElement.clientWidth - 8) panel.classList.add("flip");
+  }, true);
 })();

@@ -53,7 +53,11 @@ def test_the_inbox_by_keyboard(signed_in_page, live_server):
     assert note is not None and db.session.scalar(
         select(Message).where(Message.conversation_id == convs[1].id, Message.direction == "out")) is None
 
-    page.keyboard.press("Escape")
+    page.keyboard.press("Escape")  # the pane came back with the reply focused: leave it
+    page.keyboard.press("n")
+    expect(page.locator("#composer-mode")).to_be_visible()
+    page.keyboard.press("Escape")  # leaves the note box: the letters are shortcuts again
+    expect(page.locator("#reply-text")).not_to_be_focused()
     page.keyboard.press("s")
     expect(page.locator("#snooze-menu")).to_have_attribute("open", "")
     page.keyboard.press("Escape")

@@ -29,6 +29,8 @@ def test_snooze_until_tomorrow_morning_in_the_readers_zone(browser, live_server,
     try:
         page.goto(f"{live_server}/inbox/c/{conv_id}")
         page.locator("#snooze-menu summary").click()
+        panel = page.locator("#snooze-menu .label-picker").bounding_box()
+        assert panel["x"] >= 0 and panel["x"] + panel["width"] <= width, panel  # never cut off, on a phone too
         page.get_by_label("Or until (your time)").fill("2020-01-01T10:00")
         page.get_by_role("button", name="Snooze until then").click()
         expect(page.locator("#snooze-error")).to_have_text("That time has passed: choose a later one.")
