@@ -1,9 +1,11 @@
 """Jinja filters and globals every template may use, registered once by the app factory."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask import Flask, current_app
+from markupsafe import Markup, escape
 
 from keloa_web import describe
 from keloa_web.db import utcnow
@@ -63,6 +65,22 @@ def time_ago(when: datetime) -> str:
     return "just now"
 
 
+def mentions(text: str | None, names: list[str]) -> Markup:
+    """A note's text with each @mention of a teammate (full or first name) marked; all of it escaped."""
+    text = text or ""
+    candidates = sorted({n for full in names for n in (full, (full.split() or [""])[0]) if n}, key=len, reverse=True)
+    if "@" not in text or not candidates:
+        return escape(text)
+    pattern = re.compile(r"@(?:" + "|".join(re.escape(c) for c in candidates) + r")(?!\w)", re.IGNORECASE)
+    parts, last = [], 0
+    for found in pattern.finditer(text):
+        parts += [escape(text[last:found.start()]), Markup('<mark class="mention">'), escape(found.group(0)),
+                  Markup("</mark>")]
+        last = found.end()
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)
+
+
 def device(user_agent: str | None) -> str:
     """"Firefox on Linux" from a User-Agent header, for the list of one's sessions."""
     ua = user_agent or ""
@@ -73,7 +91,7 @@ def device(user_agent: str | None) -> str:
     return browser or system or (ua[:40] or "Unknown browser")
 
 
-FILTERS = {f.__name__: f for f in (safe_href, filesize, cdn_src, day_label, short_time, time_ago, device)}
+FILTERS = {f.__name__: f for f in (safe_href, filesize, cdn_src, day_label, short_time, time_ago, device, mentions)}
 # One vocabulary for messages (keloa_web/describe.py): the thread says what the list and the AI say.
 FILTERS.update(message_label=describe.label, message_words=describe.describe, kind_label=describe.kind_label)
 

@@ -40,7 +40,8 @@ def test_thread_marks_ai_replies_and_notes_with_the_agents_name(agent_client):
     _ask(conv, "And can I pay with a gift card?")
     page = agent_client.get(f"/inbox/c/{conv.id}").get_data(as_text=True)
     assert "We ship to Portugal within 3 days." in page and "Bea (AI)" in page
-    assert "Internal note · Bea (AI)" in page and "AI handed this to a teammate" in page
+    # the hand-off is an activity line of the thread, named for the agent (keloa_web/inbox/activity.py)
+    assert '<span class="activity-text">Bea (AI): AI handed this to a teammate' in page
 
 
 def test_pause_switch_in_the_thread_stops_and_resumes_the_ai(agent_client):

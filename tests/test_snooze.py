@@ -60,7 +60,7 @@ def test_snoozed_leaves_the_open_list_and_wakes_by_itself_with_a_note(agent_clie
     conv = _reload(conv.id)
     assert (conv.status, conv.snoozed_until) == ("open", None)
     notes = [m.text for m in db.session.scalars(select(Message).where(Message.conversation_id == conv.id))]
-    assert notes[0].startswith("Aaron Agent snoozed it until ") and notes[0].endswith("(Europe/Lisbon).")
+    assert notes[0].startswith("Snoozed by Aaron Agent until ") and notes[0].endswith("(Europe/Lisbon).")
     assert notes[1] == "Back from snooze: the time it was snoozed until has come."
     assert "Maya" in agent_client.get("/inbox").get_data(as_text=True)
 

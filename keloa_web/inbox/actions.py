@@ -16,7 +16,7 @@ from keloa_web.agents.suggest import suggest
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import hx_redirect, is_htmx, render_page
 from keloa_web.ids import parse_id
-from keloa_web.inbox import queries, saved_views, snooze, uploads
+from keloa_web.inbox import activity, queries, saved_views, snooze, uploads
 from keloa_web.inbox.views import bp, thread_context
 from keloa_web.models import (
     AuthorType, Channel, Conversation, ConversationStatus, Direction, Label, Message, MessageKind, MessageStatus,
@@ -134,7 +134,10 @@ def conversation_assign(conv_id: int):
     raw = request.form.get("assignee_id", "")
     if raw and not ((user_id := parse_id(raw)) and (user := db.session.get(User, user_id)) and user.active):
         return _pane(conv, status=422, error="That teammate is no longer on the team.")
-    conv.assignee_id = parse_id(raw)
+    before, conv.assignee_id = conv.assignee_id, parse_id(raw)
+    if conv.assignee_id != before:
+        activity.record(db.session, conv, f"Assigned to {user.name} by {current_user.name}" if conv.assignee_id
+                        else f"Unassigned by {current_user.name}")
     changes.touch(db.session, conv.id)
     db.session.commit()
     return _pane(conv)
@@ -146,6 +149,10 @@ def conversation_status(conv_id: int):
     status = request.form.get("status")
     if status not in (ConversationStatus.OPEN, ConversationStatus.PENDING, ConversationStatus.RESOLVED):
         abort(400)  # snoozing has its own route: it needs a time
+    if status != conv.status:
+        activity.record(db.session, conv, {ConversationStatus.RESOLVED: "Resolved", ConversationStatus.PENDING:
+                                           "Marked pending", ConversationStatus.OPEN: "Reopened"}[status]
+                        + f" by {current_user.name}")
     conv.status, conv.snoozed_until = status, None
     changes.touch(db.session, conv.id)
     db.session.commit()
@@ -166,7 +173,7 @@ def conversation_snooze(conv_id: int):
         return _pane(conv, status=422, snooze_error=str(exc))
     conv.status, conv.snoozed_until = ConversationStatus.SNOOZED, at
     local = at.replace(tzinfo=timezone.utc).astimezone(zone) if at else None
-    snooze.system_note(db.session, conv, f"{current_user.name} snoozed it until "
+    activity.record(db.session, conv, f"Snoozed by {current_user.name} until "
                                          + (f"{local:%a %d %b, %H:%M} ({zone.key})." if local else "the customer writes."))
     changes.touch(db.session, conv.id)
     db.session.commit()

@@ -144,6 +144,7 @@ class Thread:
     agents: dict[int, str] = field(default_factory=dict)
     history: bool = False  # older messages, not the live end of the conversation
     quoted: dict[str, Message] = field(default_factory=dict)  # messages that replies answer, by mid
+    teammate_names: list[str] = field(default_factory=list)  # active teammates, for @mentions in notes
 
     def author(self, m: Message) -> str:
         if m.direction == Direction.NOTE and m.author_type == AuthorType.SYSTEM:  # left by an AI agent's job
@@ -190,4 +191,6 @@ def load_thread(session: Session, conv: Conversation, before: Message | None = N
         thread.users = dict(session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all())
     if agent_ids:
         thread.agents = dict(session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(agent_ids))).all())
+    if any(m.direction == Direction.NOTE and "@" in (m.text or "") for m in messages):
+        thread.teammate_names = list(session.scalars(select(User.name).where(User.active.is_(True))))
     return thread

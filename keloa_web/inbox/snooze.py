@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from keloa_web import changes, window
 from keloa_web.db import db, utcnow
-from keloa_web.models import AuthorType, Conversation, ConversationStatus, Direction, Message, MessageKind, MessageStatus
+from keloa_web.inbox import activity
+from keloa_web.models import Conversation, ConversationStatus
 
 PRESETS = {  # form value -> label
     "1h": "In 1 hour",
@@ -93,11 +94,6 @@ def _human_deadline(conv: Conversation) -> datetime | None:
     return decision.ends_at if decision.phase == "human_agent_only" else None
 
 
-def system_note(s, conv: Conversation, text: str) -> None:
-    s.add(Message(conversation_id=conv.id, channel_id=conv.channel_id, direction=Direction.NOTE, kind=MessageKind.NOTE,
-                  text=text, author_type=AuthorType.SYSTEM, status=MessageStatus.SENT, sent_at=utcnow()))
-
-
 def wake_snoozed() -> None:
     """Open the snoozed conversations whose time has come (periodic, every minute)."""
     now = utcnow()
@@ -108,5 +104,5 @@ def wake_snoozed() -> None:
                         .order_by(Conversation.snoozed_until).limit(WAKE_BATCH)).all()
         for conv in due:
             conv.status, conv.snoozed_until = ConversationStatus.OPEN, None
-            system_note(s, conv, "Back from snooze: the time it was snoozed until has come.")
+            activity.record(s, conv, "Back from snooze: the time it was snoozed until has come.")
             changes.touch(s, conv.id)
