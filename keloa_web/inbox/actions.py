@@ -11,7 +11,7 @@ from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from keloa_web import changes, window
+from keloa_web import access, changes, window
 from keloa_web.agents.suggest import suggest
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import hx_redirect, is_htmx, render_page
@@ -26,9 +26,8 @@ from keloa_web.sends import outbox
 
 
 def _conversation(conv_id: int) -> Conversation:
-    # Lock the conversation row only: its contact is joined eagerly, and PostgreSQL refuses
-    # FOR UPDATE on the nullable side of that outer join.
-    return db.session.get(Conversation, conv_id, with_for_update={"of": Conversation}) or abort(404)
+    """The conversation, locked for this change; 404 if it is not there or not this teammate's to see."""
+    return access.conversation_or_404(db.session, current_user.id, conv_id, lock=True)
 
 
 def _pane(conv: Conversation, status: int = 200, **extra):
@@ -134,6 +133,9 @@ def conversation_assign(conv_id: int):
     raw = request.form.get("assignee_id", "")
     if raw and not ((user_id := parse_id(raw)) and (user := db.session.get(User, user_id)) and user.active):
         return _pane(conv, status=422, error="That teammate is no longer on the team.")
+    if raw and not access.may_see_channel(db.session, user.id, conv.channel_id):
+        return _pane(conv, status=422, error=f"{user.name} has no access to this account: an admin can give it "
+                                             "in Integrations, under the account's settings.")
     before, conv.assignee_id = conv.assignee_id, parse_id(raw)
     if conv.assignee_id != before:
         activity.record(db.session, conv, f"Assigned to {user.name} by {current_user.name}" if conv.assignee_id
@@ -227,7 +229,7 @@ def conversation_labels(conv_id: int):
 @bp.post("/inbox/c/<int:conv_id>/suggest")
 def reply_suggest(conv_id: int):
     """The channel's agent's draft reply, as JSON the composer puts into the reply box as text."""
-    conv = db.session.get(Conversation, conv_id) or abort(404)
+    conv = access.conversation_or_404(db.session, current_user.id, conv_id)
     found = suggest(db.session, conv)
     resp = jsonify(text=found.text, problem=found.problem)
     resp.headers["Cache-Control"] = "no-store"

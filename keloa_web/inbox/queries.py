@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from keloa_web import search, window
+from keloa_web import access, search, window
 from keloa_web.db import utcnow
 from keloa_web.ids import parse_id
 from keloa_web.models import (
@@ -54,8 +54,10 @@ class Filters:
 
 
 def conditions(filters: Filters, user_id: int, session: Session, single: bool = False) -> list:
-    """The list's conditions for `filters` (also what a saved view counts)."""
+    """The list's conditions for `filters` (also what a saved view counts), within what `user_id` sees."""
     where = []
+    if (allowed := access.conversation_condition(session, user_id)) is not None:
+        where.append(allowed)
     if filters.status != "all":
         where.append(Conversation.status == filters.status)
     if filters.unread:
@@ -122,15 +124,18 @@ def all_labels(session: Session) -> list[Label]:
     return session.scalars(select(Label).order_by(func.lower(Label.name))).all()
 
 
-def channels_by_id(session: Session) -> dict[int, Channel]:
-    return {c.id: c for c in session.scalars(select(Channel).order_by(Channel.id))}
+def channels_by_id(session: Session, user_id: int) -> dict[int, Channel]:
+    """The accounts `user_id` sees (the list's account filter and each row's account name)."""
+    ids = access.visible_channel_ids(session, user_id)
+    stmt = select(Channel).order_by(Channel.id)
+    return {c.id: c for c in session.scalars(stmt if ids is None else stmt.where(Channel.id.in_(sorted(ids))))}
 
 
 def unread_total(session: Session, user_id: int) -> int:
-    from sqlalchemy import func
-
+    allowed = access.conversation_condition(session, user_id)
     return session.scalar(select(func.count()).select_from(Conversation).where(
-        Conversation.status == ConversationStatus.OPEN, Conversation.unread_count > 0)) or 0
+        Conversation.status == ConversationStatus.OPEN, Conversation.unread_count > 0,
+        *([allowed] if allowed is not None else []))) or 0
 
 
 @dataclass
@@ -192,5 +197,5 @@ def load_thread(session: Session, conv: Conversation, before: Message | None = N
     if agent_ids:
         thread.agents = dict(session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(agent_ids))).all())
     if any(m.direction == Direction.NOTE and "@" in (m.text or "") for m in messages):
-        thread.teammate_names = list(session.scalars(select(User.name).where(User.active.is_(True))))
+        thread.teammate_names = [u.name for u in access.members_with_access(session, conv.channel_id)]
     return thread

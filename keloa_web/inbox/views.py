@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from redis.exceptions import RedisError
-from sqlalchemy import select
 
-from keloa_web import changes, window
+from keloa_web import access, changes, window
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import is_htmx, render_blocks, render_page
 from keloa_web.ids import parse_count, parse_id
 from keloa_web.inbox import onboarding, queries, saved_views, snooze, uploads
-from keloa_web.models import Channel, Conversation, Message, User
+from keloa_web.models import Channel, Conversation, Message
 from keloa_web.security import same_origin_request
 from keloa_web.sends import outbox
 from keloa_web.mids import latest_customer_mid
@@ -38,7 +37,7 @@ def _context(filters: queries.Filters, conv: Conversation | None = None, before:
     s = db.session
     rows, next_cursor = queries.conversation_page(s, filters, current_user.id, request.args.get("before"))
     ctx = {
-        "filters": filters, "rows": rows, "next_cursor": next_cursor, "channels": queries.channels_by_id(s),
+        "filters": filters, "rows": rows, "next_cursor": next_cursor, "channels": queries.channels_by_id(s, current_user.id),
         "labels": queries.all_labels(s), "views": saved_views.shown(s, current_user.id),
         "view_query": saved_views.query_of(filters),
         "cursor": changes.latest_id(s), "unread_total": queries.unread_total(s, current_user.id),
@@ -58,7 +57,8 @@ def thread_context(conv: Conversation, before: Message | None = None, **extra) -
     ctx = {
         "conv": conv, "channel": channel, "thread": queries.load_thread(s, conv, before),
         "human": window.for_conversation(conv, "human"), "ai": window.for_conversation(conv, "ai"),
-        "channel_problem": outbox.channel_problem(channel, conv), "teammates": _teammates(),
+        "channel_problem": outbox.channel_problem(channel, conv),
+        "teammates": access.members_with_access(s, conv.channel_id),
         "now": utcnow(), "window": window, "open_id": conv.id, "error": None, "draft": "", "accept": uploads.ACCEPT,
         "replying_to": None, "erase_error": None, "ai_quiet": _ai_quiet(s, conv, channel),
         "labels": queries.all_labels(s), "snooze_error": None, "snooze_presets": snooze.PRESETS,
@@ -79,10 +79,6 @@ def _ai_quiet(s, conv: Conversation, channel: Channel | None):
     return rules.standing_quiet(s, conv, agent) if agent is not None else None
 
 
-def _teammates() -> list[User]:
-    return db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
-
-
 @bp.get("/inbox")
 def index():
     filters = queries.Filters.from_args(request.args)
@@ -93,7 +89,7 @@ def index():
 
 @bp.get("/inbox/c/<int:conv_id>")
 def conversation_show(conv_id: int):
-    conv = db.session.get(Conversation, conv_id) or abort(404)
+    conv = access.conversation_or_404(db.session, current_user.id, conv_id)
     if same_origin_request():  # a link from another site shows the conversation, but reads nothing
         opened(conv)
         db.session.rollback()  # end this request's read snapshot so it sees what opened() wrote
@@ -104,7 +100,7 @@ def conversation_show(conv_id: int):
     before = db.session.get(Message, before_id) if before_id else None
     before = before if before is not None and before.conversation_id == conv.id else None
     if request.headers.get("HX-Target") == "thread-pane":
-        ctx = thread_context(conv, before, filters=filters, channels=queries.channels_by_id(db.session),
+        ctx = thread_context(conv, before, filters=filters, channels=queries.channels_by_id(db.session, current_user.id),
                              unread_total=queries.unread_total(db.session, current_user.id))
         return render_page("inbox/index.html", block="thread_pane", **ctx)
     # ?reply_to=<message id>: the "Reply to this" link without JavaScript opens the composer so.
@@ -139,6 +135,8 @@ def changes_poll():
     filters = queries.Filters.from_args(request.args)
     open_id = parse_id(request.args.get("c"))
     open_conv = db.session.get(Conversation, open_id) if open_id in changed and same_origin_request() else None
+    if open_conv is not None and not access.may_see_channel(db.session, current_user.id, open_conv.channel_id):
+        open_conv = None
     if open_conv is not None:
         # It is on screen: new customer messages are read as they arrive. Before anything is
         # rendered, so its row and the unread total already say so (and the feed entry that
@@ -154,7 +152,7 @@ def changes_poll():
         else:
             gone.append(conv_id)
     ctx = {"rows": rows, "gone": gone, "cursor": new_cursor, "filters": filters, "now": utcnow(),
-           "window": window, "channels": queries.channels_by_id(db.session), "open_id": open_id,
+           "window": window, "channels": queries.channels_by_id(db.session, current_user.id), "open_id": open_id,
            "unread_total": queries.unread_total(db.session, current_user.id), "conv": None}
     body = render_template("inbox/_changes.html", **ctx)
     if open_conv is not None:
@@ -180,7 +178,7 @@ def views_counted():
 
 @bp.get("/inbox/c/<int:conv_id>/window")
 def window_show(conv_id: int):
-    conv = db.session.get(Conversation, conv_id) or abort(404)
+    conv = access.conversation_or_404(db.session, current_user.id, conv_id)
     if not is_htmx():  # only the composer refreshes this part; a visitor gets the whole thread
         return redirect(url_for("inbox.conversation_show", conv_id=conv_id))
     return render_page("inbox/index.html", block="window_state", **thread_context(conv))

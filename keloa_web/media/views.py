@@ -3,7 +3,9 @@ links (`/m/<token>`, see storage.public_url) for files Meta fetches when Keloa s
 from __future__ import annotations
 
 from flask import Blueprint, abort, make_response, request, send_file
+from flask_login import current_user
 
+from keloa_web import access
 from keloa_web.auth import public
 from keloa_web.db import db
 from keloa_web.htmx import is_htmx
@@ -51,12 +53,16 @@ def attachment_show(attachment_id: int):
     att = db.session.get(Attachment, attachment_id) or abort(404)
     if att.status != AttachmentStatus.STORED or att.message.deleted:
         abort(404)
+    if not access.may_see_channel(db.session, current_user.id, att.message.channel_id):
+        abort(404)
     return _send(att.local_path, att.content_type, f"keloa-{att.type}-{att.id}")
 
 
 @bp.get("/media/contacts/<int:contact_id>/picture")
 def contact_picture(contact_id: int):
     contact = db.session.get(Contact, contact_id) or abort(404)
+    if not access.may_see_channel(db.session, current_user.id, contact.channel_id):
+        abort(404)
     return _send(contact.picture_path, None, f"keloa-contact-{contact.id}")
 
 

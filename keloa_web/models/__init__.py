@@ -1,7 +1,7 @@
 """Typed SQLAlchemy models, split by domain."""
 from keloa_web.models.accounts import Invite, LoginAttempt, Role, User, UserSession
 from keloa_web.models.agents import Agent, Backend, GapKind, KnowledgeEntry, KnowledgeGap
-from keloa_web.models.channels import BackfillState, Channel, ChannelStatus
+from keloa_web.models.channels import BackfillState, Channel, ChannelStatus, channel_members
 from keloa_web.models.conversations import (
     Attachment, AttachmentStatus, AttachmentType, AuthorType, Change, Contact, Conversation, ConversationStatus,
     Direction, Message, MessageKind, MessageStatus, PendingRead, Reaction, WindowState,
@@ -19,5 +19,5 @@ __all__ = [
     "ConversationStatus", "Direction", "EventStatus", "GapKind", "LabelColor", "MessageKind", "MessageStatus", "Role",
     "WindowState",
     # association tables
-    "conversation_labels",
+    "channel_members", "conversation_labels",
 ]

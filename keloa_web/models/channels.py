@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from keloa_web.db import Base, utcnow
@@ -56,6 +56,9 @@ class Channel(Base):
     conversations_api_error: Mapped[str | None] = mapped_column(Text)
     # The ice breaker questions as last saved at Meta ([{"question", "payload"}], default locale).
     ice_breakers: Mapped[list | None] = mapped_column(JSON)
+    # Per-account access (keloa_web/access.py): False, the whole team sees it; True, only admins
+    # and the teammates in channel_members.
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     connected_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -66,3 +69,11 @@ class Channel(Base):
     @property
     def can_send(self) -> bool:
         return self.status == ChannelStatus.ACTIVE
+
+
+# Who sees a restricted account besides the admins (keloa_web/access.py).
+channel_members = Table(
+    "channel_members", Base.metadata,
+    Column("channel_id", ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+)

@@ -14,10 +14,11 @@ from flask import Blueprint, abort, current_app, flash, jsonify, render_template
 from flask_login import current_user
 from sqlalchemy import select
 
+from keloa_web import access
 from keloa_web.auth import admin_required, public
 from keloa_web.db import db, utcnow
 from keloa_web.integrations import signed_requests
-from keloa_web.models import Contact, Conversation, DataDeletion
+from keloa_web.models import Contact, DataDeletion
 from keloa_web.privacy.erase import erase_contact, erase_meta_user, remove_files
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def deletion_status(code: str):
 def contact_erase(conv_id: int):
     from keloa_web.inbox.actions import _pane
 
-    conv = db.session.get(Conversation, conv_id) or abort(404)
+    conv = access.conversation_or_404(db.session, current_user.id, conv_id)
     if request.form.get("confirm") != "1":
         return _pane(conv, status=422, erase_error="Tick “Yes, delete it” first: this cannot be undone.")
     count = erase_contact(db.session, conv.contact, by=current_user.name)

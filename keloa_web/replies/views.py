@@ -13,9 +13,10 @@ from sqlalchemy import func, or_, select
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp
 
+from keloa_web import access
 from keloa_web.db import db
 from keloa_web.htmx import render_page
-from keloa_web.models import Channel, Contact, Conversation, SavedReply
+from keloa_web.models import Channel, Contact, SavedReply
 from keloa_web.replies.fill import PLACEHOLDERS, fill, unknown
 from keloa_web.sends.outbox import TEXT_MAX_BYTES
 
@@ -140,7 +141,7 @@ def delete(reply_id: int):
 @bp.get("/for/<int:conv_id>")
 def for_conversation(conv_id: int):
     """The picker's choices for `q` (what follows "/"), filled for this conversation: JSON."""
-    conv = db.session.get(Conversation, conv_id) or abort(404)
+    conv = access.conversation_or_404(db.session, current_user.id, conv_id)
     q = request.args.get("q", "")[:40].lower()
     stmt = visible()
     if q:
