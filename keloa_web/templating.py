@@ -81,6 +81,17 @@ def mentions(text: str | None, names: list[str]) -> Markup:
     return Markup("").join(parts)
 
 
+def duration(span) -> str:
+    """"42 min", "3 h 5 min", "2 days": how long something has waited."""
+    minutes = max(0, int(span.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        hours, rest = divmod(minutes, 60)
+        return f"{hours} h" + (f" {rest} min" if rest else "")
+    return f"{minutes // 1440} days"
+
+
 def device(user_agent: str | None) -> str:
     """"Firefox on Linux" from a User-Agent header, for the list of one's sessions."""
     ua = user_agent or ""
@@ -91,10 +102,14 @@ def device(user_agent: str | None) -> str:
     return browser or system or (ua[:40] or "Unknown browser")
 
 
-FILTERS = {f.__name__: f for f in (safe_href, filesize, cdn_src, day_label, short_time, time_ago, device, mentions)}
+FILTERS = {f.__name__: f for f in (safe_href, filesize, cdn_src, day_label, short_time, time_ago, device, mentions,
+                                        duration)}
 # One vocabulary for messages (keloa_web/describe.py): the thread says what the list and the AI say.
 FILTERS.update(message_label=describe.label, message_words=describe.describe, kind_label=describe.kind_label)
 
 
 def init_app(app: Flask) -> None:
+    from keloa_web.inbox.assignment import waiting_for
+
     app.jinja_env.filters.update(FILTERS)
+    app.jinja_env.globals["waiting_for"] = waiting_for

@@ -113,21 +113,26 @@ def _one_row_per_table(engine) -> dict[str, int]:
 
     from keloa_web.db import utcnow
     from keloa_web.models import (
-        Agent, Attachment, Channel, Contact, Conversation, Invite, KnowledgeGap, Label, Message, User, WebhookEvent,
+        Agent, Attachment, Contact, Conversation, Invite, KnowledgeGap, Label, Message, WebhookEvent,
     )
 
     with Session(engine) as s:
-        user = User(email="owner@example.com", name="Owner", password_hash="x")
+        def old_insert(table: str, **values) -> int:
+            """A row written with Core into the table as the database has it: only the columns a
+            table had at the older revision are written (the models' newer ones are not there yet)."""
+            reflected = Table(table, MetaData(), autoload_with=s.connection())
+            return s.execute(insert(reflected).values(**values)).inserted_primary_key[0]
+
+        user_id = old_insert("users", email="owner@example.com", name="Owner", password_hash="x", role="agent",
+                             active=True, session_version=1, created_at=utcnow())
         agent = Agent(name="Helper")
-        s.add_all([user, agent, WebhookEvent(body=b"{}")])
+        s.add_all([agent, WebhookEvent(body=b"{}")])
         s.flush()
-        # Core, not the ORM, for the tables that gained columns after 0009 (only the old ones are written).
-        old_channels = Table("channels", MetaData(), autoload_with=s.connection())  # as the database has it
-        channel_id = (s.execute(insert(old_channels).values(
-            ig_account_id="1784", ig_username="shop", page_id="99", page_name="Shop", page_token_enc=None,
-            status="active", read_receipts=True, ai_enabled=False, backfill_total=0, backfill_done=0,
-            backfill_skipped=0, connected_at=utcnow(), updated_at=utcnow())).inserted_primary_key[0])
-        s.add(Invite(token_hash="a" * 64, email="new@example.com", created_by_id=user.id, expires_at=utcnow()))
+        channel_id = old_insert("channels", ig_account_id="1784", ig_username="shop", page_id="99", page_name="Shop",
+                                page_token_enc=None, status="active", read_receipts=True, ai_enabled=False,
+                                backfill_total=0, backfill_done=0, backfill_skipped=0, connected_at=utcnow(),
+                                updated_at=utcnow())
+        s.add(Invite(token_hash="a" * 64, email="new@example.com", created_by_id=user_id, expires_at=utcnow()))
         contact = Contact(channel_id=channel_id, igsid="555")
         s.add(contact)
         s.flush()
@@ -137,7 +142,7 @@ def _one_row_per_table(engine) -> dict[str, int]:
         message.attachments.append(Attachment(type="image"))
         s.add(message)
         s.flush()
-        rows = {"users": user.id, "invites": 1, "agents": agent.id, "channels": channel_id, "webhook_events": 1,
+        rows = {"users": user_id, "invites": 1, "agents": agent.id, "channels": channel_id, "webhook_events": 1,
                 "conversations": conversation_id, "messages": message.id}
         if inspect(engine).has_table("knowledge_gaps"):  # from 0011 on
             gap = KnowledgeGap(agent_id=agent.id, kind="unanswered", question="do you sell tea?")

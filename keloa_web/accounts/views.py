@@ -15,7 +15,7 @@ from keloa_web.accounts.passwords import (
 from keloa_web.accounts.user_sessions import current, end_sessions, live_sessions, sign_in, sign_out
 from keloa_web.auth import public
 from keloa_web.db import db, utcnow
-from keloa_web.models import Invite, Role, User
+from keloa_web.models import Availability, Invite, Role, User
 
 bp = Blueprint("accounts", __name__)
 
@@ -183,3 +183,19 @@ def session_sign_out(session_id: int):
         db.session.commit()
         flash("That session was signed out.", "success")
     return redirect(url_for("accounts.settings"))
+
+
+@bp.post("/settings/availability")
+def availability_update():
+    """Online or away: whoever is away is skipped when new conversations are assigned in turn."""
+    value = request.form.get("availability")
+    if value not in (Availability.ONLINE, Availability.AWAY):
+        abort(400)
+    user = db.session.get(User, current_user.id)
+    user.availability = value
+    db.session.commit()
+    flash("You are online: new conversations may be assigned to you in turn." if value == Availability.ONLINE
+          else "You are away: new conversations are not assigned to you until you are online again.", "info")
+    back = urlsplit(request.referrer or "")
+    here = back.netloc == request.host and back.path
+    return redirect(_safe_next(back.path + (f"?{back.query}" if back.query else "")) if here else url_for("inbox.index"))

@@ -34,6 +34,7 @@ class Filters:
     label_id: int | None = None
     assignee: str = ""  # "" anyone, "none" unassigned ("mine" is its own flag)
     phase: str = ""  # a window phase of window.PHASE_FILTERS, or "" for any
+    waiting: bool = False  # waiting longer than its account allows for a first reply (inbox/assignment.py)
     q: str = ""
 
     @classmethod
@@ -44,12 +45,14 @@ class Filters:
                    mine=args.get("mine") == "1", channel_id=parse_id(channel), label_id=parse_id(args.get("label", "")),
                    assignee="none" if args.get("assignee") == "none" else "",
                    phase=args.get("window", "") if args.get("window", "") in window.PHASE_FILTERS else "",
+                   waiting=args.get("waiting") == "1",
                    q=_printable(args.get("q") or "").strip()[:100])
 
     def as_args(self) -> dict:
         args = {"status": self.status, "q": self.q, "channel": self.channel_id or "", "label": self.label_id or "",
                 "assignee": self.assignee, "window": self.phase,
-                "unread": "1" if self.unread else "", "mine": "1" if self.mine else ""}
+                "unread": "1" if self.unread else "", "mine": "1" if self.mine else "",
+                "waiting": "1" if self.waiting else ""}
         return {k: v for k, v in args.items() if v not in ("", None)}
 
 
@@ -70,6 +73,10 @@ def conditions(filters: Filters, user_id: int, session: Session, single: bool = 
         where.append(Conversation.assignee_id.is_(None))
     if filters.phase:
         where.append(window.phase_where(filters.phase, utcnow()))
+    if filters.waiting:
+        from keloa_web.inbox import assignment
+
+        where.append(assignment.waiting_condition(session, utcnow()))
     if filters.label_id:
         where.append(Conversation.id.in_(select(conversation_labels.c.conversation_id)
                                          .where(conversation_labels.c.label_id == filters.label_id)))

@@ -1,4 +1,5 @@
-"""An account's team settings: who sees it (per-account access, keloa_web/access.py).
+"""An account's team settings: who sees it (per-account access, keloa_web/access.py) and how its
+new conversations are assigned (keloa_web/inbox/assignment.py).
 
 Admins always see every account. Restricting an account to chosen teammates takes its
 conversations away from everyone else's lists, counts, searches and notifications; whoever loses
@@ -15,9 +16,12 @@ from keloa_web.auth import admin_required
 from keloa_web.db import db
 from keloa_web.htmx import is_htmx, render_page
 from keloa_web.ids import parse_id
-from keloa_web.inbox import activity
+from keloa_web.inbox import activity, assignment
 from keloa_web.integrations.views import bp, get_channel
-from keloa_web.models import Channel, Conversation, Role, User, channel_members
+from keloa_web.models import Assignment, Channel, Conversation, Role, SavedView, User, channel_members
+
+WAITING_VIEW = ("Waiting for a first reply", "status=open&waiting=1")
+MAX_MINUTES = 7 * 24 * 60
 
 
 def _teammates() -> list[User]:
@@ -30,10 +34,15 @@ def _members(channel: Channel) -> set[int]:
     return set(db.session.scalars(select(channel_members.c.user_id).where(channel_members.c.channel_id == channel.id)))
 
 
-def _page(channel: Channel, status: int = 200, **extra):
-    ctx = {"channel": channel, "teammates": _teammates(), "members": _members(channel),
-           "restricted": channel.restricted, "error": None, **extra}
-    return render_page("integrations/team.html", block="access", status=status, **ctx)
+def _context(channel: Channel, **extra) -> dict:
+    return {"channel": channel, "teammates": _teammates(), "members": _members(channel),
+            "restricted": channel.restricted, "error": None, "in_turn": access.members_with_access(db.session, channel.id),
+            "mode": channel.assignment, "minutes": "" if channel.first_reply_minutes is None else channel.first_reply_minutes,
+            "rules_error": None, "rules_saved": None, "ai_first": assignment.ai_answers_first(channel), **extra}
+
+
+def _page(channel: Channel, status: int = 200, block: str = "access", **extra):
+    return render_page("integrations/team.html", block=block, status=status, **_context(channel, **extra))
 
 
 @bp.get("/channels/<int:channel_id>/team")
@@ -88,3 +97,34 @@ def access_save(channel_id: int):
         flash(message, "success")
         return redirect(url_for("integrations.team_show", channel_id=channel.id))
     return _page(channel, saved=message)
+
+
+@bp.post("/channels/<int:channel_id>/assignment")
+@admin_required
+def assignment_save(channel_id: int):
+    channel = get_channel(channel_id)
+    mode, raw = request.form.get("mode"), (request.form.get("first_reply_minutes") or "").strip()
+    error = None
+    if mode not in (Assignment.MANUAL, Assignment.ROUND_ROBIN):
+        error = "Choose how new conversations are assigned."
+    elif raw and not (raw.isdigit() and 1 <= int(raw) <= MAX_MINUTES):
+        error = f"Give the wait in whole minutes, from 1 to {MAX_MINUTES} (7 days), or leave it empty for no flag."
+    if error:
+        return _page(channel, 422, block="rules", rules_error=error, mode=mode, minutes=raw)
+    channel.assignment, channel.first_reply_minutes = mode, int(raw) if raw else None
+    made_view = False
+    if channel.first_reply_minutes is not None and not db.session.scalar(
+            select(SavedView.id).where(SavedView.owner_id.is_(None), SavedView.query == WAITING_VIEW[1])):
+        db.session.add(SavedView(name=WAITING_VIEW[0], query=WAITING_VIEW[1]))  # the flag's view, for the team
+        made_view = True
+    db.session.commit()
+    saved = ("New conversations are assigned in turn." if mode == Assignment.ROUND_ROBIN
+             else "New conversations stay unassigned until someone takes them.")
+    if channel.first_reply_minutes is not None:
+        saved += f" A conversation is flagged after {channel.first_reply_minutes} min without a first reply"
+        saved += (", in the team's new view “Waiting for a first reply”." if made_view
+                  else ", in the view “Waiting for a first reply”.")
+    if not is_htmx():
+        flash(saved, "success")
+        return redirect(url_for("integrations.team_show", channel_id=channel.id))
+    return _page(channel, block="rules", rules_saved=saved)

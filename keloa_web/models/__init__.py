@@ -1,7 +1,7 @@
 """Typed SQLAlchemy models, split by domain."""
-from keloa_web.models.accounts import Invite, LoginAttempt, Role, User, UserSession
+from keloa_web.models.accounts import Availability, Invite, LoginAttempt, Role, User, UserSession
 from keloa_web.models.agents import Agent, Backend, GapKind, KnowledgeEntry, KnowledgeGap
-from keloa_web.models.channels import BackfillState, Channel, ChannelStatus, channel_members
+from keloa_web.models.channels import Assignment, BackfillState, Channel, ChannelStatus, channel_members
 from keloa_web.models.conversations import (
     Attachment, AttachmentStatus, AttachmentType, AuthorType, Change, Contact, Conversation, ConversationStatus,
     Direction, Message, MessageKind, MessageStatus, PendingRead, Reaction, WindowState,
@@ -15,7 +15,7 @@ __all__ = [
     "Agent", "Attachment", "Change", "Channel", "Contact", "Conversation", "DataDeletion", "Invite", "KnowledgeEntry",
     "KnowledgeGap", "Label", "LoginAttempt", "Message", "PendingRead", "Reaction", "SavedReply", "SavedView", "User", "UserSession", "WebhookEvent",
     # the values of their status-like columns (CHECK constraints in the database)
-    "AttachmentStatus", "AttachmentType", "AuthorType", "BackfillState", "Backend", "ChannelStatus",
+    "Assignment", "AttachmentStatus", "AttachmentType", "Availability", "AuthorType", "BackfillState", "Backend", "ChannelStatus",
     "ConversationStatus", "Direction", "EventStatus", "GapKind", "LabelColor", "MessageKind", "MessageStatus", "Role",
     "WindowState",
     # association tables

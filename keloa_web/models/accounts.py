@@ -18,9 +18,16 @@ class Role(StrEnum):
 
 
 
+class Availability(StrEnum):
+    """Whether a teammate takes new conversations now (round-robin assignment skips whoever is away)."""
+
+    ONLINE = "online"
+    AWAY = "away"
+
+
 class User(UserMixin, Base):
     __tablename__ = "users"
-    __table_args__ = (one_of("role", Role),)
+    __table_args__ = (one_of("role", Role), one_of("availability", Availability))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -28,6 +35,8 @@ class User(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default=Role.AGENT)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    availability: Mapped[str] = mapped_column(String(8), default=Availability.ONLINE,
+                                              server_default=Availability.ONLINE)
     # No longer read: since migration 0008 each sign-in is a row of user_sessions, ended there.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -25,9 +25,17 @@ class BackfillState(StrEnum):
     FAILED = "failed"
 
 
+class Assignment(StrEnum):
+    """How a new conversation of this account gets its teammate (keloa_web/inbox/assignment.py)."""
+
+    MANUAL = "manual"  # it stays unassigned until someone assigns it
+    ROUND_ROBIN = "round_robin"  # in turn, among the teammates who see the account and are online
+
+
 class Channel(Base):
     __tablename__ = "channels"
-    __table_args__ = (one_of("status", ChannelStatus), one_of("backfill_state", BackfillState))
+    __table_args__ = (one_of("status", ChannelStatus), one_of("backfill_state", BackfillState),
+                      one_of("assignment", Assignment))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ig_account_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -59,6 +67,10 @@ class Channel(Base):
     # Per-account access (keloa_web/access.py): False, the whole team sees it; True, only admins
     # and the teammates in channel_members.
     restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    assignment: Mapped[str] = mapped_column(String(16), default=Assignment.MANUAL, server_default=Assignment.MANUAL)
+    last_assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A conversation that waits longer than this without a first reply is flagged (None: never).
+    first_reply_minutes: Mapped[int | None] = mapped_column(Integer)
     connected_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

@@ -73,6 +73,9 @@ class Conversation(Base):
         Index("ix_conversations_unread", "status", "unread_count"),  # the inbox's unread total
         Index("ix_conversations_activity", "last_activity_at"),  # the "All" list, and searches in it
         Index("ix_conversations_contact", "contact_id"),  # a search by name, on PostgreSQL
+        # Conversations still waiting for a first reply, by age (the "waiting for a first reply" flag).
+        Index("ix_conversations_unreplied", "created_at", sqlite_where=text("first_reply_at IS NULL"),
+              postgresql_where=text("first_reply_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -95,6 +98,8 @@ class Conversation(Base):
     standby_since: Mapped[datetime | None] = mapped_column(DateTime)
     # Status snoozed: when it wakes by itself (keloa_web/inbox/snooze.py); None: when the customer writes.
     snoozed_until: Mapped[datetime | None] = mapped_column(DateTime)
+    # When the business first answered (a teammate, the AI, or from the Instagram app); None: not yet.
+    first_reply_at: Mapped[datetime | None] = mapped_column(DateTime)
     ai_paused: Mapped[bool] = mapped_column(Boolean, default=False)
     needs_human: Mapped[bool] = mapped_column(Boolean, default=False)
     last_marked_seen_mid: Mapped[str | None] = mapped_column(String(300))

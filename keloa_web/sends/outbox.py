@@ -95,6 +95,7 @@ def create_outgoing(session: Session, conversation: Conversation, *, text: str |
     session.add(message)
     conversation.last_activity_at = now
     conversation.last_message_preview = preview(message)
+    conversation.first_reply_at = conversation.first_reply_at or now
     session.flush()
     changes.touch(session, conversation.id)
     if author_type == AuthorType.USER and text is not None:

@@ -32,6 +32,7 @@ class Effects:
     attachments: list = field(default_factory=list)  # Attachment rows to download
     profiles: set[int] = field(default_factory=set)  # contact ids whose profile to (re)fetch
     new_contacts: list = field(default_factory=list)  # Contact rows created (ids after flush)
+    new_conversations: list = field(default_factory=list)  # Conversation rows created (assignment rules)
     customer_messages: list = field(default_factory=list)  # new inbound Message rows
     files: list[str] = field(default_factory=list)  # stored media to delete (unsent messages)
     channels: set[int] = field(default_factory=set)
@@ -44,6 +45,7 @@ class Effects:
         self.attachments += other.attachments
         self.profiles |= other.profiles
         self.new_contacts += other.new_contacts
+        self.new_conversations += other.new_conversations
         self.customer_messages += other.customer_messages
         self.files += other.files
         self.channels |= other.channels
@@ -116,6 +118,7 @@ class Ctx:
                                 last_activity_at=self.at, unread_count=0)
             self.session.add(conv)
             self.lookup.by_customer[(contact.channel_id, contact.igsid)] = conv
+            self.fx.new_conversations.append(conv)
         return conv
 
     def conversation_of(self, m: Message) -> Conversation:

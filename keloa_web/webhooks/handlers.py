@@ -72,6 +72,8 @@ def record(ctx: Ctx, mid: str, content: parse.Content) -> None:
     if existing is None:
         ctx.add_message(m)
         _bump(ctx, conv, m)
+        if ctx.outbound and (conv.first_reply_at is None or m.sent_at < conv.first_reply_at):
+            conv.first_reply_at = m.sent_at  # answered from the Instagram app
     else:
         _refresh_newest(ctx, conv)  # the early row carried the unsend/edit time, not the message's
     if pending_edit and not m.deleted:  # a bare edit arrived first: its text is still to be read

@@ -20,6 +20,7 @@ from keloa_web import changes, jobs
 from keloa_web.db import db, utcnow
 from keloa_web.models import Channel, EventStatus, WebhookEvent
 from keloa_web.jobs import enqueue_once, get_redis, job
+from keloa_web.inbox import assignment
 from keloa_web.webhooks.apply import Effects, Router, Unprocessable, apply_body
 from keloa_web.webhooks.lookup import Lookup, ids_in
 
@@ -79,6 +80,10 @@ def drain_batch(limit: int = BATCH_SIZE) -> int:
         for channel_id in batch.channels:
             session.get(Channel, channel_id).last_webhook_at = now
         session.flush()  # ids for the rows created in this batch
+        for conv in batch.new_conversations:
+            if conv.last_customer_message_at is not None:  # a customer wrote (not only an echo)
+                assignment.on_new_conversation(session, conv)
+        session.flush()
         for conversation_id in sorted({conv.id for conv in batch.touched}):
             changes.touch(session, conversation_id)
         batch.profiles |= {contact.id for contact in batch.new_contacts}
