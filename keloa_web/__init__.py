@@ -91,6 +91,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     # One blueprint per area (keloa_web/<area>/views.py); Meta's deauthorize callback is its own.
     from keloa_web.accounts import views as accounts
     from keloa_web.agents import views as agents
+    from keloa_web.contacts import fields as contact_fields
+    from keloa_web.contacts import views as contacts
     from keloa_web.events import views as events
     from keloa_web.health import views as health
     from keloa_web.inbox import views as inbox
@@ -103,8 +105,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from keloa_web.team import views as team
     from keloa_web.webhooks import views as webhooks
 
-    for area in (health, accounts, team, webhooks, integrations, deauth, inbox, replies, labels, agents, media,
-                 events, privacy):
+    for area in (health, accounts, team, webhooks, integrations, deauth, inbox, contacts, replies, labels,
+                 contact_fields, agents, media, events, privacy):
         app.register_blueprint(area.bp)
 
     logging.getLogger(__name__).debug("Keloa app created (%s)", app.config["KELOA_ENV"])

@@ -113,7 +113,7 @@ def _one_row_per_table(engine) -> dict[str, int]:
 
     from keloa_web.db import utcnow
     from keloa_web.models import (
-        Agent, Attachment, Contact, Conversation, Invite, KnowledgeGap, Label, Message, WebhookEvent,
+        Agent, Attachment, Contact, ContactField, Conversation, Invite, KnowledgeGap, Label, Message, WebhookEvent,
     )
 
     with Session(engine) as s:
@@ -154,6 +154,11 @@ def _one_row_per_table(engine) -> dict[str, int]:
             s.add(label)
             s.flush()
             rows["labels"] = label.id
+        if inspect(engine).has_table("contact_fields"):  # from 0018 on
+            field = ContactField(name="Size")
+            s.add(field)
+            s.flush()
+            rows["contact_fields"] = field.id
         s.commit()
         return {**rows, "attachments": message.attachments[0].id}
 

@@ -12,6 +12,7 @@ from flask_login import current_user
 from redis.exceptions import RedisError
 
 from keloa_web import access, changes, window
+from keloa_web.contacts import panel as contact_panel
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import is_htmx, render_blocks, render_page
 from keloa_web.ids import parse_count, parse_id
@@ -51,7 +52,9 @@ def _context(filters: queries.Filters, conv: Conversation | None = None, before:
     return ctx
 
 
-def thread_context(conv: Conversation, before: Message | None = None, **extra) -> dict:
+def thread_context(conv: Conversation, before: Message | None = None, with_panel: bool = True, **extra) -> dict:
+    """What the thread pane shows; the live poll, which re-renders only its header, messages and
+    window state, leaves out the contact panel (`with_panel=False`)."""
     s = db.session
     channel = s.get(Channel, conv.channel_id)
     ctx = {
@@ -64,6 +67,9 @@ def thread_context(conv: Conversation, before: Message | None = None, **extra) -
         "labels": queries.all_labels(s), "snooze_error": None, "snooze_presets": snooze.PRESETS,
         "snooze_check": snooze.wake_check(conv, conv.snoozed_until) if conv.status == "snoozed" else None,
     }
+    if with_panel:
+        ctx.update(panel=contact_panel.load(s, conv, current_user.id), panel_error=None, panel_saved=None, typed={},
+                   note_draft="")
     ctx.update(extra)
     return ctx
 
@@ -156,7 +162,7 @@ def changes_poll():
            "unread_total": queries.unread_total(db.session, current_user.id), "conv": None}
     body = render_template("inbox/_changes.html", **ctx)
     if open_conv is not None:
-        ctx.update(thread_context(db.session.get(Conversation, open_id)))
+        ctx.update(thread_context(db.session.get(Conversation, open_id), with_panel=False))
         body += render_blocks("inbox/index.html", THREAD_BLOCKS, oob=True, **ctx)
     else:
         body += render_blocks("inbox/index.html", ["unread_total"], oob=True, **ctx)

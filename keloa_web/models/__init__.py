@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models, split by domain."""
 from keloa_web.models.accounts import Availability, Invite, LoginAttempt, Role, User, UserSession
 from keloa_web.models.agents import Agent, Backend, GapKind, KnowledgeEntry, KnowledgeGap
+from keloa_web.models.contact_details import ContactField, ContactNote, ContactValue, FieldKind
 from keloa_web.models.channels import Assignment, BackfillState, Channel, ChannelStatus, channel_members
 from keloa_web.models.conversations import (
     Attachment, AttachmentStatus, AttachmentType, AuthorType, Change, Contact, Conversation, ConversationStatus,
@@ -12,11 +13,11 @@ from keloa_web.models.privacy import DataDeletion
 from keloa_web.models.replies import SavedReply, SavedView
 
 __all__ = [
-    "Agent", "Attachment", "Change", "Channel", "Contact", "Conversation", "DataDeletion", "Invite", "KnowledgeEntry",
+    "Agent", "Attachment", "Change", "Channel", "Contact", "ContactField", "ContactNote", "ContactValue", "Conversation", "DataDeletion", "Invite", "KnowledgeEntry",
     "KnowledgeGap", "Label", "LoginAttempt", "Message", "PendingRead", "Reaction", "SavedReply", "SavedView", "User", "UserSession", "WebhookEvent",
     # the values of their status-like columns (CHECK constraints in the database)
     "Assignment", "AttachmentStatus", "AttachmentType", "Availability", "AuthorType", "BackfillState", "Backend", "ChannelStatus",
-    "ConversationStatus", "Direction", "EventStatus", "GapKind", "LabelColor", "MessageKind", "MessageStatus", "Role",
+    "ConversationStatus", "Direction", "EventStatus", "FieldKind", "GapKind", "LabelColor", "MessageKind", "MessageStatus", "Role",
     "WindowState",
     # association tables
     "channel_members", "conversation_labels",

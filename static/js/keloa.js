@@ -187,7 +187,10 @@
       var at = new Date(el.getAttribute("datetime"));
       if (isNaN(at)) return;
       var hm = at.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
-      if (el.dataset.local === "when") {  // a time ahead (a snooze): its day and time
+      if (el.dataset.local === "date") {  // a day in the past: first and last contact
+        el.textContent = at.toLocaleDateString([], {day: "numeric", month: "short", year: "numeric"}) +
+          (at.toDateString() === now.toDateString() ? ", " + hm : "");
+      } else if (el.dataset.local === "when") {  // a time ahead (a snooze): its day and time
         el.textContent = (at.toDateString() === now.toDateString() ? "today" :
                           at.toLocaleDateString([], {weekday: "short", day: "numeric", month: "short"})) + " " + hm;
       } else if (el.dataset.local === "time" || at.toDateString() === now.toDateString()) el.textContent = hm;
@@ -321,6 +324,8 @@
   });
   // A form sent back with errors: the keyboard goes to the first field that needs fixing.
   function focusFirstProblem(root) {
+    // An outerHTML swap (the contact panel) settles with the element it replaced: look up its successor.
+    if (root && !root.isConnected) root = root.id ? document.getElementById(root.id) : null;
     var bad = (root || document).querySelector("form [aria-invalid=true]");
     if (bad) bad.focus();
   }
@@ -587,4 +592,34 @@
     panel.classList.remove("flip");
     if (panel.getBoundingClientRect().right > document.documentElement.clientWidth - 8) panel.classList.add("flip");
   }, true);
+  // The contact panel beside a thread: shown or hidden by its "Contact" button, remembered in this
+  // browser; by default shown where there is room. (At phone widths it is a screen of its own.)
+  var PANEL_KEY = "keloa-contact-panel";
+  function panelOpen() {
+    var saved = null;
+    try { saved = localStorage.getItem(PANEL_KEY); } catch (err) { /* storage off: the default */ }
+    return saved ? saved === "open" : window.innerWidth >= 1100;
+  }
+  function showPanel() {
+    var open = panelOpen();
+    document.documentElement.classList.toggle("contact-closed", !open);
+    Array.prototype.forEach.call(document.querySelectorAll(".contact-toggle"), function (b) {
+      b.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+  document.addEventListener("click", function (e) {
+    var toggle = e.target.closest && e.target.closest(".contact-toggle");
+    if (!toggle) return;
+    var open = !panelOpen();
+    try { localStorage.setItem(PANEL_KEY, open ? "open" : "closed"); } catch (err) { /* this page only */ }
+    if (!open) document.documentElement.classList.add("contact-closed");
+    showPanel();
+    if (open) {
+      var title = document.getElementById("contact-panel-title");
+      if (title) { title.setAttribute("tabindex", "-1"); title.focus(); }
+    }
+  });
+  showPanel();
+  document.addEventListener("htmx:afterSettle", showPanel);
+  document.addEventListener("htmx:oobAfterSwap", showPanel);
 })();

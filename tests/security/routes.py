@@ -14,7 +14,7 @@ PUBLIC_ENDPOINTS = {"accounts.login", "accounts.setup", "accounts.accept_invite"
 # Blueprints that receive calls from Meta (signed), not from people.
 PUBLIC_BLUEPRINTS = {"webhooks"}
 # Areas only admins may change (issue text: team, integrations, agents, failed events).
-ADMIN_BLUEPRINTS = {"team", "integrations", "agents", "events"}
+ADMIN_BLUEPRINTS = {"team", "integrations", "agents", "events", "labels", "contact_fields"}
 # Admin-area pages an agent may still look at (read-only), with why.
 AGENT_MAY_VIEW: dict[str, str] = {}
 

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import insert, select
 
 from keloa_web.db import db
-from keloa_web.models import Attachment, Conversation, SavedView, User, channel_members
+from keloa_web.models import Attachment, ContactNote, Conversation, SavedView, User, channel_members
 from tests import factories, helpers
 from tests.security.routes import all_routes, route_id
 
 ADMIN_ONLY = {"privacy.contact_erase"}
 # The arguments a route names, filled with the hidden account's objects.
-ARGS = {"conv_id", "attachment_id", "contact_id", "message_id"}
+ARGS = {"conv_id", "attachment_id", "contact_id", "message_id", "note_id"}
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
 
 
@@ -37,6 +37,8 @@ def hidden(app, admin):
     db.session.add(Attachment(message_id=message.id, type="image", status="stored", local_path="x/y.jpg",
                               content_type="image/jpeg"))
     failed = factories.gen_message(db.session, secret, direction="out", text="a reply that failed", status="failed")
+    note = ContactNote(contact_id=secret.contact_id, author_user_id=tess.id, text="prefers email")
+    db.session.add(note)
     db.session.commit()
     from keloa_web.media import storage
 
@@ -47,7 +49,7 @@ def hidden(app, admin):
             path.write_bytes(JPEG)
     att = db.session.scalar(select(Attachment))
     return {"north": north.id, "south": south.id, "conv_id": secret.id, "seen_id": seen.id,
-            "attachment_id": att.id, "contact_id": secret.contact_id, "message_id": failed.id, "tess": tess.id}
+            "attachment_id": att.id, "contact_id": secret.contact_id, "message_id": failed.id, "note_id": note.id, "tess": tess.id}
 
 
 def _client(app, email):
@@ -77,7 +79,7 @@ def _call(client, route, ids, htmx):
 
 def test_every_route_naming_a_conversation_hides_an_account_without_access(app, hidden):
     routes = _routes_naming_a_conversation(app)
-    assert {r.endpoint for r in routes} >= {"inbox.conversation_show", "inbox.message_create", "inbox.conversation_assign",
+    assert {r.endpoint for r in routes} >= {"contacts.contact_show", "contacts.note_delete", "inbox.conversation_show", "inbox.message_create", "inbox.conversation_assign",
                                            "replies.for_conversation", "media.attachment_show", "media.contact_picture",
                                            "inbox.reply_suggest", "inbox.window_show", "inbox.conversation_labels"}
     otto = _client(app, "otto@example.com")
