@@ -105,6 +105,23 @@ def run(ctx: common.Context) -> list[common.Row]:
     return rows
 
 
+def _signed_in(app, user_id: int):
+    """A test client holding a real server-side session, as signing in makes."""
+    from keloa_web.accounts.user_sessions import sign_in
+    from keloa_web.db import db
+    from keloa_web.models import User
+
+    client = app.test_client()
+    with app.test_request_context("/login", method="POST"):
+        user = db.session.get(User, user_id)
+        sign_in(user)
+        key = user.session_key
+        db.session.remove()
+    with client.session_transaction() as sess:
+        sess["_user_id"], sess["_fresh"] = key, True
+    return client
+
+
 def _measure(ctx: common.Context, database_url: str, redis_url: str, prefix: str) -> tuple[list, list[str], int]:
     runs = 15 if ctx.quick else 40
     env = common.keloa_env(ctx, database_url, redis_url)
@@ -119,28 +136,33 @@ def _measure(ctx: common.Context, database_url: str, redis_url: str, prefix: str
             s.add(user)
             s.flush()
             user_id = user.id
-        client = app.test_client()
-        from keloa_web.accounts.user_sessions import sign_in
-
-        with app.test_request_context("/login", method="POST"):  # a real server-side session, as signing in makes
-            owner = db.session.get(User, user_id)
-            sign_in(owner)
-            key = owner.session_key
-            db.session.remove()
-        with client.session_transaction() as sess:
-            sess["_user_id"], sess["_fresh"] = key, True
-        with db.session_scope() as s:  # two saved views in the sidebar: every inbox page counts them
-            from keloa_web.models import SavedView
+        owner_client = _signed_in(app, user_id)
+        with db.session_scope() as s:  # three saved views in the sidebar: every inbox page counts them
+            from keloa_web.models import Channel, ContactField, ContactValue, SavedView, channel_members
 
             s.add_all([SavedView(name="VIP, open", query="label=1&status=open"),
-                       SavedView(name="Closing soon", query="status=open&window=closing")])
+                       SavedView(name="Closing soon", query="status=open&window=closing"),
+                       SavedView(name="Waiting for a first reply", query="status=open&waiting=1")])
+            s.get(Channel, 1).first_reply_minutes = 30
+            s.get(Channel, 2).restricted = True  # only admins and Tess see it: the list's access condition
+            tess = User(email="tess@example.com", name="Tess", role="agent", password_hash=hash_password("x" * 12))
+            s.add(tess)
+            s.flush()
+            s.execute(channel_members.insert().values(channel_id=2, user_id=tess.id))
+            otto = User(email="otto@example.com", name="Otto", role="agent", password_hash=hash_password("x" * 12))
+            s.add(otto)
+            s.add_all([ContactField(name="Tier", kind="list", options=["Bronze", "Gold"], position=1),
+                       ContactField(name="Since", kind="date", position=2)])
+            s.flush()
+            s.add(ContactValue(contact_id=7, field_id=1, value="Gold"))
+            otto_id = otto.id
         log = SqlLog(db.engine)
-        baseline, _ = _timed(client, "/healthz", runs)
+        baseline, _ = _timed(owner_client, "/healthz", runs)
         with db.engine.connect() as conn:
             counted = conn.execute(text("SELECT count(*) FROM messages")).scalar()
         cases = [
             ("inbox page (open, newest 50)", "/inbox"),
-            ("saved views' counts (a label view, a window-phase view)", "/inbox/views"),
+            ("saved views' counts (a label view, a window-phase view, a first-reply view)", "/inbox/views"),
             ("thread of 200 messages", "/inbox/c/7"),
             ("inbox filtered by a label on 1 in 10", "/inbox?label=1"),
             ("inbox filtered by a label on 1 in 500", "/inbox?label=2"),
@@ -148,8 +170,12 @@ def _measure(ctx: common.Context, database_url: str, redis_url: str, prefix: str
             ("search, a rare phrase (367 messages)", "/inbox?status=all&q=voucher%20gift%20card"),
             ("search by customer name", "/inbox?status=all&q=Customer%2049999"),
             ("poll, nothing new (204)", "/inbox/changes?cursor={cursor}"),
+            ("contact panel (its own screen; 1 other account by @username)", "/inbox/c/7/contact"),
+            ("inbox of a teammate who sees 1 of 2 accounts", "/inbox", otto_id),
+            ("inbox filtered to waiting for a first reply", "/inbox?status=open&waiting=1"),
         ]
-        for label, url in cases:
+        for label, url, *who in cases:
+            client = _signed_in(app, who[0]) if who else owner_client
             if "{cursor}" in url:  # opening a thread above touched the change feed: poll from now
                 with db.session_scope(write=False) as s:
                     url = url.format(cursor=s.scalar(select(func.max(Change.id))))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench import common
 
-VERSION = 1
+VERSION = 2
 WORDS = ("order delivery vegan latte cake table booking refund size colour lisbon porto price shipping "
          "tomorrow sunday hours gift card voucher thanks hello question available stock return").split()
 THREAD_MESSAGES = 200
@@ -91,13 +91,17 @@ def build(path: Path, conversations: int, messages: int) -> None:
     for cid in range(1, conversations + 1):
         channel = 1 + cid % 2
         first = start + timedelta(seconds=rng.random() * span * 0.9)
+        # 1 in 10 also wrote to the other account (a new IGSID there): the contact panel finds it by username.
+        username = f"customer_{cid - 1}" if cid % 10 == 8 else f"customer_{cid}"
         contacts.append({"id": cid, "channel_id": channel, "igsid": str(700000000000000 + cid),
-                         "name": f"Customer {cid}", "username": f"customer_{cid}"})
+                         "name": f"Customer {cid}", "username": username})
+        first_reply = None
         when = first
         for n in range(per_conv[cid - 1]):
             msg_id += 1
             when += timedelta(seconds=30 + rng.random() * 3600)
             inbound = n % 3 != 2
+            first_reply = first_reply or (None if inbound else _ts(when))
             text = " ".join(rng.choice(WORDS) for _ in range(4 + rng.randrange(10)))
             msgs.append({"id": msg_id, "conversation_id": cid, "channel_id": channel, "mid": f"mid.{msg_id:09d}",
                          "direction": "in" if inbound else "out", "kind": "text", "text": text,
@@ -106,7 +110,8 @@ def build(path: Path, conversations: int, messages: int) -> None:
         convs.append({"id": cid, "channel_id": channel, "contact_id": cid,
                       "status": "open" if cid % 4 else "resolved", "unread_count": cid % 3,
                       "last_customer_message_at": _ts(when), "last_activity_at": _ts(when),
-                      "last_message_preview": msgs[-1]["text"][:200] if per_conv[cid - 1] else "", "created_at": _ts(first)})
+                      "last_message_preview": msgs[-1]["text"][:200] if per_conv[cid - 1] else "", "created_at": _ts(first),
+                      "first_reply_at": first_reply})
         changes.append({"conversation_id": cid, "at": _ts(when)})
         for label_id, every in LABELLED.items():
             if cid % every == 0:
