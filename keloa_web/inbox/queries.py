@@ -127,6 +127,10 @@ def matches(session: Session, conv_id: int, filters: Filters, user_id: int) -> b
                                                         *conditions(filters, user_id, session, single=True))) is not None
 
 
+def active_teammates(session: Session) -> list[User]:
+    return list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+
+
 def all_labels(session: Session) -> list[Label]:
     return session.scalars(select(Label).order_by(func.lower(Label.name))).all()
 

@@ -43,6 +43,7 @@ def _context(filters: queries.Filters, conv: Conversation | None = None, before:
         "view_query": saved_views.query_of(filters),
         "cursor": changes.latest_id(s), "unread_total": queries.unread_total(s, current_user.id),
         "now": utcnow(), "window": window, "conv": conv, "open_id": conv.id if conv else "",
+        "bulk_teammates": queries.active_teammates(s), "snooze_presets": snooze.PRESETS,
     }
     if conv is not None:
         ctx.update(thread_context(conv, before))
@@ -190,4 +191,4 @@ def window_show(conv_id: int):
     return render_page("inbox/index.html", block="window_state", **thread_context(conv))
 
 
-from keloa_web.inbox import actions  # noqa: E402,F401  (registers the POST views on bp)
+from keloa_web.inbox import actions, bulk  # noqa: E402,F401  (register the POST views on bp)

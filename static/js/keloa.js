@@ -164,7 +164,8 @@
     Array.prototype.forEach.call(document.querySelectorAll(".conv-row"), function (row) {
       var active = row.id === "conv-" + id;
       row.classList.toggle("active", active);
-      if (active) row.setAttribute("aria-current", "true"); else row.removeAttribute("aria-current");
+      var link = row.querySelector(".conv-link") || row;
+      if (active) link.setAttribute("aria-current", "true"); else link.removeAttribute("aria-current");
     });
   }
 
@@ -534,7 +535,7 @@
     here = here || document.querySelector("#conv-rows .conv-row.active");
     var i = here ? rows.indexOf(here) + step : 0;
     var row = rows[Math.max(0, Math.min(rows.length - 1, i))];
-    row.focus();
+    (row.querySelector(".conv-link") || row).focus();
     row.scrollIntoView({block: "nearest"});
   }
   function composerMode(mode) {
@@ -555,7 +556,7 @@
   document.addEventListener("keydown", function (e) {
     if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
     var t = e.target;
-    var typing = t.closest && t.closest("input, textarea, select, [contenteditable=true], [contenteditable='']");
+    var typing = t.closest && t.closest("input:not([type=checkbox]), textarea, select, [contenteditable=true], [contenteditable='']");
     if (typing) {
       if (e.key === "Escape" && !pickerOpen()) {
         if (t.id === "reply-text" && t.dataset.mode === "note") composerMode("reply");
@@ -590,7 +591,13 @@
     var panel = menu.querySelector(".label-picker");
     if (!panel) return;
     panel.classList.remove("flip");
-    if (panel.getBoundingClientRect().right > document.documentElement.clientWidth - 8) panel.classList.add("flip");
+    panel.style.left = "";
+    var edge = document.documentElement.clientWidth - 8;
+    if (panel.getBoundingClientRect().right > edge) panel.classList.add("flip");
+    if (panel.getBoundingClientRect().left < 8) {  // too wide either way: as far left as fits on screen
+      panel.classList.remove("flip");
+      panel.style.left = (8 - menu.getBoundingClientRect().left) + "px";
+    }
   }, true);
   // The contact panel beside a thread: shown or hidden by its "Contact" button, remembered in this
   // browser; by default shown where there is room. (At phone widths it is a screen of its own.)
@@ -622,4 +629,74 @@
   showPanel();
   document.addEventListener("htmx:afterSettle", showPanel);
   document.addEventListener("htmx:oobAfterSwap", showPanel);
+  // Bulk actions in the list: "Select" shows a checkbox on each row; shift-click ticks a range;
+  // "All in this view" stands for every conversation the filters match, loaded or not.
+  var lastTicked = null;
+  function bulkState() {
+    var list = document.querySelector(".inbox-list");
+    var form = document.getElementById("bulk-form");
+    if (!list || !form) return;
+    var all = document.getElementById("bulk-all");
+    var ticked = document.querySelectorAll("#conv-rows .bulk-check:checked").length;
+    if (all && all.checked) {
+      Array.prototype.forEach.call(document.querySelectorAll("#conv-rows .bulk-check"), function (c) { c.checked = true; });
+    }
+    var on = list.classList.contains("selecting");
+    var count = document.getElementById("bulk-count");
+    if (count) count.textContent = !on ? "" : all && all.checked ? "All in this view" : ticked + " selected";
+    var none = !(all && all.checked) && ticked === 0;
+    Array.prototype.forEach.call(form.querySelectorAll(".bulk-actions button[type=submit]"), function (b) { b.disabled = none; });
+  }
+  function selecting(on) {
+    var list = document.querySelector(".inbox-list");
+    var button = document.getElementById("bulk-toggle");
+    if (!list || !button) return;
+    list.classList.toggle("selecting", on);
+    button.setAttribute("aria-pressed", on ? "true" : "false");
+    button.textContent = on ? "Done" : "Select";
+    if (!on) {
+      Array.prototype.forEach.call(document.querySelectorAll(".bulk-check, #bulk-all"), function (c) { c.checked = false; });
+      lastTicked = null;
+    }
+    bulkState();
+  }
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("#bulk-toggle")) {
+      var list = document.querySelector(".inbox-list");
+      selecting(!(list && list.classList.contains("selecting")));
+      if (list && list.classList.contains("selecting")) {
+        var first = document.querySelector("#conv-rows .bulk-check");
+        if (first) first.focus();
+      }
+      return;
+    }
+    var box = e.target.closest && e.target.closest(".bulk-check");
+    if (!box) return;
+    if (e.shiftKey && lastTicked && lastTicked !== box && document.body.contains(lastTicked)) {
+      var boxes = Array.prototype.slice.call(document.querySelectorAll("#conv-rows .bulk-check"));
+      var a = boxes.indexOf(lastTicked), b = boxes.indexOf(box);
+      if (a >= 0 && b >= 0) {
+        boxes.slice(Math.min(a, b), Math.max(a, b) + 1).forEach(function (c) { c.checked = box.checked; });
+      }
+    }
+    lastTicked = box;
+  });
+  document.addEventListener("change", function (e) {
+    if (e.target.id === "bulk-all" && !e.target.checked) {
+      Array.prototype.forEach.call(document.querySelectorAll("#conv-rows .bulk-check"), function (c) { c.checked = false; });
+    } else if (e.target.classList && e.target.classList.contains("bulk-check") && !e.target.checked) {
+      var all = document.getElementById("bulk-all");
+      if (all) all.checked = false;  // one unticked: no longer all of them
+    }
+    bulkState();
+  });
+  // After a bulk action (or a new list), nothing stays ticked; selection mode stays on.
+  document.addEventListener("htmx:afterSettle", function (e) {
+    if (e.detail && e.detail.target && e.detail.target.id === "conv-list") {
+      var all = document.getElementById("bulk-all");
+      if (all && e.detail.requestConfig && e.detail.requestConfig.elt && e.detail.requestConfig.elt.id === "bulk-form") all.checked = false;
+    }
+    bulkState();
+  });
+  document.addEventListener("DOMContentLoaded", bulkState);
 })();

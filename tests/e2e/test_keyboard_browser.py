@@ -33,9 +33,9 @@ def test_the_inbox_by_keyboard(signed_in_page, live_server):
     expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_hidden()
 
     page.keyboard.press("j")
-    expect(page.locator(f"#conv-{convs[2].id}")).to_be_focused()
+    expect(page.locator(f"#conv-{convs[2].id} .conv-link")).to_be_focused()
     page.keyboard.press("j")
-    expect(page.locator(f"#conv-{convs[1].id}")).to_be_focused()
+    expect(page.locator(f"#conv-{convs[1].id} .conv-link")).to_be_focused()
     page.keyboard.press("k")
     page.keyboard.press("j")
     page.keyboard.press("Enter")

@@ -39,7 +39,7 @@ def test_label_a_conversation_and_filter_by_it(signed_in_page, live_server, widt
 
     page.goto(f"{live_server}/inbox/c/{maya.id}")
     page.locator("#label-menu summary").click()
-    page.get_by_label("Order issue").check()
+    page.locator("#label-menu").get_by_label("Order issue").check()
     page.get_by_role("button", name="Apply labels").click()
     expect(page.locator("#thread-labels")).to_have_text("Order issue")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
