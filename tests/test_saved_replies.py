@@ -27,7 +27,7 @@ def test_an_admin_saves_a_team_reply_and_everyone_can_use_it(admin_client, agent
         as_text=True)
     conv = _conv(name="Maya Silva")
     data = agent_client.get(f"/replies/for/{conv.id}?q=ship").get_json()
-    assert data == {"choices": [{"name": "shipping", "team": True, "too_long": False,
+    assert data == {"choices": [{"name": "shipping", "team": True, "too_long": False, "file": None,
                                  "text": "Hi Maya! UK shipping is £3.95. Aaron, Fern & Silver"}]}
     page = agent_client.get("/replies/").get_data(as_text=True)
     assert "/shipping" in page and "A team reply: admins change it." in page
@@ -95,3 +95,58 @@ def test_the_picker_is_json_and_a_customers_name_is_never_html(admin_client, app
 def test_every_page_needs_a_user(client, app):
     assert client.get("/replies/").status_code in (302, 401)
     assert client.get("/replies/for/1").status_code in (302, 401)
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 2000
+
+
+def test_a_saved_reply_carries_one_file_sent_as_a_copy_with_the_reply(admin_client, agent_client, app):
+    from io import BytesIO
+
+    from keloa_web.media import storage
+    from keloa_web.models import Attachment, Message
+
+    resp = admin_client.post("/replies/", headers=HX, data={
+        "name": "prices", "text": "Here is our price list, {{first_name}}!", "team": "y",
+        "file": (BytesIO(b"MZ not a picture"), "prices.exe")}, content_type="multipart/form-data")
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "is not a file Instagram accepts" in body
+    assert "Here is our price list, {{first_name}}!" in body  # what was typed is kept
+    resp = admin_client.post("/replies/", headers=HX, data={
+        "name": "prices", "text": "Here is our price list, {{first_name}}!", "team": "y",
+        "file": (BytesIO(PNG), "prices.png")}, content_type="multipart/form-data")
+    assert resp.status_code == 200
+    reply = db.session.scalar(select(SavedReply))
+    assert (reply.file_type, reply.file_name, reply.file_content_type) == ("image", "prices.png", "image/png")
+    assert "Sent with it: prices.png (image, 2 KB)" in admin_client.get("/replies/").get_data(as_text=True)
+
+    conv = _conv(name="Maya Silva")
+    choice = agent_client.get(f"/replies/for/{conv.id}?q=pri").get_json()["choices"][0]
+    assert choice["file"] == {"id": reply.id, "label": "prices.png (image, 2 KB)"}
+    resp = agent_client.post(f"/inbox/c/{conv.id}/messages", htmx=True,
+                             data={"text": "Here is our price list, Maya!", "saved_file": str(reply.id)})
+    assert resp.status_code == 200
+    out = db.session.scalars(select(Message).where(Message.direction == "out").order_by(Message.id)).all()
+    assert [(m.kind, m.text) for m in out] == [("image", None), ("text", "Here is our price list, Maya!")]
+    sent = db.session.scalar(select(Attachment))
+    assert sent.local_path != reply.file_path and storage.resolve(sent.local_path).read_bytes() == PNG  # a copy
+
+    # Deleting the reply removes its file; a draft still pointing at it is refused, and kept.
+    saved_path, reply_id, sent_path = storage.resolve(reply.file_path), reply.id, storage.resolve(sent.local_path)
+    admin_client.post(f"/replies/{reply_id}/delete", headers=HX)
+    assert not saved_path.exists() and sent_path.exists()
+    resp = agent_client.post(f"/inbox/c/{conv.id}/messages", htmx=True, data={"text": "again", "saved_file": str(reply_id)})
+    assert resp.status_code == 422 and "file was removed meanwhile" in resp.get_data(as_text=True)
+    assert ">again</textarea>" in resp.get_data(as_text=True)
+
+
+def test_a_saved_reply_file_is_replaced_or_removed_by_editing(admin_client, app):
+    from io import BytesIO
+
+    admin_client.post("/replies/", headers=HX, data={"name": "hi", "text": "Hello!", "file": (BytesIO(PNG), "a.png")},
+                      content_type="multipart/form-data")
+    reply = db.session.scalar(select(SavedReply))
+    admin_client.post(f"/replies/{reply.id}", headers=HX, data={"name": "hi", "text": "Hello!", "remove_file": "1"},
+                      content_type="multipart/form-data")
+    db.session.expire_all()
+    assert db.session.get(SavedReply, reply.id).file_path is None

@@ -20,7 +20,7 @@ from keloa_web.inbox import activity, queries, saved_views, snooze, uploads
 from keloa_web.inbox.views import bp, thread_context
 from keloa_web.models import (
     AuthorType, Channel, Conversation, ConversationStatus, Direction, Label, Message, MessageKind, MessageStatus,
-    SavedView, User,
+    SavedReply, SavedView, User,
 )
 from keloa_web.sends import outbox
 
@@ -49,14 +49,14 @@ def message_create(conv_id: int):
     try:
         reply_to = _replied_message(conv, request.form.get("reply_to", ""))
         upload = uploads.read_upload(request.files.get("file"))
-        if upload is None and text is None:
+        attachment = uploads.store(upload) if upload is not None else _saved_reply_file(request.form.get("saved_file", ""))
+        if attachment is None and text is None:
             raise outbox.SendRefused("Write a message or attach a file first.")
         if text is not None and (problem := outbox.text_problem(text)):
             raise outbox.SendRefused(problem)
         mid = reply_to.mid if reply_to is not None else None
-        if upload is not None:
-            outbox.create_outgoing(db.session, conv, attachment=uploads.store(upload), user_id=current_user.id,
-                                   reply_to_mid=mid)
+        if attachment is not None:
+            outbox.create_outgoing(db.session, conv, attachment=attachment, user_id=current_user.id, reply_to_mid=mid)
             mid = None  # the text after a file is a message of its own
         if text is not None:
             outbox.create_outgoing(db.session, conv, text=text, user_id=current_user.id, reply_to_mid=mid)
@@ -64,11 +64,39 @@ def message_create(conv_id: int):
         db.session.rollback()
         # 422 is swapped like a 200 (see keloa.js) so the reason shows in the composer with the draft.
         return _pane(conv, status=422, error=str(exc), draft=request.form.get("text", ""),
-                     replying_to=reply_to)
+                     replying_to=reply_to, saved_file_reply=_kept_saved_reply(request.form.get("saved_file", "")))
     conv.status = ConversationStatus.OPEN if conv.status == ConversationStatus.RESOLVED else conv.status
     conv.needs_human = False  # a person has answered
     db.session.commit()
     return _pane(conv)
+
+
+def _saved_reply_file(raw: str):
+    """A copy of a saved reply's file for this message (the saved one may change or go), or None;
+    SendRefused when the reply or its file is gone, so the teammate sees why nothing went."""
+    if not raw:
+        return None
+    from keloa_web.media import storage
+    from keloa_web.replies.views import visible
+
+    reply_id = parse_id(raw)
+    reply = db.session.scalar(visible().where(SavedReply.id == reply_id)) if reply_id else None
+    if reply is None or not reply.file_path:
+        raise outbox.SendRefused("The saved reply's file was removed meanwhile: attach it again, or send without it.")
+    try:
+        data = storage.resolve(reply.file_path).read_bytes()
+    except (OSError, ValueError):
+        raise outbox.SendRefused("The saved reply's file is missing from Keloa's storage: attach it again.") from None
+    return uploads.store(uploads.Upload(reply.file_type, reply.file_content_type, data))
+
+
+def _kept_saved_reply(raw: str):
+    """The saved reply whose file a refused message carried, to show again with the draft."""
+    from keloa_web.replies.views import visible
+
+    reply_id = parse_id(raw)
+    reply = db.session.scalar(visible().where(SavedReply.id == reply_id)) if reply_id else None
+    return reply if reply is not None and reply.file_path else None
 
 
 def _replied_message(conv: Conversation, raw: str) -> Message | None:

@@ -16,6 +16,8 @@ from wtforms.validators import DataRequired, Length, Regexp
 from keloa_web import access
 from keloa_web.db import db
 from keloa_web.htmx import render_page
+from keloa_web.inbox import uploads
+from keloa_web.media import storage
 from keloa_web.models import Channel, Contact, SavedReply
 from keloa_web.replies.fill import PLACEHOLDERS, fill, unknown
 from keloa_web.sends.outbox import TEXT_MAX_BYTES
@@ -46,6 +48,29 @@ class ReplyForm(FlaskForm):
         return ok
 
 
+def _take_file(form: ReplyForm) -> tuple[uploads.Upload | None, str | None, bool]:
+    """(the checked file chosen, its name, valid): a file Instagram would refuse is said on the form."""
+    chosen = request.files.get("file")
+    try:
+        return uploads.read_upload(chosen), (chosen.filename or "")[:120] if chosen else None, True
+    except uploads.UploadError as exc:
+        form.text.errors.append(str(exc))  # said beside the text; the rest of the form is kept
+        return None, None, False
+
+
+def _attach(reply: SavedReply, upload: uploads.Upload | None, name: str | None) -> None:
+    """Store `upload` as the reply's file (replacing any), or remove it when `upload` is None."""
+    old = reply.file_path
+    if upload is not None:
+        reply.file_path = storage.save(upload.data, upload.content_type, folder="saved-replies")
+        reply.file_type, reply.file_content_type, reply.file_size = upload.kind, upload.content_type, len(upload.data)
+        reply.file_name = name or None
+    else:
+        reply.file_path = reply.file_type = reply.file_content_type = reply.file_size = reply.file_name = None
+    if old:
+        storage.delete(old)
+
+
 def visible():
     """The saved replies the signed-in teammate may use: the team's and their own."""
     return select(SavedReply).where(or_(SavedReply.owner_id.is_(None), SavedReply.owner_id == current_user.id))
@@ -56,7 +81,8 @@ def _page(form: ReplyForm | None = None, status: int = 200, editing: int | None 
     rows = db.session.scalars(visible().order_by(SavedReply.owner_id.is_not(None), SavedReply.name)).all()
     return render_page("replies/index.html", block="replies_body", status=status, rows=rows,
                        form=form or ReplyForm(formdata=None), placeholders=PLACEHOLDERS, editing=editing,
-                       editing_form=editing_form, limit=TEXT_MAX_BYTES)
+                       editing_form=editing_form, limit=TEXT_MAX_BYTES, accept=uploads.ACCEPT,
+                       accepted=uploads.ACCEPTED_WORDS)
 
 
 def _may_change(reply: SavedReply) -> bool:
@@ -94,9 +120,13 @@ def create():
     if valid and allowed and _taken(form.name.data, owner_id):
         form.name.errors.append(f"/{form.name.data} already exists: choose another name or edit that one.")
         valid = False
-    if not (valid and allowed):
+    upload, file_name, file_ok = _take_file(form)
+    if not (valid and allowed and file_ok):
         return _page(form, status=400)
-    db.session.add(SavedReply(name=form.name.data, text=form.text.data.strip(), owner_id=owner_id))
+    reply = SavedReply(name=form.name.data, text=form.text.data.strip(), owner_id=owner_id)
+    if upload is not None:
+        _attach(reply, upload, file_name)
+    db.session.add(reply)
     db.session.commit()
     flash(f"Saved /{form.name.data}. Type /{form.name.data} in a reply to insert it.", "success")
     return _page()
@@ -120,10 +150,13 @@ def update(reply_id: int):
     if valid and _taken(form.name.data, reply.owner_id, but=reply.id):
         form.name.errors.append(f"/{form.name.data} already exists: choose another name.")
         valid = False
-    if not valid:
+    upload, file_name, file_ok = _take_file(form)
+    if not (valid and file_ok):
         flash(f"/{reply.name} was not changed: correct the fields marked below.", "error")
         return _page(status=400, editing=reply.id, editing_form=form)
     reply.name, reply.text = form.name.data, form.text.data.strip()
+    if upload is not None or (request.form.get("remove_file") == "1" and reply.file_path):
+        _attach(reply, upload, file_name)
     db.session.commit()
     flash(f"Saved /{reply.name}.", "success")
     return _page()
@@ -132,8 +165,10 @@ def update(reply_id: int):
 @bp.post("/<int:reply_id>/delete")
 def delete(reply_id: int):
     reply = _reply(reply_id)
+    path = reply.file_path
     db.session.delete(reply)
     db.session.commit()
+    storage.delete(path)
     flash(f"Deleted /{reply.name}.", "info")
     return _page()
 
@@ -154,7 +189,8 @@ def for_conversation(conv_id: int):
     for row in rows:
         text = fill(row.text, contact, channel, current_user)
         choices.append({"name": row.name, "text": text, "team": row.owner_id is None,
-                        "too_long": len(text.encode()) > TEXT_MAX_BYTES})
+                        "too_long": len(text.encode()) > TEXT_MAX_BYTES,
+                        "file": {"id": row.id, "label": row.file_label} if row.file_path else None})
     resp = jsonify(choices=choices)
     resp.headers["Cache-Control"] = "no-store"
     return resp

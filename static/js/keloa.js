@@ -96,6 +96,9 @@
     label.firstChild.textContent = file ? "Change file " : "Attach ";
     if (!box) return;
     if (previewUrl) { URL.revokeObjectURL(previewUrl); previewUrl = null; }
+    var saved = document.getElementById("saved-file");
+    if (file && saved) saved.value = "";  // a file chosen here replaces a saved reply's
+    if (!file && saved && saved.value) return;  // the saved reply's file stays shown
     var thumb = document.getElementById("attach-thumb");
     box.hidden = !file;
     thumb.hidden = true;
@@ -117,6 +120,8 @@
     if (!e.target.closest || !e.target.closest("#attach-remove")) return;
     var input = document.querySelector(".composer .attach input[type=file]");
     if (!input) return;
+    var saved = document.getElementById("saved-file");
+    if (saved) saved.value = "";
     input.value = "";
     showAttachment(input);
     var area = document.getElementById("reply-text");
@@ -430,6 +435,17 @@
     if (!item) return;
     var before = area.value.slice(0, picker.start), after = area.value.slice(area.selectionStart);
     area.value = before + item.text + after;
+    if (item.file) {  // its file goes with the reply: shown above the box, removable like any attachment
+      var saved = document.getElementById("saved-file"), input = document.querySelector(".composer .attach input[type=file]");
+      if (saved && input) {
+        input.value = "";
+        showAttachment(input);
+        saved.value = item.file.id;
+        document.getElementById("attach-name").textContent = item.file.label + " (from /" + item.name + ")";
+        document.getElementById("attach-thumb").hidden = true;
+        document.getElementById("attach-preview").hidden = false;
+      }
+    }
     var caret = before.length + item.text.length;
     area.setSelectionRange(caret, caret);
     closePicker(area);

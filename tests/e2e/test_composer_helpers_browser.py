@@ -15,6 +15,18 @@ from tests import factories
 pytestmark = pytest.mark.e2e
 
 
+def _png() -> bytes:
+    """A real 1×1 PNG."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_slash_inserts_a_saved_reply_filled_for_the_customer(signed_in_page, live_server, width):
     channel = factories.gen_channel(db.session, display_name="Fern & Silver")
@@ -30,8 +42,11 @@ def test_slash_inserts_a_saved_reply_filled_for_the_customer(signed_in_page, liv
     new = page.locator("#reply-new")
     new.get_by_label("Name (typed after /)").fill("shipping")
     new.get_by_label("Text").fill("Hi {{first_name}}! UK shipping is £3.95. {{agent_name}} at {{account}}")
+    new.get_by_label("Attach a file (optional)").set_input_files(files=[
+        {"name": "rates.png", "mimeType": "image/png", "buffer": _png()}])
     page.get_by_role("button", name="Save reply").click()
     expect(page.locator("#flash")).to_contain_text("Saved /shipping.")
+    expect(page.locator("#replies-list")).to_contain_text("+ image")
     new = page.locator("#reply-new")
     new.get_by_label("Name (typed after /)").fill("Bad Name")
     new.get_by_label("Text").fill("x")
@@ -55,6 +70,9 @@ def test_slash_inserts_a_saved_reply_filled_for_the_customer(signed_in_page, liv
     expect(listbox).to_be_hidden()
     expect(box).to_have_value("Hi Maya! UK shipping is £3.95. Olivia at Fern & Silver")
     expect(box).to_be_focused()
+    expect(page.locator("#attach-preview")).to_be_visible()  # the reply's file comes along, removable
+    expect(page.locator("#attach-name")).to_contain_text("rates.png (image, ")
+    expect(page.locator("#attach-name")).to_contain_text("(from /shipping)")
     assert db.session.scalar(select(Message).where(Message.direction == "out")) is None  # inserted, not sent
 
     box.press("End")
@@ -65,6 +83,9 @@ def test_slash_inserts_a_saved_reply_filled_for_the_customer(signed_in_page, liv
     expect(listbox).to_be_hidden()
     box.press("Enter")  # the list is closed: Enter sends
     expect(page.locator("#thread-messages")).to_contain_text("Hi Maya! UK shipping is £3.95. Olivia at Fern & Silver /")
+    db.session.rollback()
+    sent = db.session.scalars(select(Message).where(Message.direction == "out").order_by(Message.id)).all()
+    assert [m.kind for m in sent] == ["image", "text"]  # the file first, then the text
 
 
 @pytest.mark.parametrize("width", [1280, 390])
