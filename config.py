@@ -82,6 +82,24 @@ class Config:
         # so that a burst of messages gets one answer.
         self.AI_REPLY_DELAY_SECONDS = _int("AI_REPLY_DELAY_SECONDS", 3)
 
+        # Live push (keloa_web/live/): open streams each web process serves (beyond them a tab polls),
+        # how long one stream lasts before the browser reconnects, and the heartbeat between looks.
+        self.LIVE_STREAMS_PER_PROCESS = _int("LIVE_STREAMS_PER_PROCESS", 25)
+        self.LIVE_STREAM_SECONDS = _int("LIVE_STREAM_SECONDS", 300)
+        self.LIVE_HEARTBEAT_SECONDS = _int("LIVE_HEARTBEAT_SECONDS", 15)
+
+        # Email (notification digests; SMTP on loopback in `make run` and the tests)
+        self.MAIL_HOST = os.environ.get("MAIL_HOST", "")
+        self.MAIL_PORT = _int("MAIL_PORT", 25)
+        self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+        self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+        self.MAIL_STARTTLS = os.environ.get("MAIL_STARTTLS", "0") == "1"
+        self.MAIL_FROM = os.environ.get("MAIL_FROM", "Keloa <keloa@localhost>")
+        # A notification not seen in a tab for this long goes into an email; at most one email per
+        # teammate per DIGEST_MINUTES.
+        self.NOTIFY_EMAIL_AFTER_SECONDS = _int("NOTIFY_EMAIL_AFTER_SECONDS", 120)
+        self.NOTIFY_DIGEST_MINUTES = _int("NOTIFY_DIGEST_MINUTES", 5)
+
         # Limits
         self.WEBHOOK_MAX_BYTES = _int("WEBHOOK_MAX_BYTES", 1024 * 1024)
         self.MEDIA_MAX_BYTES = _int("MEDIA_MAX_BYTES", 25 * 1024 * 1024)

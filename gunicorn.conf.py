@@ -22,7 +22,10 @@ bind = os.environ.get("KELOA_BIND", "127.0.0.1:8000").split(",")
 # small and waits are on SQLite/PostgreSQL and Redis, so a few threads per process go further
 # than many processes. Slow work (Graph calls, media, AI) runs in worker.py, never here.
 workers = _int("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_count() + 1, 9))
-threads = _int("KELOA_THREADS", 4)
+# Plus one thread per live stream a process may hold (LIVE_STREAMS_PER_PROCESS, keloa_web/live/):
+# a stream waits on a condition, and beyond that many the stream answers 503 and the tab polls, so
+# open tabs never take the KELOA_THREADS that pages and Meta's webhooks need.
+threads = _int("KELOA_THREADS", 4) + _int("LIVE_STREAMS_PER_PROCESS", 25)
 worker_class = "gthread"
 
 # Meta wants the webhook answered within 5 s; nothing in the web process should come close to 30.

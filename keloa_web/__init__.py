@@ -99,6 +99,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from keloa_web.integrations import deauth
     from keloa_web.integrations import views as integrations
     from keloa_web.labels import views as labels
+    from keloa_web.live import views as live
+    from keloa_web.notifications import views as notifications
     from keloa_web.media import views as media
     from keloa_web.privacy import views as privacy
     from keloa_web.replies import views as replies
@@ -106,7 +108,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from keloa_web.webhooks import views as webhooks
 
     for area in (health, accounts, team, webhooks, integrations, deauth, inbox, contacts, replies, labels,
-                 contact_fields, agents, media, events, privacy):
+                 contact_fields, agents, media, events, privacy, live, notifications):
         app.register_blueprint(area.bp)
 
     logging.getLogger(__name__).debug("Keloa app created (%s)", app.config["KELOA_ENV"])

@@ -4,12 +4,15 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from keloa_web.live import bus
 from keloa_web.models import Change
 
 
 def touch(session: Session, conversation_id: int) -> None:
-    """Record that a conversation changed (new message, reaction, receipt, status...)."""
+    """Record that a conversation changed (new message, reaction, receipt, status...); open tabs
+    are woken when the transaction commits (keloa_web/live/bus.py)."""
     session.add(Change(conversation_id=conversation_id))
+    bus.mark(session)
 
 
 def latest_id(session: Session) -> int:

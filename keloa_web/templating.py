@@ -113,3 +113,19 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals["waiting_for"] = waiting_for
+    app.context_processor(_notifications)
+
+
+def _notifications() -> dict:
+    """For the page's bell and live stream (base.html): called only where the page asks."""
+    from flask_login import current_user
+
+    from keloa_web.live.views import latest_notification_id, unseen_count
+    from keloa_web.notifications import prefs
+
+    if not current_user.is_authenticated:
+        return {}
+    return {"notify_count": lambda: unseen_count(current_user.id), "notify_events": prefs.EVENTS,
+            "notify_sounds": prefs.SOUNDS, "notify_settings": lambda: prefs.of(current_user),
+            "notify_latest": lambda: latest_notification_id(current_user.id),
+            "notify_prefs": lambda: prefs.of(current_user).as_json()}

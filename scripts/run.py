@@ -66,6 +66,14 @@ def main() -> int:
         env["REDIS_URL"] = redis_server.url
         print(f"Redis (embedded):   {redis_server.url}")
 
+    mailbox = None
+    if not env.get("MAIL_HOST"):  # email goes to a local SMTP server that keeps each message as a file
+        from keloa_web.mailbox import Mailbox
+
+        mailbox = Mailbox(port=int(os.environ.get("MAIL_PORT_LOCAL", "8025")), folder=instance / "mail").start()
+        env.update({"MAIL_HOST": mailbox.host, "MAIL_PORT": str(mailbox.port)})
+        print(f"Email (local SMTP): {mailbox.host}:{mailbox.port}, kept in {instance / 'mail'}/")
+
     use_sandbox = not env.get("META_APP_ID") and (ROOT / "meta_sandbox").is_dir()
     if use_sandbox:
         sandbox_url = f"http://127.0.0.1:{SANDBOX_PORT}"
@@ -90,7 +98,9 @@ def main() -> int:
 
     if use_sandbox:
         spawn([py, "-m", "meta_sandbox", "--host", "127.0.0.1", "--port", str(SANDBOX_PORT)])
-    spawn([py, "-m", "gunicorn", "--bind", f"{HOST}:{PORT}", "--workers", "2", "--threads", "4",
+    # 4 threads for pages and calls, plus one per live stream the process may hold (keloa_web/live/).
+    threads = 4 + int(env.get("LIVE_STREAMS_PER_PROCESS", "25"))
+    spawn([py, "-m", "gunicorn", "--bind", f"{HOST}:{PORT}", "--workers", "2", "--threads", str(threads),
            "--access-logfile", "-", "--log-level", "warning", "wsgi:app"])
     spawn([py, "worker.py"])
 
@@ -126,6 +136,8 @@ def main() -> int:
                 child.kill()
         if redis_server:
             redis_server.stop()
+        if mailbox:
+            mailbox.stop()
         print("Keloa stopped.")
     return 0
 

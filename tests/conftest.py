@@ -65,6 +65,9 @@ def settings(tmp_path, migrated_template, redis_url) -> dict:
         "MEDIA_DIR": str(tmp_path / "media"),
         "LOGIN_RATE_LIMIT": "5",
         "KELOA_TESTING": "1",
+        # A closed tab's stream notices within a heartbeat; the suite opens many tabs in one process.
+        "LIVE_HEARTBEAT_SECONDS": "1",
+        "LIVE_STREAMS_PER_PROCESS": "200",
     }
 
 

@@ -412,10 +412,14 @@ def test_a_long_thread_shows_the_latest_messages_and_earlier_ones_on_request(age
     assert shown(agent_client.get(f"/inbox/c/{conv.id}?before={other.id}").get_data(as_text=True)) == [6, 7, 8, 9]
 
 
-def test_the_page_title_says_where_you_are_and_how_many_are_unread(agent_client):
+def test_the_page_title_says_where_you_are_and_how_many_notifications_are_new(agent_client):
+    from keloa_web.notifications import notify
+
     with db.session_scope() as s:
         conv = _conv(s, unread_count=2)
-    assert "<title>(1) Inbox · Keloa</title>" in agent_client.get("/inbox").get_data(as_text=True)  # conversations
-    page = agent_client.get(f"/inbox/c/{conv.id}").get_data(as_text=True)
-    assert "<title>Maya Lopez · Inbox · Keloa</title>" in page  # opening it read both messages
+        notify.new_conversation(s, conv, "hello")
+    page = agent_client.get("/inbox").get_data(as_text=True)
+    assert "<title>(1) Inbox · Keloa</title>" in page and ">1 unread</span>" in page  # (the list counts conversations)
+    page = agent_client.get(f"/inbox/c/{conv.id}", headers={"Sec-Fetch-Site": "same-origin"}).get_data(as_text=True)
+    assert "<title>Maya Lopez · Inbox · Keloa</title>" in page  # opening it saw its notification
     assert 'rel="icon" href="/static/favicon.svg"' in page

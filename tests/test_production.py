@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import secrets
 import subprocess
 import sys
@@ -77,6 +78,36 @@ class ProxiedClient:
         """A POST with the CSRF token in a header, taken from `page` (as base.html sets it for htmx)."""
         token = helpers.CSRF_RE.search(self.request("GET", page).text).group(1)
         return self.request("POST", path, data=data or {}, headers={"X-CSRFToken": token})
+
+
+def _open_streams(browser: ProxiedClient, count: int):
+    """`count` live streams as a signed-in browser opens them; each one's first `changes` event
+    (after the first look) is counted in the list returned beside them."""
+    import threading
+
+    events, streams = [], []
+    for _ in range(count):
+        resp = browser.http.get(browser.base + "/live", stream=True, timeout=(5, 60))
+        streams.append(resp)
+        if resp.status_code != 200:
+            continue
+
+        def read(r=resp):
+            try:
+                seen_first = False
+                for line in r.iter_lines(decode_unicode=True):
+                    if line == "event: changes":
+                        if seen_first:
+                            events.append(1)
+                            return
+                        seen_first = True
+                    elif line == ": ping":
+                        seen_first = True  # the first look found nothing new
+            except Exception:  # noqa: BLE001 - the stream was closed by the test
+                pass
+
+        threading.Thread(target=read, daemon=True).start()
+    return streams, events
 
 
 def _page_with(browser: ProxiedClient, path: str, text: str) -> str | None:
@@ -193,13 +224,26 @@ def test_production_path_serves_and_works_as_documented(production):
     coffee = next(p for p in sandbox.state()["pages"] if p["key"] == "coffee")
     assert "messages" in coffee["subscribed_fields"]
 
+    # Live streams: every process holds up to LIVE_STREAMS_PER_PROCESS (25) of them, beyond which a
+    # stream is refused (the tab polls) and pages still answer at once.
+    streams, events = _open_streams(browser, 52)
+    codes = [s.status_code for s in streams]
+    assert set(codes) == {200, 503} and 25 <= codes.count(200) <= 50, codes  # 2 processes × 25 at most
+    assert "polls instead" in next(s for s in streams if s.status_code == 503).text
+    started = time.monotonic()
+    assert browser.request("GET", "/inbox").status_code == 200 and time.monotonic() - started < 2
+
     # Maya writes to @keloa.coffee: Meta (the sandbox) signs and posts the webhook to gunicorn, a
-    # worker applies it, and the inbox shows it.
+    # worker applies it, the open streams say so, and the inbox shows it.
     sandbox.control("POST", "customer/send", json={"account": "keloa.coffee", "customer": "maya", "type": "text",
                                                    "text": "Hi! Is the oat latte vegan?"})
     inbox = helpers.wait_until(lambda: _page_with(browser, "/inbox?status=all", "Is the oat latte vegan?"),
                                timeout=30, message="the customer's DM in the inbox")
     conv_path = re.search(r'href="(/inbox/c/\d+)', inbox).group(1)
+    helpers.wait_until(lambda: len(events) >= codes.count(200), timeout=10,
+                       message="a changes event on every open stream")
+    for stream in streams:
+        stream.close()
     assert "Maya" in browser.request("GET", conv_path).text
 
     # A teammate replies from the thread; a worker sends it through the Send API.

@@ -113,7 +113,7 @@ def _one_row_per_table(engine) -> dict[str, int]:
 
     from keloa_web.db import utcnow
     from keloa_web.models import (
-        Agent, Attachment, Contact, ContactField, Conversation, Invite, KnowledgeGap, Label, Message, WebhookEvent,
+        Agent, Attachment, Contact, ContactField, Conversation, Invite, Notification, KnowledgeGap, Label, Message, WebhookEvent,
     )
 
     with Session(engine) as s:
@@ -159,6 +159,11 @@ def _one_row_per_table(engine) -> dict[str, int]:
             s.add(field)
             s.flush()
             rows["contact_fields"] = field.id
+        if inspect(engine).has_table("notifications"):  # from 0020 on
+            note = Notification(user_id=user_id, kind="mention", title="x")
+            s.add(note)
+            s.flush()
+            rows["notifications"] = note.id
         s.commit()
         return {**rows, "attachments": message.attachments[0].id}
 

@@ -28,6 +28,7 @@ from keloa_web.agents import context, gaps, rules
 from keloa_web.agents.backends import Answer, generate, retrieve
 from keloa_web.db import db, utcnow
 from keloa_web.inbox import assignment
+from keloa_web.notifications import notify
 from keloa_web.models import Agent, AuthorType, Channel, Conversation, Direction, Message, MessageKind, MessageStatus
 from keloa_web.jobs import enqueue_once, job, job_exists
 from keloa_web.mids import latest_customer_mid
@@ -162,6 +163,7 @@ def note(s: Session, conversation: Conversation, inbound: Message, agent: Agent,
         conversation.ai_paused = True
     s.flush()
     assignment.on_handoff(s, conversation)
+    notify.handed_off(s, conversation, text)
     changes.touch(s, conversation.id)
     return message
 

@@ -18,6 +18,7 @@ from keloa_web.htmx import hx_redirect, is_htmx, render_page
 from keloa_web.ids import parse_id
 from keloa_web.inbox import activity, queries, saved_views, snooze, uploads
 from keloa_web.inbox.views import bp, thread_context
+from keloa_web.notifications import notify
 from keloa_web.models import (
     AuthorType, Channel, Conversation, ConversationStatus, Direction, Label, Message, MessageKind, MessageStatus,
     SavedReply, SavedView, User,
@@ -123,6 +124,7 @@ def note_create(conv_id: int):
                            kind=MessageKind.NOTE, text=text[:5000], author_type=AuthorType.USER,
                            author_user_id=current_user.id, status=MessageStatus.SENT,
                            sent_at=now))
+    notify.mentioned(db.session, conv, text[:5000], db.session.get(User, current_user.id))
     changes.touch(db.session, conv.id)
     db.session.commit()
     return _pane(conv)

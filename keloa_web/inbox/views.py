@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from keloa_web import access, changes, window
 from keloa_web.contacts import panel as contact_panel
+from keloa_web.notifications.views import seen_for_conversation
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import is_htmx, render_blocks, render_page
 from keloa_web.ids import parse_count, parse_id
@@ -125,6 +126,7 @@ def opened(conv: Conversation) -> None:
         if fresh.unread_count:
             fresh.unread_count = 0
             changes.touch(s, fresh.id)
+        seen_for_conversation(s, current_user.id, fresh.id)
         channel = s.get(Channel, fresh.channel_id)
         try:
             enqueue_mark_seen(fresh, channel, latest_customer_mid(s, fresh.id))

@@ -9,15 +9,16 @@ from keloa_web.models.conversations import (
 )
 from keloa_web.models.events import EventStatus, WebhookEvent
 from keloa_web.models.labels import Label, LabelColor, conversation_labels
+from keloa_web.models.notifications import Notification, NotificationKind
 from keloa_web.models.privacy import DataDeletion
 from keloa_web.models.replies import SavedReply, SavedView
 
 __all__ = [
     "Agent", "Attachment", "Change", "Channel", "Contact", "ContactField", "ContactNote", "ContactValue", "Conversation", "DataDeletion", "Invite", "KnowledgeEntry",
-    "KnowledgeGap", "Label", "LoginAttempt", "Message", "PendingRead", "Reaction", "SavedReply", "SavedView", "User", "UserSession", "WebhookEvent",
+    "KnowledgeGap", "Label", "LoginAttempt", "Message", "Notification", "PendingRead", "Reaction", "SavedReply", "SavedView", "User", "UserSession", "WebhookEvent",
     # the values of their status-like columns (CHECK constraints in the database)
     "Assignment", "AttachmentStatus", "AttachmentType", "Availability", "AuthorType", "BackfillState", "Backend", "ChannelStatus",
-    "ConversationStatus", "Direction", "EventStatus", "FieldKind", "GapKind", "LabelColor", "MessageKind", "MessageStatus", "Role",
+    "ConversationStatus", "Direction", "EventStatus", "FieldKind", "GapKind", "LabelColor", "MessageKind", "MessageStatus", "NotificationKind", "Role",
     "WindowState",
     # association tables
     "channel_members", "conversation_labels",

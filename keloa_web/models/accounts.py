@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from keloa_web.db import Base, utcnow
@@ -37,6 +37,9 @@ class User(UserMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     availability: Mapped[str] = mapped_column(String(8), default=Availability.ONLINE,
                                               server_default=Availability.ONLINE)
+    # Which notifications, and how (keloa_web/notifications/prefs.py); None: the defaults.
+    notify_prefs: Mapped[dict | None] = mapped_column(JSON)
+    last_digest_at: Mapped[datetime | None] = mapped_column(DateTime)  # the last notification email
     # No longer read: since migration 0008 each sign-in is a row of user_sessions, ended there.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -149,5 +149,8 @@ def _set(message_id: int, status: str, error: str | None) -> None:
 
 
 def _fail(s, message: Message, reason: str) -> None:
+    from keloa_web.notifications import notify
+
     message.status, message.error = MessageStatus.FAILED, reason
     changes.touch(s, message.conversation_id)
+    notify.reply_failed(s, message)

@@ -100,4 +100,10 @@ def _queue(message: Message, note: str | None) -> None:
 
 
 def _fail(message: Message, reason: str) -> None:
+    from sqlalchemy.orm import object_session
+
+    from keloa_web.notifications import notify
+
     message.status, message.error = MessageStatus.FAILED, reason
+    if (s := object_session(message)) is not None:
+        notify.reply_failed(s, message)

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 
 from keloa_web import changes, jobs
 from keloa_web.db import db, utcnow
-from keloa_web.models import Channel, EventStatus, WebhookEvent
+from keloa_web.models import Channel, Conversation, EventStatus, WebhookEvent
 from keloa_web.jobs import enqueue_once, get_redis, job
 from keloa_web.inbox import assignment
 from keloa_web.webhooks.apply import Effects, Router, Unprocessable, apply_body
@@ -80,15 +80,38 @@ def drain_batch(limit: int = BATCH_SIZE) -> int:
         for channel_id in batch.channels:
             session.get(Channel, channel_id).last_webhook_at = now
         session.flush()  # ids for the rows created in this batch
+        new_ids = set()
         for conv in batch.new_conversations:
             if conv.last_customer_message_at is not None:  # a customer wrote (not only an echo)
                 assignment.on_new_conversation(session, conv)
+                new_ids.add(conv.id)
+        _notify(session, batch, new_ids)
         session.flush()
         for conversation_id in sorted({conv.id for conv in batch.touched}):
             changes.touch(session, conversation_id)
         batch.profiles |= {contact.id for contact in batch.new_contacts}
     _after_commit(batch)
     return len(events)
+
+
+def _notify(session, batch: Effects, new_ids: set[int]) -> None:
+    """Tell the team: a new conversation to everyone who sees its account, a customer's message in
+    an assigned one to its assignee (once per conversation and batch, with the newest message)."""
+    from keloa_web.describe import describe
+    from keloa_web.notifications import notify
+
+    newest: dict[int, object] = {}
+    for m in batch.customer_messages:
+        if m.conversation_id not in newest or m.sent_at >= newest[m.conversation_id].sent_at:
+            newest[m.conversation_id] = m
+    for conv_id, m in newest.items():
+        conv = session.get(Conversation, conv_id)
+        if conv is None:
+            continue
+        if conv_id in new_ids:
+            notify.new_conversation(session, conv, describe(m))
+        else:
+            notify.customer_message(session, conv, describe(m))
 
 
 def _apply_all(session, events: list[WebhookEvent], isolate: bool) -> Effects:

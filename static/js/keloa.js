@@ -337,10 +337,11 @@
   }
   document.addEventListener("htmx:afterSettle", function (e) { focusFirstProblem(e.detail && e.detail.target); });
   document.addEventListener("DOMContentLoaded", function () { focusFirstProblem(); });
+  // The tab title counts unseen notifications, as the bell does.
   function titleCount() {
-    var badge = document.getElementById("unread-total");
-    if (!badge) return;
-    var n = parseInt(badge.textContent, 10) || 0;
+    var bell = document.getElementById("notify-bell");
+    if (!bell) return;
+    var n = parseInt(bell.getAttribute("data-count"), 10) || 0;
     document.title = (n ? "(" + n + ") " : "") + document.title.replace(/^\(\d+\) /, "");
   }
   document.addEventListener("htmx:oobAfterSwap", titleCount);
@@ -715,4 +716,94 @@
     bulkState();
   });
   document.addEventListener("DOMContentLoaded", bulkState);
+  // Live by push (keloa_web/live/): the stream says "something changed" and the page asks its
+  // change poll at once, so the poll's cursor keeps every change exactly once. While the stream
+  // is open the 2-second poll rests (htmx:confirm below holds it back); when the stream drops,
+  // the poll runs again, and a reconnect asks once to catch up.
+  var liveUrl = document.body.getAttribute("data-live-url");
+  function askPoll() {
+    var poller = document.getElementById("poller");
+    if (poller && window.htmx) window.htmx.trigger(poller, "keloa-push");
+  }
+  function notifyPrefs() {
+    try { return JSON.parse(document.body.getAttribute("data-notify-prefs") || "{}"); } catch (err) { return {}; }
+  }
+  var audio = null;
+  function playSound(kind) {
+    if (!kind || kind === "off") return;
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var notes = kind === "pop" ? [[660, 0, 0.08]] : [[880, 0, 0.12], [1320, 0.12, 0.18]];
+      notes.forEach(function (n) {
+        var osc = audio.createOscillator(), gain = audio.createGain();
+        osc.frequency.value = n[0];
+        gain.gain.setValueAtTime(0.15, audio.currentTime + n[1]);
+        gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + n[1] + n[2]);
+        osc.connect(gain); gain.connect(audio.destination);
+        osc.start(audio.currentTime + n[1]); osc.stop(audio.currentTime + n[1] + n[2] + 0.02);
+      });
+    } catch (err) { /* no sound in this browser */ }
+  }
+  function bump(n) {
+    var bell = document.getElementById("notify-bell"), count = document.getElementById("notify-count");
+    if (!bell || !count) return;
+    var c = (parseInt(bell.getAttribute("data-count"), 10) || 0) + n;
+    bell.setAttribute("data-count", c);
+    bell.classList.toggle("has-unseen", c > 0);
+    bell.setAttribute("aria-label", "Notifications" + (c ? ": " + c + " new" : ""));
+    count.textContent = c;
+    count.hidden = !c;
+    titleCount();
+  }
+  function notified(item) {
+    var open = document.getElementById("open-conv");
+    var looking = open && String(open.value) === String(item.conversation_id) && document.visibilityState === "visible";
+    if (looking) return;  // it is on screen: the thread itself shows it
+    var prefs = notifyPrefs();
+    bump(1);
+    playSound(prefs.sound);
+    if (prefs.desktop !== false && window.Notification && Notification.permission === "granted") {
+      var shown = new Notification(item.title, {body: item.body || "", tag: "keloa-" + item.id});
+      shown.onclick = function () { window.focus(); window.location.href = item.url; shown.close(); };
+    }
+    var region = document.getElementById("notify-live");
+    if (region) region.textContent = item.title;
+  }
+  window.keloaLive = false;
+  document.addEventListener("htmx:confirm", function (e) {  // the 2 s poll rests while the stream is open
+    if (!window.keloaLive || !e.target || e.target.id !== "poller") return;
+    var why = e.detail && e.detail.triggeringEvent;
+    if (!why || why.type !== "keloa-push") e.preventDefault();
+  });
+  if (liveUrl && window.EventSource) {
+    var poll = document.getElementById("poll-cursor");
+    var source = new EventSource(liveUrl + "?cursor=" + encodeURIComponent(poll ? poll.value : "0") +
+                                 "&n=" + encodeURIComponent(document.body.getAttribute("data-notify-latest") || "0"));
+    source.addEventListener("open", function () { window.keloaLive = true; askPoll(); });
+    source.addEventListener("error", function () { window.keloaLive = false; });
+    source.addEventListener("changes", askPoll);
+    source.addEventListener("notify", function (e) {
+      try { notified(JSON.parse(e.data)); } catch (err) { /* a malformed event: ignored */ }
+    });
+    source.addEventListener("signed-out", function () { source.close(); window.keloaLive = false; });
+    window.addEventListener("pagehide", function () { source.close(); });
+  }
+  // Settings: desktop notifications are asked for from a button, never on load.
+  function permissionHint() {
+    var hint = document.getElementById("notify-permission"), ask = document.getElementById("notify-ask");
+    if (!hint) return;
+    var state = window.Notification ? Notification.permission : "denied";
+    hint.textContent = hint.getAttribute("data-" + state) || "";
+    if (ask) ask.hidden = !window.Notification || state !== "default";
+  }
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("#notify-ask") && window.Notification) {
+      Notification.requestPermission().then(permissionHint);
+    } else if (e.target.closest && e.target.closest("#notify-sound-try")) {
+      var select = document.getElementById("notify-sound");
+      playSound(select ? select.value : "chime");
+    }
+  });
+  permissionHint();
+  document.addEventListener("htmx:afterSettle", permissionHint);
 })();

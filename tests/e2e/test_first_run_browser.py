@@ -1,6 +1,6 @@
 """First run and status text in Chromium, at 1280 and 390 px: the sandbox steps after sign-up, the
 getting-started checklist ticking itself off, cards that never contradict themselves, the agent
-form showing its backend's fields, and the unread count in the title."""
+form showing its backend's fields, and the count of new notifications in the title."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -35,6 +35,9 @@ def test_a_first_run_reads_true_at_both_widths(app, signed_in_page, live_server,
         gone = factories.gen_channel(s, display_name="Old Shop", status="disconnected")
         conv = factories.gen_conversation(s, channel, unread_count=3, last_customer_ago=timedelta(minutes=2))
         factories.gen_message(s, conv, "in", text="Hello there")
+        from keloa_web.notifications import notify
+
+        notify.new_conversation(s, conv, "Hello there")  # as ingest does for a customer's first message
         factories.gen_conversation(s, gone)
         factories.gen_agent(s, name="Bea")
     page.goto(f"{live_server}/inbox")
