@@ -22,7 +22,7 @@ from importlib import import_module
 
 from bench import common
 
-BENCHES = ("intake", "ingest", "inbox", "live", "sends")
+BENCHES = ("intake", "ingest", "inbox", "live", "push", "sends")
 # The knowledge-base agent's answer quality: run with `--only eval` (or `python -m bench.eval.run`)
 # until the agent meets its goals; then it joins the default run.
 OPTIONAL = ("eval",)
