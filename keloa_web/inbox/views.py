@@ -1,6 +1,5 @@
-"""The inbox: conversation list, one thread, and the cheap change poll that keeps both live.
-
-Why polling and not server-sent events: see docs/inbox.md. Every URL is a full page; htmx
+"""The inbox: conversation list, one thread, and the cheap change poll that keeps both live (the
+live stream, keloa_web/live/, tells the page when to ask it: docs/inbox.md). Every URL is a full page; htmx
 requests get the named block of that page.
 """
 from __future__ import annotations

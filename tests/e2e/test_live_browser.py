@@ -41,7 +41,7 @@ def _notifications_page(browser, live_server, width=1280):
     page.get_by_label("Email").fill("owner@example.com")
     page.get_by_label("Password").fill("correct horse battery")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#notify-bell")).to_be_visible()
+    page.wait_for_url(f"{live_server}/inbox*")
     return context, page
 
 
@@ -158,3 +158,33 @@ def test_the_stream_comes_back_after_a_restart_and_no_change_is_lost(browser, se
     finally:
         context.close()
         helpers.stop_process(proc)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_notification_settings_ask_for_permission_only_from_the_button(browser, live_server, admin, width):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}/login")
+        page.get_by_label("Email").fill("owner@example.com")
+        page.get_by_label("Password").fill("correct horse battery")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{live_server}/inbox*")
+        page.goto(f"{live_server}/settings#notifications")
+        box = page.locator("#notifications")
+        expect(box.locator("#notify-permission")).to_have_text("Your browser asks first.")
+        expect(box.get_by_role("button", name="Allow desktop notifications")).to_be_visible()
+        assert page.evaluate("Notification.permission") == "default"  # nothing was asked on load
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        box.get_by_label("Someone mentions me in an internal note").uncheck()
+        box.get_by_label("Sound").select_option("pop")
+        box.get_by_role("button", name="Save notification settings").click()
+        expect(page.locator("#flash")).to_contain_text("Notification settings saved.")
+        expect(page.locator("#notifications").get_by_label("Someone mentions me in an internal note")).not_to_be_checked()
+        expect(page.locator("#notifications").get_by_label("Sound")).to_have_value("pop")
+        context.grant_permissions(["notifications"], origin=live_server)
+        page.reload()
+        expect(page.locator("#notify-permission")).to_have_text("Your browser shows Keloa's notifications.")
+        expect(page.get_by_role("button", name="Allow desktop notifications")).to_be_hidden()
+    finally:
+        context.close()
