@@ -213,6 +213,8 @@ SCHEDULE: tuple[Periodic, ...] = (
              "snoozed conversations whose time has come go back to Open, with a note"),
     Periodic(60, "keloa_web.notifications.digest:send_digests",
              "notifications nobody saw in a tab go out by email, one digest per few minutes"),
+    Periodic(60, "keloa_web.mail:sweep_unsent",
+             "emails whose sending job was never queued"),
     Periodic(3600, "keloa_web.accounts.jobs:purge_hourly",
              "expired invites, old sign-in attempts and ended sessions"),
 )

@@ -179,7 +179,7 @@ def test_invite_link_works_once_and_expires(app, admin_client):
     resp = admin_client.post("/team/invites", data={"email": "new@example.com", "role": "agent"}, htmx=True)
     assert resp.status_code == 200 and "<html" not in resp.get_data(as_text=True)
     link = helpers_link(resp.get_data(as_text=True))
-    path = link.split("http://localhost", 1)[-1]
+    path = "/" + link.split("://", 1)[1].split("/", 1)[1]  # (links use PUBLIC_BASE_URL)
     newcomer = helpers.Client(app)
     assert newcomer.get(path).status_code == 200
     resp = newcomer.post(path, data={"name": "Nina", "password": "new password 1", "confirm": "new password 1"})

@@ -199,3 +199,6 @@ def availability_update():
     back = urlsplit(request.referrer or "")
     here = back.netloc == request.host and back.path
     return redirect(_safe_next(back.path + (f"?{back.query}" if back.query else "")) if here else url_for("inbox.index"))
+
+
+from keloa_web.accounts import reset  # noqa: E402,F401  (password reset routes on bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, ForeignKey, Index, String
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from keloa_web.db import Base, utcnow
@@ -40,3 +40,20 @@ class Notification(Base):
     seen_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Emailed in a digest (or judged not to need one: seen in time, email off): never emailed again.
     emailed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class OutgoingEmail(Base):
+    """An email waiting for (or past) the SMTP server. Its body may hold a sign-in link (an
+    invitation, a password reset), so it is kept encrypted (keloa_web/crypto.py) and the job that
+    sends it takes only this row's id (keloa_web/mail.py)."""
+
+    __tablename__ = "outgoing_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body_enc: Mapped[str] = mapped_column(Text)  # {"text": ..., "html": ...} as JSON, encrypted
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)

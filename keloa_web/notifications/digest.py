@@ -55,11 +55,7 @@ def send_digests() -> int:
             if user.last_digest_at and user.last_digest_at > now - timedelta(minutes=cfg["NOTIFY_DIGEST_MINUTES"]):
                 continue  # one email per few minutes: these wait for the next
             subject, text = _compose(user, pending)
-            try:
-                mail.send(user.email, subject, text)
-            except mail.MailError as exc:
-                log.warning("notification email to user %s not sent: %s", user_id, exc)
-                continue  # left unemailed: the next round tries again
+            mail.queue(s, user.email, subject, text)  # sent by a job, with retries
             for n in pending:
                 n.emailed_at = now
             user.last_digest_at = now

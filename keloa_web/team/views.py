@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Email, Length
 
 from keloa_web.accounts.user_sessions import end_sessions
 from keloa_web.accounts.views import token_hash
+from keloa_web import mail
 from keloa_web.auth import admin_required
 from keloa_web.db import db, utcnow
 from keloa_web.htmx import render_page
@@ -29,14 +30,14 @@ class InviteForm(FlaskForm):
                        default=Role.AGENT)
 
 
-def _page(form: InviteForm, new_link: str | None = None, status: int = 200):
+def _page(form: InviteForm, new_link: str | None = None, status: int = 200, **extra):
     users = db.session.scalars(select(User).order_by(User.created_at)).all()
     invites = db.session.scalars(
         select(Invite).where(Invite.used_at.is_(None), Invite.revoked.is_(False), Invite.expires_at > utcnow())
         .order_by(Invite.created_at.desc())
     ).all()
     return render_page("team/index.html", block="team_body", status=status, users=users, invites=invites,
-                       form=form, new_link=new_link)
+                       form=form, new_link=new_link, can_email=mail.configured(), **extra)
 
 
 @bp.get("/")
@@ -55,12 +56,68 @@ def invite_create():
     if db.session.scalar(select(User).where(User.email == email)):
         form.email.errors.append("Someone with this email is already on the team.")
         return _page(form, status=400)
-    token = secrets.token_urlsafe(32)
-    db.session.add(Invite(token_hash=token_hash(token), email=email, role=form.role.data,
-                          created_by_id=current_user.id, expires_at=utcnow() + INVITE_LIFETIME))
+    invite = Invite(email=email, role=form.role.data, created_by_id=current_user.id)
+    db.session.add(invite)
+    link = _fresh_link(invite)
     db.session.commit()
-    link = url_for("accounts.accept_invite", token=token, _external=True)
-    return _page(InviteForm(formdata=None), new_link=link)
+    return _page(InviteForm(formdata=None), new_link=link, emailed=email if mail.configured() else None)
+
+
+def _fresh_link(invite: Invite) -> str:
+    """A new token (and 7 days) for `invite`, emailed when Keloa can send email; the link to show."""
+    token = secrets.token_urlsafe(32)
+    invite.token_hash, invite.expires_at = token_hash(token), utcnow() + INVITE_LIFETIME
+    link = mail.link(url_for("accounts.accept_invite", token=token))
+    if mail.configured():
+        mail.queue(db.session, invite.email, f"{current_user.name} invites you to Keloa",
+                   f"Hello,\n\n{current_user.name} invites you to answer your team's Instagram messages in Keloa "
+                   f"as {'an admin' if invite.role == Role.ADMIN else 'a teammate'}.\n\nOpen this link to choose your "
+                   f"name and password; it works once, for 7 days:\n\n{link}")
+    return link
+
+
+@bp.post("/invites/<int:invite_id>/resend")
+@admin_required
+def invite_resend(invite_id: int):
+    """A new link for a pending invitation (the old one stops working), emailed again."""
+    invite = db.session.get(Invite, invite_id) or abort(404)
+    if invite.used_at is not None or invite.revoked:
+        flash(f"The invitation for {invite.email} was used or revoked: create a new one.", "error")
+        return _page(InviteForm(formdata=None), status=409)
+    link = _fresh_link(invite)
+    db.session.commit()
+    return _page(InviteForm(formdata=None), new_link=link, emailed=invite.email if mail.configured() else None)
+
+
+@bp.post("/<int:user_id>/reset-link")
+@admin_required
+def user_reset_link(user_id: int):
+    """A password reset link for a teammate who lost theirs: shown to copy, and emailed too."""
+    from keloa_web.accounts import reset
+
+    user = _other_user(user_id)
+    link = reset.new_link(db.session, user)
+    if mail.configured():
+        reset.email_link(db.session, user, link, by=current_user.name)
+    db.session.commit()
+    return _page(InviteForm(formdata=None), reset_link=link, reset_for=user,
+                 emailed=user.email if mail.configured() else None)
+
+
+@bp.post("/test-email")
+@admin_required
+def test_email():
+    """Send a test email to the admin now, and say what the mail server answered."""
+    try:
+        with db.released():
+            mail.send(current_user.email, "Keloa test email",
+                      f"This is a test email from Keloa at {mail.link('/')}. Email works.")
+    except mail.MailError as exc:
+        flash(f"The test email did not go: {exc}", "error")
+        return _page(InviteForm(formdata=None), status=502)
+    flash(f"Sent a test email to {current_user.email}. If it does not arrive, check MAIL_FROM and the spam folder.",
+          "success")
+    return _page(InviteForm(formdata=None))
 
 
 @bp.post("/invites/<int:invite_id>/revoke")

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 # Endpoints anyone may reach without signing in. Adding one here is a security decision.
 PUBLIC_ENDPOINTS = {"accounts.login", "accounts.setup", "accounts.accept_invite", "health.healthz", "static",
+                    # "Forgot password?" and its single-use link (the same answer for any address)
+                    "accounts.forgot_password", "accounts.reset_password",
                     # Meta's deauthorize callback: refuses anything without a valid signed_request.
                     "meta_deauth.deauthorize",
                     # signed, expiring links to media Keloa sends: Meta fetches them without a session
