@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from keloa_web import access, changes
 from keloa_web.inbox import activity
@@ -68,9 +68,13 @@ def waiting_condition(s: Session, now: datetime):
     limits = s.execute(select(Channel.id, Channel.first_reply_minutes).where(Channel.first_reply_minutes.is_not(None))).all()
     if not limits:
         return false()
-    return and_(Conversation.first_reply_at.is_(None), Conversation.status == "open",
-                or_(*[and_(Conversation.channel_id == channel_id, Conversation.created_at < now - timedelta(minutes=minutes))
-                      for channel_id, minutes in limits]))
+    # As an id list from ix_conversations_unreplied (few rows): written inline, SQLite walks the
+    # list's order index through every open conversation instead (measured: 34 ms against 2 ms).
+    waiting = aliased(Conversation)
+    ids = select(waiting.id).where(waiting.first_reply_at.is_(None), or_(*[
+        and_(waiting.channel_id == channel_id, waiting.created_at < now - timedelta(minutes=minutes))
+        for channel_id, minutes in limits]))
+    return and_(Conversation.status == "open", Conversation.id.in_(ids))
 
 
 def waiting_for(conv: Conversation, channel: Channel | None, now: datetime) -> timedelta | None:
