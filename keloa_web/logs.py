@@ -8,11 +8,12 @@ _SECRET = re.compile(r"(access_token|client_secret|fb_exchange_token|code|api_ke
 _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._\-]+", re.I)
 # Paths whose last part is a secret: invitation links (/invite/<token>) and signed media links
 # (/m/<token>). deploy/nginx.conf redacts the same paths in nginx's access log.
-_TOKEN_PATH = re.compile(r"(/(?:invite|m)/)[^\s\"'?#]+", re.I)
+_TOKEN_PATH = re.compile(r"(/(?:invite|m|reset)/)[^\s\"'?#]+", re.I)
 
 
 def redact_path(path: str) -> str:
-    """`/invite/[redacted]` for `/invite/<token>`, `/m/[redacted]` for `/m/<token>`; other paths as they are."""
+    """`/invite/[redacted]` for `/invite/<token>`, `/m/[redacted]` for `/m/<token>`, `/reset/[redacted]` for a
+    password reset link; other paths as they are."""
     return _TOKEN_PATH.sub(r"\1[redacted]", path)
 
 

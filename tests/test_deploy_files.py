@@ -86,6 +86,7 @@ def test_gunicorns_access_log_redacts_invitation_and_media_tokens(tmp_path):
         "/invite/Zq8pK3v_secret-invite-token": "/invite/[redacted]",
         "/m/eyJwIjoiYXR0YWNobWVudHMvYS5qcGcifQ.secret-media-token": "/m/[redacted]",
         "//invite/another-secret-token": "//invite/[redacted]",
+        "/reset/a-secret-password-reset-token": "/reset/[redacted]",
         "/team/invites/3/revoke": "/team/invites/3/revoke",
         "/inbox/c/12": "/inbox/c/12",
     }
@@ -121,6 +122,7 @@ def test_nginx_example_logs_no_query_strings_and_is_valid_when_nginx_is_installe
     assert "$keloa_log_uri" in log_format and "$uri" not in log_format
     assert re.search(r"~\*\^/\+invite/\s+/invite/\[redacted\];", site)
     assert re.search(r"~\*\^/\+m/\s+/m/\[redacted\];", site)
+    assert re.search(r"~\*\^/\+reset/\s+/reset/\[redacted\];", site)
     assert "client_max_body_size" in site and "X-Forwarded-Proto $scheme" in site
     if not shutil.which("nginx"):
         return  # the static checks above still ran; `nginx -t` needs the binary
