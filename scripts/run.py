@@ -101,7 +101,8 @@ def main() -> int:
     # 4 threads for pages and calls, plus one per live stream the process may hold (keloa_web/live/).
     threads = 4 + int(env.get("LIVE_STREAMS_PER_PROCESS", "25"))
     spawn([py, "-m", "gunicorn", "--bind", f"{HOST}:{PORT}", "--workers", "2", "--threads", str(threads),
-           "--access-logfile", "-", "--log-level", "warning", "wsgi:app"])
+           "--access-logfile", "-", "--logger-class", "keloa_web.access_log.AccessLogger",  # tokens in paths redacted
+           "--log-level", "warning", "wsgi:app"])
     spawn([py, "worker.py"])
 
     time.sleep(1.5)
