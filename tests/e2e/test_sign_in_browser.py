@@ -18,6 +18,9 @@ def test_a_wrong_password_and_the_throttle_are_said_on_the_sign_in_form(page, li
     expect(page.get_by_text("Wrong email or password.")).to_be_visible()
     expect(page.get_by_label("Email")).to_have_value("owner@example.com")  # nothing typed is lost
     for _ in range(5):  # LOGIN_RATE_LIMIT is 5 in the tests: the next tries wait
+        # Each answer is swapped in and then focuses Email (its autofocus): typing before that has
+        # happened would land in Email, so wait for it, as a person waits for the form to come back.
+        expect(page.get_by_label("Email")).to_be_focused()
         page.get_by_label("Password").fill("still wrong")
         with page.expect_response(lambda r: r.url.endswith("/login") and r.request.method == "POST"):
             page.get_by_role("button", name="Sign in").click()
