@@ -2,10 +2,13 @@
 real worker processes, Keloa served over HTTP, and the Meta sandbox as a real HTTP peer."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -14,6 +17,7 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 import requests
+from jinja2 import BytecodeCache
 
 from keloa_web.redis_server import EmbeddedRedis
 from tests import helpers
@@ -71,6 +75,26 @@ def settings(tmp_path, migrated_template, redis_url) -> dict:
     }
 
 
+class _TemplateCodeCache(BytecodeCache):
+    """Compiled templates kept in memory for every app this test process creates. Each test has an
+    app (and so a Jinja environment) of its own, which would otherwise parse and compile every
+    template it renders again; a template's source is checked on each load (its checksum), so an
+    edited template is compiled afresh."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATE_CODE = _TemplateCodeCache()
+
+
 @pytest.fixture()
 def app(settings, monkeypatch):
     for key, value in settings.items():
@@ -78,6 +102,7 @@ def app(settings, monkeypatch):
     from keloa_web import create_app
 
     app = create_app({"TESTING": True})
+    app.jinja_env.bytecode_cache = _TEMPLATE_CODE
     with app.app_context():
         yield app
     from keloa_web.db import db
@@ -130,7 +155,9 @@ def live_server(app, settings):
     port = helpers.free_port()
     app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # serve_forever checks for shutdown() every poll_interval (0.5 s by default): each test's
+    # teardown would wait for that.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{port}"
     server.shutdown()
@@ -181,6 +208,52 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'empty.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+# The suite runs in two processes (pytest-xdist, `-n 2` in pyproject.toml). A test marked `solo`
+# runs while the other process runs nothing: its assertions measure time against a fixed margin
+# (Meta's rate limits), which the scheduling delays of a machine busy with two tests can eat.
+# Every other test holds a shared lock while it runs (setup to teardown), a solo test the exclusive
+# one; a turnstile lets a solo test that is waiting go before the next shared holder.
+_SOLO_LOCKS = pytest.StashKey[Path]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist, in the controlling process: a lock directory for this run, handed to each worker."""
+    config = node.config
+    if _SOLO_LOCKS not in config.stash:
+        config.stash[_SOLO_LOCKS] = Path(tempfile.mkdtemp(prefix="keloa-test-locks-"))
+    node.workerinput["keloa_solo_locks"] = str(config.stash[_SOLO_LOCKS])
+
+
+def pytest_unconfigure(config):
+    if _SOLO_LOCKS in config.stash:
+        shutil.rmtree(config.stash[_SOLO_LOCKS], ignore_errors=True)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    locks = getattr(item.config, "workerinput", {}).get("keloa_solo_locks")
+    if not locks:  # one process (`-n 0`): nothing runs beside any test
+        return (yield)
+    with _turn(Path(locks), solo=item.get_closest_marker("solo") is not None):
+        return (yield)
+
+
+@contextlib.contextmanager
+def _turn(locks: Path, solo: bool):
+    with open(locks / "turnstile", "a") as turnstile, open(locks / "running", "a") as running:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        fcntl.flock(running, fcntl.LOCK_EX if solo else fcntl.LOCK_SH)
+        if not solo:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(running, fcntl.LOCK_UN)
+            if solo:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
 
 
 def pytest_collection_modifyitems(items):

@@ -35,13 +35,26 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(AlembicConfig(str(ROOT / "alembic.ini"))).get_current_head()
 
 
+_PASSWORD_HASHES: dict[str, str] = {}
+
+
+def password_hash(password: str) -> str:
+    """Keloa's own hash of `password` (argon2id with its parameters), made once per test process:
+    each argon2 hash costs about 0.1 s of CPU, and most tests make users with the same password.
+    Users made here share that hash (and its salt); signing in verifies it as it does any other."""
+    if password not in _PASSWORD_HASHES:
+        from keloa_web.accounts.passwords import hash_password
+
+        _PASSWORD_HASHES[password] = hash_password(password)
+    return _PASSWORD_HASHES[password]
+
+
 def make_user(app, email: str, name: str = "Test User", role: str = "agent", password: str = "correct horse battery"):
-    from keloa_web.accounts.passwords import hash_password
     from keloa_web.db import db
     from keloa_web.models import User
 
     with db.session_scope() as s:
-        user = User(email=email, name=name, role=role, password_hash=hash_password(password))
+        user = User(email=email, name=name, role=role, password_hash=password_hash(password))
         s.add(user)
         s.flush()
         return user
