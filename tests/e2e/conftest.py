@@ -2,8 +2,8 @@
 
     def test_something(sandbox, app, live_server, admin, signed_in_page): ...
 
-`browser` is started once for this package (package scope: Playwright's sync API keeps an event loop
-running while it lives, which would break a `sync_playwright()` elsewhere); `page` is a fresh context (own cookies) per test, with a
+`browser` is started once for this package in each test process (package scope: Playwright's sync API
+keeps an event loop running while it lives, which would break a `sync_playwright()` elsewhere); `page` is a fresh context (own cookies) per test, with a
 screenshot saved under the test's tmp_path when the test fails.
 """
 from __future__ import annotations
