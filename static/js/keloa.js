@@ -194,8 +194,8 @@
       if (isNaN(at)) return;
       var hm = at.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
       if (el.dataset.local === "date") {  // a day in the past: first and last contact
-        el.textContent = at.toLocaleDateString([], {day: "numeric", month: "short", year: "numeric"}) +
-          (at.toDateString() === now.toDateString() ? ", " + hm : "");
+        el.textContent = at.toDateString() === now.toDateString() ? "today, " + hm :
+          at.toLocaleDateString([], {day: "numeric", month: "short", year: "numeric"});
       } else if (el.dataset.local === "when") {  // a time ahead (a snooze): its day and time
         el.textContent = (at.toDateString() === now.toDateString() ? "today" :
                           at.toLocaleDateString([], {weekday: "short", day: "numeric", month: "short"})) + " " + hm;
