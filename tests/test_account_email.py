@@ -25,9 +25,23 @@ def mailbox(app):
         yield box
 
 
+def _run_queued() -> int:
+    """What the worker does with the jobs the requests queued (the "Forgot password?" lookups)."""
+    from rq import Queue
+
+    from keloa_web.jobs import get_redis
+
+    jobs = [j for j in Queue("default", connection=get_redis()).jobs if j.func_name.endswith("send_reset")]
+    for j in jobs:
+        j.perform()
+        j.delete()
+    return len(jobs)
+
+
 def _delivered(box, count):
     from keloa_web.mail import deliver
 
+    _run_queued()
     db.session.rollback()
     for email_id in db.session.scalars(select(OutgoingEmail.id).where(OutgoingEmail.sent_at.is_(None))).all():
         deliver(email_id)
@@ -66,10 +80,16 @@ def test_forgot_password_answers_the_same_for_any_address_and_the_link_resets_on
     signed_in = helpers.Client(app)
     signed_in.login("owner@example.com")
     answers = []
+    from rq import Queue
+
+    from keloa_web.jobs import get_redis
+
     for email in ("owner@example.com", "nobody@example.com"):
         resp = client.post("/forgot", data={"email": email}, follow_redirects=True)
         answers.append(re.search(r"If an account uses that address[^<]*", unescape(resp.get_data(as_text=True))).group(0))
     assert answers[0] == answers[1]
+    # The same work for either: one job each, which looks the address up in the worker.
+    assert len(Queue("default", connection=get_redis()).jobs) == 2
     (mail,) = _delivered(mailbox, 1)
     assert mail["To"] == "owner@example.com" and len(mailbox.messages) == 1  # none for the unknown address
     path = "/" + LINK.search(mail.get_body(("plain",)).get_content()).group(0).split("://", 1)[1].split("/", 1)[1]
@@ -112,3 +132,20 @@ def test_an_admin_makes_a_reset_link_for_a_teammate_and_sends_a_test_email(app, 
     resp = admin_client.post("/team/test-email", htmx=True)
     assert resp.status_code == 502 and "The test email did not go: ConnectionRefusedError" in unescape(
         resp.get_data(as_text=True))
+
+
+def test_a_reset_link_dies_with_a_deactivation_or_a_password_change(app, admin_client, agent_user, mailbox, client):
+    html = unescape(admin_client.post(f"/team/{agent_user.id}/reset-link", htmx=True).get_data(as_text=True))
+    path = "/" + LINK.search(html).group(0).split("://", 1)[1].split("/", 1)[1]
+    admin_client.post(f"/team/{agent_user.id}/deactivate", htmx=True)
+    assert client.get(path).status_code == 410
+    resp = admin_client.post(f"/team/{agent_user.id}/reset-link", htmx=True)
+    assert resp.status_code == 409 and "is deactivated: reactivate them first" in unescape(resp.get_data(as_text=True))
+    html = unescape(admin_client.post(f"/team/{agent_user.id}/reactivate", htmx=True).get_data(as_text=True))
+    html = unescape(admin_client.post(f"/team/{agent_user.id}/reset-link", htmx=True).get_data(as_text=True))
+    path = "/" + LINK.search(html).group(0).split("://", 1)[1].split("/", 1)[1]
+    aaron = helpers.Client(app)
+    aaron.login("agent@example.com")
+    aaron.post("/settings", data={"current": "correct horse battery", "password": "another long password",
+                                  "confirm": "another long password"})
+    assert client.get(path).status_code == 410  # a changed password ends the outstanding links

@@ -209,3 +209,35 @@ def test_no_email_for_what_was_seen_in_time_or_with_email_off(app, admin, mailbo
         notify.new_conversation(s, s.get(Conversation, conv.id), "hi again")
     _age(5)
     assert digest.send_digests() == 0 and mailbox.messages == []
+
+
+def test_a_head_request_takes_no_stream_and_one_teammate_cannot_take_every_stream(app, admin_client):
+    from keloa_web.live import views as live
+
+    before = live.open_streams()
+    for _ in range(30):
+        assert admin_client.http.open("/live", method="HEAD").status_code == 200
+    assert live.open_streams() == before
+    held = [admin_client.get("/live") for _ in range(live.PER_USER)]  # streams left open (not read)
+    refused = admin_client.get("/live")
+    assert refused.status_code == 503 and "polls instead" in refused.get_data(as_text=True)
+    for resp in held:
+        resp.close()
+    assert live.open_streams() == before
+
+
+def test_the_stream_ends_at_a_sign_out_even_while_the_inbox_is_busy(app, admin_client, admin):
+    from keloa_web import changes
+    from keloa_web.accounts.user_sessions import end_sessions
+
+    conv = factories.gen_conversation(db.session)
+    db.session.commit()
+    resp = admin_client.get("/live?cursor=0&n=0")
+    chunks = iter(resp.response)
+    next(chunks)  # connected
+    with db.session_scope() as s:
+        end_sessions(s, admin.id)
+        changes.touch(s, conv.id)  # a wake-up, not a heartbeat
+    rest = "".join(c.decode() if isinstance(c, bytes) else c for c in chunks)
+    assert "event: signed-out" in rest and "event: changes" not in rest
+    resp.close()

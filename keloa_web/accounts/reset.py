@@ -20,6 +20,7 @@ from keloa_web.accounts.user_sessions import end_sessions
 from keloa_web.accounts.views import bp, token_hash
 from keloa_web.auth import public
 from keloa_web.db import db, utcnow
+from keloa_web.jobs import job
 from keloa_web.models import PasswordReset, User
 
 LIFETIME = timedelta(hours=1)
@@ -41,7 +42,7 @@ def new_link(s, user: User) -> str:
               .values(used_at=utcnow()))
     token = secrets.token_urlsafe(32)
     s.add(PasswordReset(token_hash=token_hash(token), user_id=user.id, expires_at=utcnow() + LIFETIME))
-    return mail.link(url_for("accounts.reset_password", token=token))
+    return mail.link(f"/reset/{token}")  # (also made in the worker: no request to build URLs from)
 
 
 def email_link(s, user: User, link: str, by: str | None = None) -> None:
@@ -66,20 +67,40 @@ def forgot_password():
         return render_template("accounts/forgot.html", form=form, can_email=mail.configured()), 429, \
             {"Retry-After": str(wait)}
     record_failure(db.session, ip, email)  # each request counts, like a failed sign-in
-    user = db.session.scalar(select(User).where(User.email == email, User.active.is_(True)))
-    if user is not None and mail.configured():
-        email_link(db.session, user, new_link(db.session, user))
     db.session.commit()
+    if mail.configured():
+        # The same work for any address: the worker looks the address up (the answer's timing
+        # must not tell whether it has an account).
+        try:
+            send_reset.enqueue(email)
+        except Exception:  # noqa: BLE001 - Redis down: nothing is sent, and the answer stays the same
+            pass
     flash(SENT if mail.configured() else "This Keloa cannot send email (no mail server is set up): ask an admin "
           "for a reset link, which they make on the Team page.", "info")
     return redirect(url_for("accounts.login"))
+
+
+@job("default")
+def send_reset(email: str) -> None:
+    """The "Forgot password?" email, if an active account uses `email` (else nothing)."""
+    with db.session_scope() as s:
+        user = s.scalar(select(User).where(User.email == email, User.active.is_(True)))
+        if user is not None:
+            email_link(s, user, new_link(s, user))
+
+
+def expire_links(s, user_id: int) -> None:
+    """A password changed, or an account deactivated: its outstanding reset links stop working."""
+    s.execute(update(PasswordReset).where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+              .values(used_at=utcnow()))
 
 
 def _valid(token: str) -> PasswordReset | None:
     row = db.session.scalar(select(PasswordReset).where(PasswordReset.token_hash == token_hash(token)))
     if row is None or row.used_at is not None or row.expires_at < utcnow():
         return None
-    return row
+    user = db.session.get(User, row.user_id)
+    return row if user is not None and user.active else None
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])

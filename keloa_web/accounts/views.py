@@ -156,6 +156,7 @@ def settings():
         else:
             current_user.password_hash = hash_password(form.password.data)
             end_sessions(db.session, current_user.id, keep_id=current().id)
+            reset.expire_links(db.session, current_user.id)  # (the module below, imported at load)
             db.session.commit()
             flash("Password changed. Your other sessions were signed out.", "success")
             return redirect(url_for("accounts.settings"))

@@ -32,7 +32,10 @@ class BulkError(Exception):
 def _targets(filters: queries.Filters) -> list[Conversation]:
     where = queries.conditions(filters, current_user.id, db.session)
     if request.form.get("all") != "1":
-        ids = {parse_id(raw) for raw in request.form.getlist("ids")} - {None}
+        raw_ids = request.form.getlist("ids")
+        if len(raw_ids) > MAX_AT_ONCE:
+            raise BulkError(f"That is more than {MAX_AT_ONCE:,} conversations: narrow the view with a filter first.")
+        ids = {parse_id(raw) for raw in raw_ids} - {None}
         if not ids:
             raise BulkError("Tick the conversations first (or “All in this view”).")
         where.append(Conversation.id.in_(sorted(ids)))

@@ -157,8 +157,8 @@ def changes_poll():
         conv = db.session.get(Conversation, conv_id)
         if conv is not None and queries.matches(db.session, conv_id, filters, current_user.id):
             rows.append(conv)
-        else:
-            gone.append(conv_id)
+        elif conv is None or access.may_see_channel(db.session, current_user.id, conv.channel_id):
+            gone.append(conv_id)  # (a hidden account's conversations are never named, not even to remove)
     ctx = {"rows": rows, "gone": gone, "cursor": new_cursor, "filters": filters, "now": utcnow(),
            "window": window, "channels": queries.channels_by_id(db.session, current_user.id), "open_id": open_id,
            "unread_total": queries.unread_total(db.session, current_user.id), "conv": None}

@@ -18,7 +18,7 @@ from keloa_web.htmx import is_htmx, render_page
 from keloa_web.ids import parse_id
 from keloa_web.inbox import activity, assignment
 from keloa_web.integrations.views import bp, get_channel
-from keloa_web.models import Assignment, Channel, Conversation, Role, SavedView, User, channel_members
+from keloa_web.models import Assignment, Channel, Conversation, Notification, Role, SavedView, User, channel_members
 
 WAITING_VIEW = ("Waiting for a first reply", "status=open&waiting=1")
 MAX_MINUTES = 7 * 24 * 60
@@ -77,6 +77,9 @@ def access_save(channel_id: int):
     lost = [u for u in before if u.id not in still]
     unassigned = 0
     for user in lost:
+        # What they were told about there goes too (the list, the stream and the emails check anyway).
+        db.session.execute(delete(Notification).where(Notification.user_id == user.id, Notification.conversation_id.in_(
+            select(Conversation.id).where(Conversation.channel_id == channel.id))))
         for conv in db.session.scalars(select(Conversation).where(Conversation.channel_id == channel.id,
                                                                   Conversation.assignee_id == user.id)):
             conv.assignee_id = None

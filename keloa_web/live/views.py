@@ -40,19 +40,29 @@ def _cursors() -> tuple[int, int]:
     return parse_count(request.args.get("cursor")), parse_count(request.args.get("n"))
 
 
-def _take_slot(limit: int) -> bool:
+PER_USER = 5  # streams one teammate may hold in a process (a few tabs); the rest of their tabs poll
+_by_user: dict[int, int] = {}
+
+
+def _take_slot(limit: int, user_id: int) -> bool:
     global _open
     with _slots_lock:
-        if _open >= limit:
+        if _open >= limit or _by_user.get(user_id, 0) >= PER_USER:
             return False
         _open += 1
+        _by_user[user_id] = _by_user.get(user_id, 0) + 1
         return True
 
 
-def _give_slot() -> None:
+def _give_slot(user_id: int) -> None:
     global _open
     with _slots_lock:
         _open -= 1
+        left = _by_user.get(user_id, 1) - 1
+        if left > 0:
+            _by_user[user_id] = left
+        else:
+            _by_user.pop(user_id, None)
 
 
 def open_streams() -> int:
@@ -75,7 +85,9 @@ def present(app, user_id: int) -> None:
 @bp.get("/live")
 def stream():
     cfg = current_app.config
-    if not _take_slot(cfg["LIVE_STREAMS_PER_PROCESS"]):
+    if request.method != "GET":  # (HEAD) a body is never read: no stream, no slot taken
+        return Response("", 200, {"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
+    if not _take_slot(cfg["LIVE_STREAMS_PER_PROCESS"], current_user.id):
         return Response("Too many live connections on this server process: this page polls instead.\n", 503,
                         {"Retry-After": "30", "Content-Type": "text/plain; charset=utf-8"})
     app = current_app._get_current_object()
@@ -107,27 +119,38 @@ def stream():
                     return
                 yield "".join(out) if out else ": ping\n\n"
         finally:
-            _give_slot()
+            release()
 
     def _look(user_id: int, session_key: str | None, woken: bool, open_url: str) -> tuple[list[str], bool]:
         """What changed since the cursors (and whether the sign-in still holds, checked on heartbeats)."""
         nonlocal cursor, notified
         out = []
+        from keloa_web.notifications.notify import visible_to
+
         with db.session_scope(write=False) as s:
-            if not woken and not _still_signed_in(s, session_key):
+            if not _still_signed_in(s, session_key):  # every look: a reset or sign-out ends it at once
                 return [], False
             latest = changes.latest_id(s)
             if latest > cursor:
                 cursor = latest
                 out.append(_event("changes", str(latest), cursor, notified))
-            for n in s.scalars(select(Notification).where(Notification.user_id == user_id, Notification.id > notified)
+            for n in s.scalars(visible_to(s, user_id, select(Notification)).where(Notification.id > notified)
                                .order_by(Notification.id).limit(20)):
                 notified = n.id
                 out.append(_event("notify", json.dumps(_payload(n, open_url)), cursor, notified))
         return out, True
 
-    return Response(generate(), mimetype="text/event-stream", headers={
+    released = []
+
+    def release() -> None:  # once, whether the generator ran to its end or never started
+        if not released:
+            released.append(True)
+            _give_slot(user_id)
+
+    resp = Response(generate(), mimetype="text/event-stream", headers={
         "Cache-Control": "no-store", "X-Accel-Buffering": "no"})  # nginx: pass each event on at once
+    resp.call_on_close(release)
+    return resp
 
 
 def _still_signed_in(s, session_key: str | None) -> bool:
@@ -145,8 +168,10 @@ def _payload(n: Notification, open_url: str) -> dict:
 
 
 def unseen_count(user_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user_id, Notification.seen_at.is_(None))) or 0
+    from keloa_web.notifications.notify import visible_to
+
+    return db.session.scalar(visible_to(db.session, user_id, select(func.count()).select_from(Notification))
+                             .where(Notification.seen_at.is_(None))) or 0
 
 
 def latest_notification_id(user_id: int) -> int:

@@ -13,6 +13,7 @@ from keloa_web import mail
 from keloa_web.db import db, utcnow
 from keloa_web.models import Notification, User
 from keloa_web.notifications import prefs
+from keloa_web.notifications.notify import visible_to
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 20
@@ -43,9 +44,14 @@ def send_digests() -> int:
     for user_id in sorted(user_ids):
         with db.session_scope() as s:
             user = s.get(User, user_id)
-            pending = s.scalars(select(Notification).where(Notification.user_id == user_id,
-                                                           Notification.emailed_at.is_(None))
+            every = s.scalars(select(Notification).where(Notification.user_id == user_id,
+                                                         Notification.emailed_at.is_(None))).all()
+            pending = s.scalars(visible_to(s, user_id, select(Notification)).where(Notification.emailed_at.is_(None))
                                 .order_by(Notification.id)).all()
+            for n in set(every) - set(pending):  # about an account no longer theirs to see: never emailed
+                n.emailed_at = now
+            if not pending:
+                continue
             if user is None or not user.active or not prefs.of(user).email or not mail.configured():
                 for n in pending:
                     n.emailed_at = now

@@ -22,6 +22,18 @@ from keloa_web.models import (
 from keloa_web.notifications import prefs
 
 
+def visible_to(s: Session, user_id: int, stmt):
+    """`stmt` (a select over Notification) kept to `user_id`'s notifications about conversations they
+    may still see: access taken away takes the notifications (and the customer's words in them) too."""
+    from sqlalchemy import select
+
+    stmt = stmt.where(Notification.user_id == user_id)
+    allowed = access.conversation_condition(s, user_id)
+    if allowed is None:
+        return stmt
+    return stmt.where(Notification.conversation_id.in_(select(Conversation.id).where(allowed)))
+
+
 def _short(text: str | None, limit: int) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -11,6 +11,7 @@ from keloa_web.db import db, utcnow
 from keloa_web.htmx import render_page
 from keloa_web.models import Conversation, Notification, User
 from keloa_web.notifications import prefs
+from keloa_web.notifications.notify import visible_to
 
 bp = Blueprint("notifications", __name__)
 SHOWN = 50
@@ -18,7 +19,7 @@ SHOWN = 50
 
 @bp.get("/notifications")
 def index():
-    rows = db.session.scalars(select(Notification).where(Notification.user_id == current_user.id)
+    rows = db.session.scalars(visible_to(db.session, current_user.id, select(Notification))
                               .order_by(Notification.id.desc()).limit(SHOWN)).all()
     unseen = {n.id for n in rows if n.seen_at is None}
     with db.session_scope() as s:  # looking at the list is seeing them

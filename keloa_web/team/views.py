@@ -96,6 +96,9 @@ def user_reset_link(user_id: int):
     from keloa_web.accounts import reset
 
     user = _other_user(user_id)
+    if not user.active:
+        flash(f"{user.name} is deactivated: reactivate them first.", "error")
+        return _page(InviteForm(formdata=None), status=409)
     link = reset.new_link(db.session, user)
     if mail.configured():
         reset.email_link(db.session, user, link, by=current_user.name)
@@ -148,6 +151,9 @@ def user_deactivate(user_id: int):
     user = _other_user(user_id)
     user.active = False
     end_sessions(db.session, user.id)  # signed out everywhere, at their next request
+    from keloa_web.accounts.reset import expire_links
+
+    expire_links(db.session, user.id)
     db.session.commit()
     flash(f"{user.name} was deactivated and signed out everywhere.", "success")
     return _page(InviteForm(formdata=None))

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from keloa_web.db import db
-from keloa_web.models import Attachment, ContactNote, Conversation, SavedView, User, channel_members
+from keloa_web.models import Attachment, ContactNote, Conversation, Notification, SavedView, User, channel_members
 from tests import factories, helpers
 from tests.security.routes import all_routes, route_id
 
@@ -189,3 +189,30 @@ def test_teammates_cannot_change_who_sees_an_account(app, hidden):
     resp = tess.post(f"/integrations/channels/{hidden['south']}/access", data={"who": "everyone"})
     assert resp.status_code == 403
     assert db.session.get(type(db.session.get(Conversation, hidden["conv_id"]).contact), hidden["contact_id"])
+
+
+def test_losing_access_takes_the_notifications_and_the_live_list_never_names_hidden_ones(app, hidden, admin_client):
+    from keloa_web import changes
+    from keloa_web.notifications import notify
+
+    otto_id = db.session.scalar(select(User.id).where(User.email == "otto@example.com"))
+    admin_client.post(f"/integrations/channels/{hidden['south']}/access", htmx=True, data={"who": "everyone"})
+    with db.session_scope() as s:
+        notify.new_conversation(s, s.get(Conversation, hidden["conv_id"]), "my secret order number 42")
+    otto = _client(app, "otto@example.com")
+    assert "secret order number" in otto.get("/notifications").get_data(as_text=True)
+    admin_client.post(f"/integrations/channels/{hidden['south']}/access", htmx=True,
+                      data={"who": "chosen", "member": [str(hidden["tess"])]})
+    assert "secret order number" not in otto.get("/notifications").get_data(as_text=True)
+    app.config["LIVE_STREAM_SECONDS"] = 0.3
+    assert "secret order" not in otto.get("/live?cursor=0&n=0", buffered=True).get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Notification).where(Notification.user_id == otto_id)) == 0
+    with db.session_scope() as s:
+        changes.touch(s, hidden["conv_id"])
+    poll = otto.get("/inbox/changes?cursor=0", htmx=True).get_data(as_text=True)
+    assert f'conv-{hidden["conv_id"]}' not in poll  # not even as a row to remove
+
+
+def test_a_bulk_list_longer_than_the_limit_is_refused_clearly(app, hidden, admin_client):
+    resp = admin_client.post("/inbox/bulk", htmx=True, data={"action": "resolve", "ids": [str(i) for i in range(1, 5003)]})
+    assert resp.status_code == 422 and "more than 5,000 conversations" in resp.get_data(as_text=True)
