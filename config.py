@@ -85,6 +85,7 @@ class Config:
         # Live push (keloa_web/live/): open streams each web process serves (beyond them a tab polls),
         # how long one stream lasts before the browser reconnects, and the heartbeat between looks.
         self.LIVE_STREAMS_PER_PROCESS = _int("LIVE_STREAMS_PER_PROCESS", 25)
+        self.LIVE_STREAMS_PER_USER = _int("LIVE_STREAMS_PER_USER", 5)  # in each process
         self.LIVE_STREAM_SECONDS = _int("LIVE_STREAM_SECONDS", 300)
         self.LIVE_HEARTBEAT_SECONDS = _int("LIVE_HEARTBEAT_SECONDS", 15)
 

@@ -167,7 +167,8 @@ def run(ctx: common.Context) -> list[common.Row]:
     db_url = common.sqlite_url(ctx, "push.db")
     common.migrate(db_url)
     env = common.keloa_env(ctx, db_url, common.start_redis(ctx), SESSION_COOKIE_SECURE="0", WEB_CONCURRENCY="2",
-                           LIVE_STREAMS_PER_PROCESS="40", AI_REPLY_DELAY_SECONDS="0")
+                           LIVE_STREAMS_PER_PROCESS="40", LIVE_STREAMS_PER_USER="40",
+                           AI_REPLY_DELAY_SECONDS="0")
     with common.InProcessApp(env):
         from keloa_web.accounts.passwords import hash_password
         from keloa_web.db import db

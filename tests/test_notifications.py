@@ -218,7 +218,7 @@ def test_a_head_request_takes_no_stream_and_one_teammate_cannot_take_every_strea
     for _ in range(30):
         assert admin_client.http.open("/live", method="HEAD").status_code == 200
     assert live.open_streams() == before
-    held = [admin_client.get("/live") for _ in range(live.PER_USER)]  # streams left open (not read)
+    held = [admin_client.get("/live") for _ in range(app.config["LIVE_STREAMS_PER_USER"])]  # left open, unread
     refused = admin_client.get("/live")
     assert refused.status_code == 503 and "polls instead" in refused.get_data(as_text=True)
     for resp in held:

@@ -161,6 +161,8 @@ def production(tmp_path, postgres_url, system_redis, sandbox):
         "WEB_CONCURRENCY": "2",
         "KELOA_ACCESS_LOG": str(tmp_path / "access.log"),
         "TRUSTED_PROXY_HOPS": "1",
+        # One signed-in browser opens every stream below: above the per-process limit, not the per-user one.
+        "LIVE_STREAMS_PER_USER": "30",
     })
     subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)

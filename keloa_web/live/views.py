@@ -40,14 +40,16 @@ def _cursors() -> tuple[int, int]:
     return parse_count(request.args.get("cursor")), parse_count(request.args.get("n"))
 
 
-PER_USER = 5  # streams one teammate may hold in a process (a few tabs); the rest of their tabs poll
 _by_user: dict[int, int] = {}
 
 
 def _take_slot(limit: int, user_id: int) -> bool:
+    """A stream for `user_id`, within the process's limit and theirs (LIVE_STREAMS_PER_USER, a few
+    tabs: the rest of their tabs poll), so one teammate cannot take every stream."""
     global _open
+    per_user = current_app.config["LIVE_STREAMS_PER_USER"]
     with _slots_lock:
-        if _open >= limit or _by_user.get(user_id, 0) >= PER_USER:
+        if _open >= limit or _by_user.get(user_id, 0) >= per_user:
             return False
         _open += 1
         _by_user[user_id] = _by_user.get(user_id, 0) + 1
