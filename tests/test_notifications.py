@@ -39,7 +39,7 @@ def test_each_event_tells_the_right_teammates(app, client, admin, agent_user):
                                      message={"mid": "m1", "text": "Is the ring in stock?"})))
     ingest.drain_batch()
     for email in ("owner@example.com", "agent@example.com", "tess@example.com"):
-        assert _kinds(email) == [("new_conversation", "New conversation: Instagram user")], email
+        assert _kinds(email) == [("new_conversation", "New conversation on Fern")], email
     assert _kinds("otto@example.com") == []  # no access to Fern: never told
     assert outsider.id
 

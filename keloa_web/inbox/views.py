@@ -44,6 +44,7 @@ def _context(filters: queries.Filters, conv: Conversation | None = None, before:
         "cursor": changes.latest_id(s), "unread_total": queries.unread_total(s, current_user.id),
         "now": utcnow(), "window": window, "conv": conv, "open_id": conv.id if conv else "",
         "bulk_teammates": queries.active_teammates(s), "snooze_presets": snooze.PRESETS,
+        "accounts_hidden": access.visible_channel_ids(s, current_user.id) is not None,
     }
     if conv is not None:
         ctx.update(thread_context(conv, before))

@@ -99,7 +99,9 @@ def access_save(channel_id: int):
     if not is_htmx():
         flash(message, "success")
         return redirect(url_for("integrations.team_show", channel_id=channel.id))
-    return _page(channel, saved=message)
+    # "In turn now" on the assignment card changes with who sees the account: it comes along.
+    return render_page("integrations/team.html", block=["access", "rules_card"], **_context(channel, saved=message,
+                                                                                            oob=True))
 
 
 @bp.post("/channels/<int:channel_id>/assignment")

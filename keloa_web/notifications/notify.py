@@ -64,8 +64,17 @@ def _everyone(s: Session, conv: Conversation) -> list[User]:
 
 
 def new_conversation(s: Session, conv: Conversation, preview: str) -> int:
-    return _send(s, conv, NotificationKind.NEW_CONVERSATION, _everyone(s, conv), f"New conversation: {_who(s, conv)}",
-                 preview)
+    # A first message usually comes before Instagram's profile lookup: no name to give yet.
+    who = _who(s, conv)
+    title = "New conversation" + (f": {who}" if who != "Instagram user" else f" on {_account(s, conv)}")
+    return _send(s, conv, NotificationKind.NEW_CONVERSATION, _everyone(s, conv), title, preview)
+
+
+def _account(s: Session, conv: Conversation) -> str:
+    from keloa_web.models import Channel
+
+    channel = s.get(Channel, conv.channel_id)
+    return channel.label if channel is not None else "Instagram"
 
 
 def customer_message(s: Session, conv: Conversation, preview: str) -> int:

@@ -25,7 +25,10 @@ def index():
     with db.session_scope() as s:  # looking at the list is seeing them
         s.execute(update(Notification).where(Notification.user_id == current_user.id,
                                              Notification.seen_at.is_(None)).values(seen_at=utcnow()))
-    return render_page("notifications/index.html", rows=rows, unseen=unseen, notify_unseen=0)
+    ids = {n.conversation_id for n in rows if n.conversation_id}
+    convs = db.session.scalars(select(Conversation).where(Conversation.id.in_(ids))).all() if ids else []
+    return render_page("notifications/index.html", rows=rows, unseen=unseen, notify_unseen=0,
+                       contacts={c.id: c.contact for c in convs})
 
 
 @bp.get("/notifications/<int:notification_id>/open")

@@ -32,6 +32,7 @@ class ReplyForm(FlaskForm):
         Regexp(r"^[a-z0-9][a-z0-9-]*$", message="Lowercase letters, digits and dashes only, such as shipping-eu.")])
     text = TextAreaField("Text", validators=[DataRequired("Write the reply's text.")])
     team = BooleanField("For the whole team (admins only)")
+    file_error: str | None = None  # the chosen file's problem (not a WTForms field: see _take_file)
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -49,12 +50,13 @@ class ReplyForm(FlaskForm):
 
 
 def _take_file(form: ReplyForm) -> tuple[uploads.Upload | None, str | None, bool]:
-    """(the checked file chosen, its name, valid): a file Instagram would refuse is said on the form."""
+    """(the checked file chosen, its name, valid): a file Instagram would refuse is said beside the
+    file field (`form.file_error`); the rest of the form is kept."""
     chosen = request.files.get("file")
     try:
         return uploads.read_upload(chosen), (chosen.filename or "")[:120] if chosen else None, True
     except uploads.UploadError as exc:
-        form.text.errors.append(str(exc))  # said beside the text; the rest of the form is kept
+        form.file_error = str(exc)
         return None, None, False
 
 

@@ -52,7 +52,7 @@ def test_sandbox_customer_text_and_image_land_with_profile(sandbox, app, live_se
         helpers.wait_until(lambda: _message(image["mid"]).deleted, timeout=20, message="the unsend")
         db.session.rollback()
         assert db.session.scalar(select(Attachment).where(Attachment.id == att_id)) is None
-        assert not path.exists()
+        helpers.wait_until(lambda: not path.exists(), timeout=5, message="the unsent image's file removed (just after the commit)")
     finally:
         helpers.stop_process(worker)
 
