@@ -27,6 +27,7 @@ def test_compose_runs_web_two_workers_redis_with_aof_and_postgres_15():
         assert env["REDIS_URL"] == "redis://redis:6379/0" and "@postgres:5432/" in env["DATABASE_URL"]
         assert "media:/data/media" in services[name]["volumes"]
     assert set(compose["volumes"]) == {"media", "redis", "postgres"}
+    assert services["web"]["environment"]["LIVE_STREAMS_PER_PROCESS"] == "25"  # the live streams' threads
     assert services["web"]["ports"] == ["127.0.0.1:8000:8000"]
 
 
