@@ -178,6 +178,8 @@ def sandbox(settings, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "meta_sandbox", "--host", "127.0.0.1", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "sandbox.log", "wb"))
     helpers.wait_http(f"{base}/_sandbox/state", proc)
+    time.sleep(0.05)
+    assert proc.poll() is None, "the sandbox exited at start (its port taken?): see sandbox.log"
     settings.update({
         "GRAPH_API_BASE": base, "META_AUTHORIZE_URL": f"{base}/v25.0/dialog/oauth",
         "META_CDN_HOSTS": f"127.0.0.1:{port}",

@@ -115,9 +115,27 @@ class Client:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port. The suite runs in two processes (pytest-xdist): each takes its ports
+    from its own range, so that two servers started at once never get the same port (the second
+    would fail to bind, and its test would talk to the other test's server)."""
+    import random
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    n = int(worker[2:] or 0)
+    low = 20000 + 5000 * (n % 8)
+    for _ in range(200):
+        port = random.randrange(low, low + 5000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in this test process's range")
 
 
 def child_env(settings: dict) -> dict:
