@@ -73,6 +73,8 @@ class Conversation(Base):
         Index("ix_conversations_unread", "status", "unread_count"),  # the inbox's unread total
         Index("ix_conversations_activity", "last_activity_at"),  # the "All" list, and searches in it
         Index("ix_conversations_contact", "contact_id"),  # a search by name, on PostgreSQL
+        # The window-phase filters and views: a range of the customer's last message, per status.
+        Index("ix_conversations_window", "status", "last_customer_message_at"),
         # Conversations still waiting for a first reply, per account by age (the "waiting for a first
         # reply" flag): few rows, so the list and its count never walk an account's whole history.
         Index("ix_conversations_unreplied", "channel_id", "created_at", sqlite_where=text("first_reply_at IS NULL"),
