@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from sqlalchemy import select
 
 from keloa_web import crypto
@@ -203,6 +204,7 @@ def test_the_picker_says_which_page_tasks_are_missing_before_connecting(sandbox,
     assert _channels() == {}
 
 
+@pytest.mark.solo  # it backfills through the Conversations API limit, as tests/test_backfill.py does
 def test_tokens_and_the_app_secret_never_travel_in_a_url(sandbox, app, admin_client, settings):
     """Every Graph call Keloa makes while connecting, checking and backfilling: the token in the
     Authorization header, the app secret in a POST body; no URL that someone logs holds either."""
