@@ -79,11 +79,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from keloa_web.db import db
     from keloa_web import auth, htmx, security, templating
+    from keloa_web.accounts import two_factor_views
     from keloa_web.integrations import meta
 
     db.init_app(app)
     htmx.init_app(app)
     auth.init_app(app)
+    two_factor_views.init_app(app)  # the team's two-factor rule, after the sign-in check
     security.init_app(app)
     templating.init_app(app)
     meta.init_app(app)  # Facebook Login (Authlib)

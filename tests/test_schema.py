@@ -164,6 +164,9 @@ def _one_row_per_table(engine) -> dict[str, int]:
             s.add(note)
             s.flush()
             rows["notifications"] = note.id
+        if inspect(engine).has_table("team_settings"):  # from 0024 on
+            old_insert("team_settings", id=1, two_factor_rule="nobody", updated_at=utcnow())
+            rows["team_settings"] = 1
         s.commit()
         return {**rows, "attachments": message.attachments[0].id}
 
@@ -190,7 +193,7 @@ def test_the_database_refuses_a_value_that_is_not_in_the_columns_enum(database_u
     engine.dispose()
     assert {"messages.status", "messages.direction", "messages.kind", "messages.author_type", "users.role",
             "channels.status", "conversations.status", "attachments.status", "webhook_events.status",
-            "knowledge_gaps.kind", "labels.color"} <= checked
+            "knowledge_gaps.kind", "labels.color", "team_settings.two_factor_rule"} <= checked
 
 
 @pytest.mark.postgres

@@ -60,15 +60,18 @@ def _delay(failures: int, allowance: int) -> timedelta:
     return min(timedelta(seconds=2 ** min(failures - allowance, 20)), MAX_DELAY)
 
 
-def retry_after(session, ip: str, email: str, allowance: int) -> int:
-    """Seconds this address must still wait before trying `email` again; 0 if it may try now."""
+def retry_after(session, ip: str | None, email: str, allowance: int) -> int:
+    """Seconds this address must still wait before trying `email` again; 0 if it may try now.
+    With `ip` None: how long anyone must wait, counting `email`'s failures from every address (the
+    codes of two-factor sign-in, whose guesser already has the password)."""
     now = utcnow()
     since = now - MEMORY
     waits = []
-    for allowed, condition in (
+    checks = [(allowance, LoginAttempt.email == email)] if ip is None else [
         (allowance, (LoginAttempt.ip == ip) & (LoginAttempt.email == email)),
         (allowance * ADDRESS_FACTOR, LoginAttempt.ip == ip),
-    ):
+    ]
+    for allowed, condition in checks:
         failures, last = session.execute(
             select(func.count(), func.max(LoginAttempt.at)).where(condition, LoginAttempt.at >= since)
         ).one()

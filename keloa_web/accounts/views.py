@@ -86,6 +86,9 @@ def login():
             if user and right and user.active:
                 clear_failures(db.session, ip, email)
                 db.session.commit()
+                if user.two_factor_on:  # the password was the first step: now the code
+                    two_factor_views.begin(user, request.args.get("next"))
+                    return redirect(url_for("accounts.login_code"))
                 sign_in(user)
                 return redirect(_safe_next(request.args.get("next")))
             record_failure(db.session, ip, email)
@@ -138,12 +141,18 @@ def accept_invite(token: str):
     return render_template("accounts/invite_accept.html", form=form, invite=invite), 400 if form.errors else 200
 
 
-def _settings_page(form: ChangePasswordForm, status: int = 200):
+def _settings_page(form: ChangePasswordForm | None = None, status: int = 200, **forms):
+    """The Settings page; `forms` replaces a card's form with the one just submitted (its errors shown)."""
+    from keloa_web.accounts import profile, two_factor
+
     cfg = current_app.config
     idle = cfg["SESSION_IDLE_MINUTES"]
     idle_text = f"{idle // 60} hours" if idle % 60 == 0 and idle >= 120 else f"{idle} minutes"
-    return render_template("accounts/settings.html", form=form, cfg=cfg, idle_text=idle_text,
-                           sessions=live_sessions(current_user.id), this_session=current()), status
+    context = profile.page_context() | forms
+    return render_template("accounts/settings.html", form=form or ChangePasswordForm(formdata=None), cfg=cfg,
+                           idle_text=idle_text, sessions=live_sessions(current_user.id), this_session=current(),
+                           two_factor_required=two_factor.required_for(current_user),
+                           codes_left=two_factor.backup_codes_left(current_user.id), **context), status
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -202,4 +211,4 @@ def availability_update():
     return redirect(_safe_next(back.path + (f"?{back.query}" if back.query else "")) if here else url_for("inbox.index"))
 
 
-from keloa_web.accounts import reset  # noqa: E402,F401  (password reset routes on bp)
+from keloa_web.accounts import profile, reset, two_factor_views  # noqa: E402,F401  (their routes are on bp)

@@ -1,5 +1,8 @@
 """Typed SQLAlchemy models, split by domain."""
-from keloa_web.models.accounts import Availability, Invite, LoginAttempt, PasswordReset, Role, User, UserSession
+from keloa_web.models.accounts import (
+    Availability, BackupCode, EmailChange, Invite, LoginAttempt, PasswordReset, Role, TeamSettings, TwoFactorRule, User,
+    UserSession,
+)
 from keloa_web.models.agents import Agent, Backend, GapKind, KnowledgeEntry, KnowledgeGap
 from keloa_web.models.contact_details import ContactField, ContactNote, ContactValue, FieldKind
 from keloa_web.models.channels import Assignment, BackfillState, Channel, ChannelStatus, channel_members
@@ -14,12 +17,12 @@ from keloa_web.models.privacy import DataDeletion
 from keloa_web.models.replies import SavedReply, SavedView
 
 __all__ = [
-    "Agent", "Attachment", "Change", "Channel", "Contact", "ContactField", "ContactNote", "ContactValue", "Conversation", "DataDeletion", "Invite", "KnowledgeEntry",
-    "KnowledgeGap", "Label", "LoginAttempt", "Message", "Notification", "OutgoingEmail", "PasswordReset", "PendingRead", "Reaction", "SavedReply", "SavedView", "User", "UserSession", "WebhookEvent",
+    "Agent", "Attachment", "BackupCode", "Change", "Channel", "Contact", "ContactField", "ContactNote", "ContactValue", "Conversation", "DataDeletion", "EmailChange", "Invite", "KnowledgeEntry",
+    "KnowledgeGap", "Label", "LoginAttempt", "Message", "Notification", "OutgoingEmail", "PasswordReset", "PendingRead", "Reaction", "SavedReply", "SavedView", "TeamSettings", "User", "UserSession", "WebhookEvent",
     # the values of their status-like columns (CHECK constraints in the database)
     "Assignment", "AttachmentStatus", "AttachmentType", "Availability", "AuthorType", "BackfillState", "Backend", "ChannelStatus",
     "ConversationStatus", "Direction", "EventStatus", "FieldKind", "GapKind", "LabelColor", "MessageKind", "MessageStatus", "NotificationKind", "Role",
-    "WindowState",
+    "TwoFactorRule", "WindowState",
     # association tables
     "channel_members", "conversation_labels",
 ]

@@ -1,4 +1,5 @@
-"""Team management for admins: invitations, roles, deactivation."""
+"""Team management for admins: invitations, roles, deactivation, and two-factor sign-in (the
+team's rule, and turning it off for a teammate who lost their phone)."""
 from __future__ import annotations
 
 import secrets
@@ -36,6 +37,9 @@ def _page(form: InviteForm, new_link: str | None = None, status: int = 200, **ex
         select(Invite).where(Invite.used_at.is_(None), Invite.revoked.is_(False), Invite.expires_at > utcnow())
         .order_by(Invite.created_at.desc())
     ).all()
+    from keloa_web.accounts import two_factor
+
+    extra = {"two_factor_rule": two_factor.rule(), "two_factor_rules": two_factor.RULE_TEXT} | extra
     return render_page("team/index.html", block="team_body", status=status, users=users, invites=invites,
                        form=form, new_link=new_link, can_email=mail.configured(), **extra)
 
@@ -182,4 +186,52 @@ def user_role(user_id: int):
     user.role = role
     db.session.commit()
     flash(f"{user.name} is now {'an admin' if role == Role.ADMIN else 'an agent'}.", "success")
+    return _page(InviteForm(formdata=None))
+
+
+@bp.post("/two-factor")
+@admin_required
+def two_factor_rule():
+    """Who must use two-factor sign-in. An admin the rule would cover sets it up first, so that
+    saving it never sends them away from this page."""
+    from keloa_web.accounts import two_factor
+    from keloa_web.models import TwoFactorRule
+
+    value = request.form.get("rule", "")
+    if value not in tuple(TwoFactorRule):
+        abort(400)
+    if value != TwoFactorRule.NOBODY and not current_user.two_factor_on:
+        return _page(InviteForm(formdata=None), status=409, two_factor_rule=value, rule_error=(
+            "Set up two-factor sign-in for yourself first (Settings, Two-factor sign-in): "
+            "the rule covers you too."))
+    two_factor.set_rule(db.session, value)
+    db.session.commit()
+    covered = {TwoFactorRule.NOBODY: "Nobody has to use two-factor sign-in.",
+               TwoFactorRule.ADMINS: "Admins must use two-factor sign-in: those without it set it up at their next page.",
+               TwoFactorRule.EVERYONE: "Everyone must use two-factor sign-in: whoever has not set it up does so at "
+                                       "their next page."}
+    flash(covered[TwoFactorRule(value)], "success")
+    return _page(InviteForm(formdata=None))
+
+
+@bp.post("/<int:user_id>/two-factor-off")
+@admin_required
+def user_two_factor_off(user_id: int):
+    """A teammate lost their phone and their backup codes: their password alone signs them in
+    again (and, if the team's rule covers them, they set up a new phone at once). They are told."""
+    from keloa_web.accounts import two_factor
+
+    user = _other_user(user_id)
+    if not user.two_factor_on:
+        flash(f"{user.name} does not use two-factor sign-in.", "info")
+        return _page(InviteForm(formdata=None))
+    two_factor.turn_off(db.session, user)
+    if mail.configured():
+        mail.queue(db.session, user.email, "Two-factor sign-in was turned off for your Keloa account",
+                   f"Hello {user.name},\n\n{current_user.name} turned off two-factor sign-in for your account, so "
+                   "your password alone signs you in. Set it up again on Settings, Two-factor sign-in. If you did not "
+                   "ask for this, tell your team at once.")
+    db.session.commit()
+    flash(f"Two-factor sign-in is off for {user.name}. They sign in with their password"
+          f"{' and set up a new phone at once' if two_factor.required_for(user) else ''}.", "success")
     return _page(InviteForm(formdata=None))

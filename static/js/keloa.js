@@ -186,23 +186,33 @@
     }
   }, true);
 
-  // Times are rendered in UTC by the server; show them in the reader's own time zone.
+  // Times are rendered in UTC by the server; show them in the reader's time zone: the one chosen
+  // on Settings (<body data-tz>), else the browser's own.
+  var userZone = document.body.getAttribute("data-tz") || "";
+  try { if (userZone) new Intl.DateTimeFormat([], {timeZone: userZone}); } catch (err) { userZone = ""; }  // unknown here
+  function Z(options) {
+    var o = options || {};
+    if (userZone) o.timeZone = userZone;
+    return o;
+  }
+  function dayOf(at) { return at.toLocaleDateString("en-CA", Z({year: "numeric", month: "2-digit", day: "2-digit"})); }
   function localTimes(root) {
     var now = new Date();
     Array.prototype.forEach.call((root || document).querySelectorAll("time[data-local]"), function (el) {
       var at = new Date(el.getAttribute("datetime"));
       if (isNaN(at)) return;
-      var hm = at.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+      var hm = at.toLocaleTimeString([], Z({hour: "2-digit", minute: "2-digit"}));
+      var today = dayOf(at) === dayOf(now);
       if (el.dataset.local === "date") {  // a day in the past: first and last contact
-        el.textContent = at.toDateString() === now.toDateString() ? "today, " + hm :
-          at.toLocaleDateString([], {day: "numeric", month: "short", year: "numeric"});
+        el.textContent = today ? "today, " + hm : at.toLocaleDateString([], Z({day: "numeric", month: "short", year: "numeric"}));
+      } else if (el.dataset.local === "stamp") {  // a full date and time (sessions, expiries)
+        el.textContent = at.toLocaleDateString([], Z({day: "numeric", month: "short", year: "numeric"})) + " " + hm;
       } else if (el.dataset.local === "when") {  // a time ahead (a snooze): its day and time
-        el.textContent = (at.toDateString() === now.toDateString() ? "today" :
-                          at.toLocaleDateString([], {weekday: "short", day: "numeric", month: "short"})) + " " + hm;
-      } else if (el.dataset.local === "time" || at.toDateString() === now.toDateString()) el.textContent = hm;
-      else if (now - at < 6 * 86400000) el.textContent = at.toLocaleDateString([], {weekday: "short"});
-      else el.textContent = at.toLocaleDateString([], {day: "numeric", month: "short"});
-      el.title = at.toLocaleString();
+        el.textContent = (today ? "today" : at.toLocaleDateString([], Z({weekday: "short", day: "numeric", month: "short"}))) + " " + hm;
+      } else if (el.dataset.local === "time" || today) el.textContent = hm;
+      else if (now - at < 6 * 86400000) el.textContent = at.toLocaleDateString([], Z({weekday: "short"}));
+      else el.textContent = at.toLocaleDateString([], Z({day: "numeric", month: "short"}));
+      el.title = at.toLocaleString([], Z({timeZoneName: "short"}));
     });
   }
 
@@ -210,24 +220,21 @@
   function localDays() {
     var box = document.getElementById("thread-messages");
     if (!box) return;
-    var today = new Date();
-    today.setHours(0, 0, 0, 0);
+    var today = Date.parse(dayOf(new Date()));
     Array.prototype.forEach.call(box.querySelectorAll(".day"), function (d) { d.remove(); });
     var last = null;
     Array.prototype.forEach.call(box.querySelectorAll("article.msg"), function (msg) {
       var t = msg.querySelector(".msg-meta time[datetime]");
       var at = t ? new Date(t.getAttribute("datetime")) : null;
-      if (!at || isNaN(at) || at.toDateString() === last) return;
-      last = at.toDateString();
-      var day = new Date(at);
-      day.setHours(0, 0, 0, 0);
-      var diff = Math.round((today - day) / 86400000);
+      if (!at || isNaN(at) || dayOf(at) === last) return;
+      last = dayOf(at);
+      var diff = Math.round((today - Date.parse(last)) / 86400000);
       var sep = document.createElement("div");
       sep.className = "day";
       sep.setAttribute("role", "separator");
       sep.textContent = diff === 0 ? "Today" : diff === 1 ? "Yesterday" : at.toLocaleDateString([],
-        diff > 300 ? {weekday: "long", day: "numeric", month: "long", year: "numeric"}
-                   : {weekday: "long", day: "numeric", month: "long"});
+        Z(diff > 300 ? {weekday: "long", day: "numeric", month: "long", year: "numeric"}
+                     : {weekday: "long", day: "numeric", month: "long"}));
       msg.parentNode.insertBefore(sep, msg);
     });
   }
@@ -531,8 +538,8 @@
 
   // Forms that read a time in the reader's zone (snooze) carry it, as the browser names it.
   function readerZones(root) {
-    var zone = "";
-    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (err) { zone = ""; }
+    var zone = userZone;
+    if (!zone) try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (err) { zone = ""; }
     Array.prototype.forEach.call((root || document).querySelectorAll("input[data-reader-tz]"), function (el) {
       el.value = zone;
     });

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 PUBLIC_ENDPOINTS = {"accounts.login", "accounts.setup", "accounts.accept_invite", "health.healthz", "static",
                     # "Forgot password?" and its single-use link (the same answer for any address)
                     "accounts.forgot_password", "accounts.reset_password",
+                    # the code after a right password (two-factor sign-in), and leaving that step
+                    "accounts.login_code", "accounts.login_code_cancel",
+                    # the link sent to a new email address: opening it is the proof of owning it
+                    "accounts.email_confirm",
                     # Meta's deauthorize callback: refuses anything without a valid signed_request.
                     "meta_deauth.deauthorize",
                     # signed, expiring links to media Keloa sends: Meta fetches them without a session
