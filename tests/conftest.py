@@ -116,6 +116,16 @@ def client(app):
 
 
 @pytest.fixture()
+def mailbox(app):
+    """A real SMTP server on loopback that Keloa's mail goes to (keloa_web/mailbox.py)."""
+    from keloa_web.mailbox import Mailbox
+
+    with Mailbox() as box:
+        app.config.update(MAIL_HOST=box.host, MAIL_PORT=box.port)
+        yield box
+
+
+@pytest.fixture()
 def admin(app):
     return helpers.make_user(app, email="owner@example.com", name="Olivia Owner", role="admin")
 

@@ -190,3 +190,30 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+def deliver_mail(box=None, count: int = 0) -> list:
+    """What the worker does with queued mail: the "Forgot password?" lookups (send_reset jobs), then
+    each unsent email through the real SMTP server; with `box`, waits for `count` messages there."""
+    from rq import Queue
+    from sqlalchemy import select
+
+    from keloa_web.db import db
+    from keloa_web.jobs import get_redis
+    from keloa_web.mail import deliver
+    from keloa_web.models import OutgoingEmail
+
+    for j in [j for j in Queue("default", connection=get_redis()).jobs if j.func_name.endswith("send_reset")]:
+        j.perform()
+        j.delete()
+    db.session.rollback()
+    for email_id in db.session.scalars(select(OutgoingEmail.id).where(OutgoingEmail.sent_at.is_(None))).all():
+        deliver(email_id)
+    return box.wait_for(count) if box is not None else []
+
+
+def mail_link(message, kind: str = r"[\w/-]+") -> str:
+    """The path of the first link in `message`'s plain-text body (its site part dropped)."""
+    found = re.search(r"https?://[^/\s]+(/" + kind + r")", message.get_body(("plain",)).get_content())
+    assert found, "no link in the email"
+    return found.group(1)

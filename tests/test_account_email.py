@@ -7,58 +7,26 @@ import re
 from datetime import timedelta
 from html import unescape
 
-import pytest
 from sqlalchemy import select, update
 
 from keloa_web.db import db, utcnow
-from keloa_web.mailbox import Mailbox
 from keloa_web.models import OutgoingEmail, PasswordReset
 from tests import helpers
 
 LINK = re.compile(r"https?://\S+/(?:invite|reset)/[\w-]+")
 
 
-@pytest.fixture()
-def mailbox(app):
-    with Mailbox() as box:
-        app.config.update(MAIL_HOST=box.host, MAIL_PORT=box.port)
-        yield box
-
-
-def _run_queued() -> int:
-    """What the worker does with the jobs the requests queued (the "Forgot password?" lookups)."""
-    from rq import Queue
-
-    from keloa_web.jobs import get_redis
-
-    jobs = [j for j in Queue("default", connection=get_redis()).jobs if j.func_name.endswith("send_reset")]
-    for j in jobs:
-        j.perform()
-        j.delete()
-    return len(jobs)
-
-
-def _delivered(box, count):
-    from keloa_web.mail import deliver
-
-    _run_queued()
-    db.session.rollback()
-    for email_id in db.session.scalars(select(OutgoingEmail.id).where(OutgoingEmail.sent_at.is_(None))).all():
-        deliver(email_id)
-    return box.wait_for(count)
-
-
 def test_an_invitation_is_emailed_resent_with_a_new_link_and_the_old_one_dies(app, admin_client, mailbox, client):
     html = unescape(admin_client.post("/team/invites", htmx=True, data={"email": "Tess@Example.com", "role": "agent"}
                                       ).get_data(as_text=True))
     assert "Invitation emailed to tess@example.com" in html
-    (mail,) = _delivered(mailbox, 1)
+    (mail,) = helpers.deliver_mail(mailbox, 1)
     assert mail["To"] == "tess@example.com" and mail["Subject"] == "Olivia Owner invites you to Keloa"
     first = LINK.search(mail.get_body(("plain",)).get_content()).group(0)
     assert first in html  # the same link, to copy
     invite_id = re.search(r"/team/invites/(\d+)/resend", html).group(1)
     html = unescape(admin_client.post(f"/team/invites/{invite_id}/resend", htmx=True).get_data(as_text=True))
-    second = LINK.search(_delivered(mailbox, 2)[1].get_body(("plain",)).get_content()).group(0)
+    second = LINK.search(helpers.deliver_mail(mailbox, 2)[1].get_body(("plain",)).get_content()).group(0)
     assert second != first and second in html
     path = lambda url: url.split("://", 1)[1].split("/", 1)[1]  # noqa: E731
     assert client.get("/" + path(first)).status_code == 410  # the old link no longer works
@@ -90,7 +58,7 @@ def test_forgot_password_answers_the_same_for_any_address_and_the_link_resets_on
     assert answers[0] == answers[1]
     # The same work for either: one job each, which looks the address up in the worker.
     assert len(Queue("default", connection=get_redis()).jobs) == 2
-    (mail,) = _delivered(mailbox, 1)
+    (mail,) = helpers.deliver_mail(mailbox, 1)
     assert mail["To"] == "owner@example.com" and len(mailbox.messages) == 1  # none for the unknown address
     path = "/" + LINK.search(mail.get_body(("plain",)).get_content()).group(0).split("://", 1)[1].split("/", 1)[1]
     page = client.get(path).get_data(as_text=True)
@@ -109,7 +77,7 @@ def test_forgot_password_answers_the_same_for_any_address_and_the_link_resets_on
 
 def test_a_reset_link_expires_and_requests_are_throttled(app, admin, mailbox, client):
     client.post("/forgot", data={"email": "owner@example.com"})
-    (mail,) = _delivered(mailbox, 1)
+    (mail,) = helpers.deliver_mail(mailbox, 1)
     path = "/" + LINK.search(mail.get_body(("plain",)).get_content()).group(0).split("://", 1)[1].split("/", 1)[1]
     with db.session_scope() as s:
         s.execute(update(PasswordReset).values(expires_at=utcnow() - timedelta(minutes=1)))
@@ -123,7 +91,7 @@ def test_a_reset_link_expires_and_requests_are_throttled(app, admin, mailbox, cl
 def test_an_admin_makes_a_reset_link_for_a_teammate_and_sends_a_test_email(app, admin_client, agent_user, mailbox):
     html = unescape(admin_client.post(f"/team/{agent_user.id}/reset-link", htmx=True).get_data(as_text=True))
     assert "Emailed Aaron Agent a link to choose a new password" in html and LINK.search(html)
-    (mail,) = _delivered(mailbox, 1)
+    (mail,) = helpers.deliver_mail(mailbox, 1)
     assert "Olivia Owner made this link for you." in mail.get_body(("plain",)).get_content()
     html = unescape(admin_client.post("/team/test-email", htmx=True).get_data(as_text=True))
     assert "Sent a test email to owner@example.com." in html

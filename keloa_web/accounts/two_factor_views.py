@@ -188,8 +188,8 @@ def two_factor_off():
     form = PasswordForm()
     user = db.session.get(User, current_user.id)
     if two_factor.required_for(user):
-        form.password.errors.append("Your team requires two-factor sign-in, so it stays on. To use a new phone, "
-                                    "choose \u201cSet up on a new phone\u201d.")
+        form.password.errors = ["Your team requires two-factor sign-in, so it stays on. To use a new phone, "
+                                "choose \u201cSet up on a new phone\u201d."]
         return _setup_page(409, password=form)
     if not _password_ok(form):
         return _setup_page(400, password=form)

@@ -143,7 +143,7 @@ def accept_invite(token: str):
 
 def _settings_page(form: ChangePasswordForm | None = None, status: int = 200, **forms):
     """The Settings page; `forms` replaces a card's form with the one just submitted (its errors shown)."""
-    from keloa_web.accounts import profile, two_factor
+    from keloa_web.accounts import two_factor
 
     cfg = current_app.config
     idle = cfg["SESSION_IDLE_MINUTES"]
