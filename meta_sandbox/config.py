@@ -30,6 +30,7 @@ DEFAULTS = {
     "SANDBOX_CODE_TTL_SECONDS": (3600, int),
     "SANDBOX_CREATOR_NEEDS_CONVERSATIONS_CALL": (True, bool),
     "SANDBOX_VERIFY_ON_SUBSCRIBE": (True, bool),
+    "SANDBOX_MAIL_DIR": ("", str),  # the .eml files `make run`'s local SMTP server keeps (the /mail page)
 }
 
 # Runtime switches changed through /_sandbox/faults (not env).

@@ -88,6 +88,8 @@ def main() -> int:
             "SANDBOX_DEAUTH_URL": f"{env['PUBLIC_BASE_URL']}/webhooks/meta/deauthorize",
             "KELOA_SANDBOX_URL": sandbox_url,
         })
+        if mailbox:
+            env["SANDBOX_MAIL_DIR"] = str(instance / "mail")
 
     py = sys.executable
     subprocess.run([py, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True)
@@ -109,6 +111,8 @@ def main() -> int:
     print("\n  Keloa is running:   " + env["PUBLIC_BASE_URL"])
     if use_sandbox:
         print(f"  Meta sandbox:       http://127.0.0.1:{SANDBOX_PORT}/customer  (play the customer here)")
+        if mailbox:
+            print(f"  Mail Keloa sent:    http://127.0.0.1:{SANDBOX_PORT}/mail")
     print("  Stop with Ctrl-C.\n", flush=True)
 
     stopping = False

@@ -18,7 +18,8 @@ def test_run_script_starts_everything_and_ctrl_c_stops_it(tmp_path):
     port, sandbox_port = helpers.free_port(), helpers.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("META_", "SANDBOX_", "KELOA_", "REDIS_", "DATABASE_"))}
     env.update({"KELOA_INSTANCE_DIR": str(tmp_path / "instance"), "KELOA_PORT": str(port),
-                "SANDBOX_PORT": str(sandbox_port), "PYTHONUNBUFFERED": "1"})
+                "SANDBOX_PORT": str(sandbox_port), "MAIL_PORT_LOCAL": str(helpers.free_port()), "PYTHONUNBUFFERED": "1"})
+    env.pop("MAIL_HOST", None)
     proc = subprocess.Popen([sys.executable, str(helpers.ROOT / "scripts" / "run.py")], cwd=helpers.ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
@@ -29,11 +30,14 @@ def test_run_script_starts_everything_and_ctrl_c_stops_it(tmp_path):
         assert f"http://127.0.0.1:{port}" in printed
         printed += proc.stdout.readline()  # the next line: where to play the customer (README, "Trying Keloa")
         assert f"http://127.0.0.1:{sandbox_port}/customer" in printed
+        printed += proc.stdout.readline()  # and where the mail Keloa sends is caught
+        assert f"Mail Keloa sent:    http://127.0.0.1:{sandbox_port}/mail" in printed
         helpers.wait_until(lambda: _ok(f"http://127.0.0.1:{port}/healthz"), 30, message="Keloa health")
         assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["checks"] == {
             "database": "ok", "redis": "ok"}
         helpers.wait_until(lambda: _ok(f"http://127.0.0.1:{sandbox_port}/_sandbox/state"), 30, message="sandbox")
         assert requests.get(f"http://127.0.0.1:{sandbox_port}/customer", timeout=5).status_code == 200
+        assert "No mail yet." in requests.get(f"http://127.0.0.1:{sandbox_port}/mail/", timeout=5).text
         resp = requests.get(f"http://127.0.0.1:{port}/login", allow_redirects=False, timeout=5)
         assert resp.status_code == 302 and resp.headers["Location"].endswith("/setup")
         children = psutil.Process(proc.pid).children(recursive=True)
