@@ -95,6 +95,7 @@ class Config:
         self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
         self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
         self.MAIL_STARTTLS = os.environ.get("MAIL_STARTTLS", "0") == "1"
+        self.MAIL_TLS = os.environ.get("MAIL_TLS", "0") == "1"  # implicit TLS (port 465) instead
         self.MAIL_FROM = os.environ.get("MAIL_FROM", "Keloa <keloa@localhost>")
         # A notification not seen in a tab for this long goes into an email; at most one email per
         # teammate per DIGEST_MINUTES.

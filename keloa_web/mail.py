@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
+import ssl
 from email.message import EmailMessage
 from html import escape
 
@@ -115,9 +116,14 @@ def send(to: str, subject: str, text: str, html: str | None = None) -> None:
     if html:
         msg.add_alternative(html, subtype="html")
     try:
-        with smtplib.SMTP(cfg["MAIL_HOST"], cfg["MAIL_PORT"], timeout=10) as smtp:
-            if cfg.get("MAIL_STARTTLS"):
-                smtp.starttls()
+        context = ssl.create_default_context()  # the server's certificate is checked, for its name
+        if cfg.get("MAIL_TLS"):  # TLS from the first byte (usually port 465)
+            connection = smtplib.SMTP_SSL(cfg["MAIL_HOST"], cfg["MAIL_PORT"], timeout=10, context=context)
+        else:
+            connection = smtplib.SMTP(cfg["MAIL_HOST"], cfg["MAIL_PORT"], timeout=10)
+        with connection as smtp:
+            if cfg.get("MAIL_STARTTLS") and not cfg.get("MAIL_TLS"):  # plain first, then TLS (port 587)
+                smtp.starttls(context=context)
             if cfg.get("MAIL_USERNAME"):
                 smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
             smtp.send_message(msg)

@@ -31,7 +31,10 @@ class _Keep:
 class Mailbox:
     """`with Mailbox(port=0) as box:` … `box.port`, `box.messages`, `box.wait_for(n)`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, folder: Path | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, folder: Path | None = None, *,
+                 tls=None, starttls=None) -> None:
+        """`tls`: an ssl.SSLContext to speak TLS from the first byte (port 465 style); `starttls`:
+        one to offer STARTTLS with, and refuse mail until the client uses it."""
         if port == 0:
             import socket
 
@@ -40,7 +43,8 @@ class Mailbox:
                 port = s.getsockname()[1]
         self.host, self.port = host, port
         self._keep = _Keep(folder)
-        self._controller = Controller(self._keep, hostname=host, port=port)
+        kwargs = {"tls_context": starttls, "require_starttls": True} if starttls is not None else {}
+        self._controller = Controller(self._keep, hostname=host, port=port, ssl_context=tls, **kwargs)
 
     def start(self) -> "Mailbox":
         self._controller.start()
