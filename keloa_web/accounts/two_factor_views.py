@@ -207,10 +207,14 @@ _OPEN_WHILE_REQUIRED = {"accounts.two_factor_page", "accounts.two_factor_start",
 
 def gate():
     """Someone the team's rule covers, signed in without a second factor yet, sets one up first."""
-    if not current_user.is_authenticated or request.endpoint in _OPEN_WHILE_REQUIRED:
+    # Public views first, without looking at current_user: loading the user touches its session row,
+    # which the webhook intake (public, and writing through its own connection) must never wait for.
+    if request.endpoint in _OPEN_WHILE_REQUIRED:
         return None
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None or getattr(view, "_keloa_public", False):
+        return None
+    if not current_user.is_authenticated:
         return None
     if current_user.two_factor_on or not two_factor.required_for(current_user):
         return None
