@@ -217,6 +217,8 @@ SCHEDULE: tuple[Periodic, ...] = (
              "emails whose sending job was never queued"),
     Periodic(3600, "keloa_web.accounts.jobs:purge_hourly",
              "expired invites, old sign-in attempts and ended sessions"),
+    Periodic(86400, "keloa_web.operations.retention:daily_purge",
+             "conversations or media older than each account's retention setting (and at each worker start)"),
 )
 
 

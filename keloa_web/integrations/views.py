@@ -104,4 +104,6 @@ def backfill_progress(channel_id: int):
     return resp
 
 
-from keloa_web.integrations import connect, diagnostics, icebreakers, team_access  # noqa: E402,F401  (routes on bp)
+from keloa_web.integrations import (  # noqa: E402,F401  (routes on bp)
+    connect, diagnostics, icebreakers, retention_views, team_access,
+)

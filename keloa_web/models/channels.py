@@ -32,10 +32,17 @@ class Assignment(StrEnum):
     ROUND_ROBIN = "round_robin"  # in turn, among the teammates who see the account and are online
 
 
+class RetentionScope(StrEnum):
+    """What an account's retention deletes once it is older than `retention_days`."""
+
+    CONVERSATIONS = "conversations"  # the whole conversation: messages, media, contact
+    MEDIA = "media"  # only the stored media files; the messages stay, saying the file was removed
+
+
 class Channel(Base):
     __tablename__ = "channels"
     __table_args__ = (one_of("status", ChannelStatus), one_of("backfill_state", BackfillState),
-                      one_of("assignment", Assignment))
+                      one_of("assignment", Assignment), one_of("retention_scope", RetentionScope))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ig_account_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -71,6 +78,13 @@ class Channel(Base):
     last_assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # A conversation that waits longer than this without a first reply is flagged (None: never).
     first_reply_minutes: Mapped[int | None] = mapped_column(Integer)
+    # Retention (keloa_web/operations/retention.py): what is older than this many days is deleted
+    # (None: kept for ever); the last daily run's report.
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    retention_scope: Mapped[str] = mapped_column(String(16), default=RetentionScope.CONVERSATIONS,
+                                                 server_default=RetentionScope.CONVERSATIONS)
+    retention_ran_at: Mapped[datetime | None] = mapped_column(DateTime)
+    retention_report: Mapped[str | None] = mapped_column(Text)
     connected_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

@@ -1,0 +1,1 @@
+"""Operating a Keloa: backups, moving to PostgreSQL, retention, checks (python -m keloa_web)."""
