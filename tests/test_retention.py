@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from keloa_web.db import db, utcnow
 from keloa_web.models import Attachment, Channel, Contact, Conversation, Message, Reaction
 from keloa_web.operations import retention
-from tests import factories, helpers
+from tests import factories
 from tests.test_operations import run_cli
 
 
