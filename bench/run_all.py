@@ -25,7 +25,8 @@ from bench import common
 BENCHES = ("intake", "ingest", "inbox", "live", "push", "sends")
 # The knowledge-base agent's answer quality: run with `--only eval` (or `python -m bench.eval.run`)
 # until the agent meets its goals; then it joins the default run.
-OPTIONAL = ("eval",)
+# The operator's commands on the million-message inbox (backup, move to PostgreSQL): `--only ops`.
+OPTIONAL = ("eval", "ops")
 
 
 def _ensure_wrk() -> None:
