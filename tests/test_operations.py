@@ -181,16 +181,14 @@ def test_move_to_postgres_copies_every_table_and_verifies_it(app, settings, post
     # A failure part-way leaves the target empty: the command can be run again.
     from keloa_web.operations import move
 
-    calls = {"n": 0}
-    real_insert = move.insert
+    real_copy = move._copy_rows
 
-    def failing_insert(table):
-        calls["n"] += 1
+    def failing_copy(writing, table, rows):
         if table.name == "messages":
             raise RuntimeError("the disk filled up")
-        return real_insert(table)
+        return real_copy(writing, table, rows)
 
-    monkeypatch.setattr(move, "insert", failing_insert)
+    monkeypatch.setattr(move, "_copy_rows", failing_copy)
     with pytest.raises(RuntimeError):
         move.move_to_postgres(settings["DATABASE_URL"], postgres_url)
     target = make_engine(postgres_url)

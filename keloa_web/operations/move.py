@@ -10,13 +10,32 @@ runs (a message arriving during the copy would stay behind in the SQLite file).
 """
 from __future__ import annotations
 
-from sqlalchemy import insert, inspect, select, text
+from sqlalchemy import inspect, select, text
 
 from keloa_web.db import make_engine
 from keloa_web.operations import database
 from keloa_web.operations.backup import OperationError, Progress, _nothing, sqlite_path
 
 BATCH = 5000
+
+
+def _copy_rows(writing, table, rows) -> None:
+    """PostgreSQL's COPY of one batch, in the transaction of `writing` (several times faster than
+    INSERTs); values as SQLAlchemy read them from SQLite, JSON wrapped for psycopg."""
+    from psycopg.types.json import Jsonb
+    from sqlalchemy import JSON
+
+    columns = list(table.columns)
+    json_at = [i for i, c in enumerate(columns) if isinstance(c.type, JSON)]
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    cursor = writing.connection.driver_connection.cursor()
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            values = list(row)
+            for i in json_at:
+                if values[i] is not None:
+                    values[i] = Jsonb(values[i])
+            copy.write_row(values)
 
 
 def move_to_postgres(source_url: str, target_url: str, progress: Progress = _nothing,
@@ -56,7 +75,7 @@ def move_to_postgres(source_url: str, target_url: str, progress: Progress = _not
                 result = reading.execution_options(stream_results=True, yield_per=BATCH).execute(
                     select(*table.columns).order_by(*database.order_of(table)))
                 for rows in result.partitions(BATCH):
-                    writing.execute(insert(table), [dict(r._mapping) for r in rows])
+                    _copy_rows(writing, table, rows)
                     done += len(rows)
                     progress("rows", done, total)
             for table in tables:
