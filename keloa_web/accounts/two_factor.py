@@ -21,7 +21,7 @@ import time
 import pyotp
 import segno
 from markupsafe import Markup
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from keloa_web.crypto import decrypt, encrypt
 from keloa_web.db import db, utcnow
@@ -153,8 +153,11 @@ def check(s, user: User, code: str) -> str | None:
         return None
     step = _matching_step(secret, code, after=user.totp_last_step)
     if step is not None:
-        user.totp_last_step = step
-        return "app"
+        # Only if no other request used this step (or a later one) meanwhile: a code works once
+        # even when two sign-ins race with it.
+        won = s.execute(update(User).where(User.id == user.id, User.totp_last_step < step)
+                        .values(totp_last_step=step)).rowcount
+        return "app" if won else None
     normal = _normal_backup(code)
     if len(normal) != _BACKUP_LENGTH:
         return None
@@ -163,6 +166,7 @@ def check(s, user: User, code: str) -> str | None:
                                             BackupCode.used_at.is_(None)))
     if row is None:
         return None
-    row.used_at = utcnow()
-    return "backup"
+    won = s.execute(update(BackupCode).where(BackupCode.id == row.id, BackupCode.used_at.is_(None))
+                    .values(used_at=utcnow())).rowcount
+    return "backup" if won else None
 
