@@ -13,6 +13,7 @@ import logging
 import smtplib
 import ssl
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
 from html import escape
 
 from flask import current_app
@@ -56,6 +57,7 @@ def queue(s: Session, to: str, subject: str, text: str) -> OutgoingEmail:
     """Keep the message and send it after this transaction commits."""
     from keloa_web.sends.outbox import after_commit
 
+    subject = " ".join(subject.split())  # one line: a header never carries a line break
     row = OutgoingEmail(to=to, subject=subject[:200], body_enc=encrypt(json.dumps({"text": text, "html": html_of(text)})))
     s.add(row)
     s.flush()
@@ -110,11 +112,16 @@ def send(to: str, subject: str, text: str, html: str | None = None) -> None:
     cfg = current_app.config
     if not cfg.get("MAIL_HOST"):
         raise MailError("No mail server is set up (MAIL_HOST).")
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = cfg["MAIL_FROM"], to, subject
-    msg.set_content(text)
-    if html:
-        msg.add_alternative(html, subtype="html")
+    try:
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = cfg["MAIL_FROM"], to, " ".join(subject.split())
+        msg["Date"] = formatdate(usegmt=True)
+        msg["Message-ID"] = make_msgid(domain=parseaddr(cfg["MAIL_FROM"])[1].rpartition("@")[2] or "localhost")
+        msg.set_content(text)
+        if html:
+            msg.add_alternative(html, subtype="html")
+    except (ValueError, TypeError) as exc:  # an address or header that cannot be written: said, not retried blind
+        raise MailError(f"This email cannot be written ({exc}).") from exc
     try:
         context = ssl.create_default_context()  # the server's certificate is checked, for its name
         if cfg.get("MAIL_TLS"):  # TLS from the first byte (usually port 465)

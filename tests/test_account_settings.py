@@ -82,3 +82,18 @@ def test_without_a_mail_server_the_confirmation_link_is_shown_to_copy(app, admin
     link = re.search(r'value="(https?://[^"]+/email/confirm/[\w-]+)"', html).group(1)
     resp = admin_client.get("/" + link.split("://", 1)[1].split("/", 1)[1], follow_redirects=True)
     assert "Your email is now x@new.example." in _text(resp)
+
+
+def test_a_name_is_one_line(app, admin_client):
+    bad = admin_client.post("/settings/profile", data={"name": "Ada\r\nBcc: all@example.com", "time_zone": ""})
+    assert bad.status_code == 400 and "Use letters, digits and punctuation on one line." in _text(bad)
+    assert db.session.scalar(select(User.name).where(User.email == "owner@example.com")) == "Olivia Owner"
+
+
+def test_a_confirmation_link_opened_in_someone_elses_browser_changes_nothing_of_theirs(app, admin_client, agent_client,
+                                                                                        mailbox):
+    admin_client.post("/settings/email", data={"new_email": "olivia@new.example", "password": "correct horse battery"})
+    link = helpers.mail_link(helpers.deliver_mail(mailbox, 1)[0], r"email/confirm/[\w-]+")
+    page = agent_client.get(link)
+    assert page.status_code == 200 and "That account's email is now olivia@new.example." in _text(page)
+    assert "Your email is now" not in _text(agent_client.get("/settings"))  # no flash in the agent's session

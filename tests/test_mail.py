@@ -88,3 +88,15 @@ def test_mail_goes_over_starttls_or_tls_and_the_certificate_is_checked(app, cert
             send("tess@example.com", "Hello", "over TLS")
         (message,) = box.wait_for(1)
         assert message["Subject"] == "Hello" and "over TLS" in message.get_body(("plain",)).get_content()
+
+
+def test_each_email_has_a_date_and_a_message_id(app):
+    from keloa_web.mail import send
+
+    with Mailbox() as box:
+        app.config.update(MAIL_HOST=box.host, MAIL_PORT=box.port, MAIL_FROM="Keloa <inbox@shop.example>")
+        with app.app_context():
+            send("tess@example.com", "Hello\r\nBcc: x@example.com", "text")
+        (message,) = box.wait_for(1)
+    assert message["Date"] and message["Message-ID"].endswith("@shop.example>")
+    assert message["Subject"] == "Hello Bcc: x@example.com" and message["Bcc"] is None

@@ -127,12 +127,13 @@ def test_wrong_codes_are_throttled_per_address_and_for_the_account_from_any_addr
     assert resp.status_code == 429 and "Too many wrong codes. Try again in" in _text(resp)
     assert int(resp.headers["Retry-After"]) >= 1
     # Moving to other addresses does not give the guesser a fresh allowance for this account.
-    for n in range(limit * 2):
+    statuses = []
+    for n in range(limit * 2 + 2):
         other = f"203.0.113.{n + 1}"
         c = helpers.Client(app)
         _password_step(c, environ_base={"REMOTE_ADDR": other})
-        resp = c.post("/login/code", data={"code": "000001"}, environ_base={"REMOTE_ADDR": other})
-    assert resp.status_code == 429
+        statuses.append(c.post("/login/code", data={"code": "000001"}, environ_base={"REMOTE_ADDR": other}).status_code)
+    assert statuses[0] == 401 and 429 in statuses  # each address fresh, the account not
 
 
 def test_the_code_step_lasts_five_minutes(app, admin_client, monkeypatch):
@@ -152,7 +153,7 @@ def test_the_rule_for_admins_sends_an_admin_without_it_to_the_set_up_and_leaves_
     # An admin must have it before requiring it: the error is said on the Team page, the choice kept.
     resp = admin_client.post("/team/two-factor", htmx=True, data={"rule": "admins"})
     html = _text(resp)
-    assert resp.status_code == 409 and "Set up two-factor sign-in for yourself first" in html
+    assert resp.status_code == 409 and "Nothing was saved: set up two-factor sign-in for yourself first" in html
     assert '<option value="admins" selected>' in html
     set_up(admin_client)
     html = _text(admin_client.post("/team/two-factor", htmx=True, data={"rule": "admins"}))
@@ -199,7 +200,7 @@ def test_an_admin_turns_it_off_for_a_teammate_who_lost_their_phone_and_they_are_
     assert f'action="/team/{agent_user.id}/two-factor-off"' in page
     html = _text(admin_client.post(f"/team/{agent_user.id}/two-factor-off", htmx=True))
     assert "Two-factor sign-in is off for Aaron Agent." in html
-    (notice,) = helpers.deliver_mail(mailbox, 1)
+    notice = helpers.deliver_mail(mailbox, 2)[-1]  # (the first: "Two-factor sign-in is now on")
     assert notice["To"] == "agent@example.com"
     assert "Olivia Owner turned off two-factor sign-in" in notice.get_body(("plain",)).get_content()
     helpers.Client(app).login("agent@example.com")  # the password alone again
@@ -212,3 +213,52 @@ def test_an_admin_turns_it_off_for_a_teammate_who_lost_their_phone_and_they_are_
 def test_the_set_up_pages_need_a_signed_in_user(client, admin, path):
     resp = client.post(path, data={"code": "123456", "password": PASSWORD})
     assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+
+
+def test_a_new_phone_needs_the_password_and_the_owner_is_told(app, admin_client, mailbox):
+    secret, codes = set_up(admin_client)
+    refused = admin_client.post("/settings/two-factor/start", data={"password": "a guess"})
+    assert refused.status_code == 400 and "This is not your password." in _text(refused)
+    assert "totp-secret" not in _text(admin_client.get("/settings/two-factor"))  # nothing started
+    admin_client.post("/settings/two-factor/start", data={"password": PASSWORD})
+    page = _text(admin_client.get("/settings/two-factor"))
+    assert "Your current phone keeps working until the new one is confirmed here" in page
+    new_secret = re.search(r'<code id="totp-secret">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
+    done = _text(admin_client.post("/settings/two-factor/confirm", data={"code": _code(new_secret, 1)}))
+    assert "Two-factor sign-in now uses the new phone: the old one and your old backup codes no longer work." in done
+    told = helpers.deliver_mail(mailbox, 2)[-1]
+    assert told["Subject"] == "Two-factor sign-in changed on your Keloa account"
+    assert "the old phone and the old backup codes no longer work" in told.get_body(("plain",)).get_content()
+    client = helpers.Client(app)
+    _password_step(client)
+    assert client.post("/login/code", data={"code": codes[0]}).status_code == 401  # the old codes died
+    assert client.post("/login/code", data={"code": _code(secret, 1)}).status_code == 401  # the old phone too
+
+
+def test_password_checks_on_settings_are_throttled(app, admin_client):
+    set_up(admin_client)
+    limit = app.config["LOGIN_RATE_LIMIT"]
+    for _ in range(limit + 1):
+        resp = admin_client.post("/settings/two-factor/backup-codes", data={"password": "guess"})
+    assert "Too many wrong passwords. Try again in" in _text(resp)
+    resp = admin_client.post("/settings/email", data={"new_email": "x@new.example", "password": PASSWORD})
+    assert "Too many wrong passwords" in _text(resp)  # the right one waits too: the guesser cannot tell
+
+
+def test_wrong_codes_after_the_right_password_tell_the_owner(app, admin_client, mailbox):
+    set_up(admin_client)
+    helpers.deliver_mail(mailbox, 1)  # "now on"
+    limit = app.config["LOGIN_RATE_LIMIT"]
+    for n in range(limit):
+        c = helpers.Client(app)
+        _password_step(c, environ_base={"REMOTE_ADDR": f"198.51.100.{n + 1}"})
+        c.post("/login/code", data={"code": "000001"}, environ_base={"REMOTE_ADDR": f"198.51.100.{n + 1}"})
+    notice = helpers.deliver_mail(mailbox, 2)[-1]
+    assert notice["Subject"] == "Someone has your Keloa password"
+    assert f"entered {limit} wrong authentication codes" in notice.get_body(("plain",)).get_content()
+
+
+def test_a_reload_of_a_form_answer_lands_on_the_page(admin_client):
+    for step in ("start", "confirm", "backup-codes", "off", "cancel"):
+        resp = admin_client.get(f"/settings/two-factor/{step}")
+        assert resp.status_code == 302 and resp.headers["Location"] == "/settings/two-factor"

@@ -16,8 +16,8 @@ from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
 from keloa_web import mail
-from keloa_web.accounts import reset
-from keloa_web.accounts.passwords import verify_password
+from keloa_web.accounts import reauth, reset
+from keloa_web.accounts.forms import NAME_CHECKS
 from keloa_web.accounts.views import _settings_page, bp, token_hash
 from keloa_web.auth import public
 from keloa_web.db import db, utcnow
@@ -35,7 +35,7 @@ def zone_names() -> tuple[str, ...]:
 
 
 class ProfileForm(FlaskForm):
-    name = StringField("Your name", validators=[DataRequired(message="Enter your name."), Length(max=120)])
+    name = StringField("Your name", validators=NAME_CHECKS)
     time_zone = SelectField("Time zone", validate_choice=True)
 
     def __init__(self, *args, **kwargs):
@@ -83,8 +83,9 @@ def email_change():
     ok = form.validate_on_submit()
     if ok:
         new = form.new_email.data.strip().lower()
-        if not verify_password(user.password_hash, form.password.data):
-            form.password.errors.append("This is not your password.")
+        problem = reauth.check(user, form.password.data)
+        if problem:
+            form.password.errors.append(problem)
         elif new == user.email:
             form.new_email.errors.append("This is already your email.")
         elif db.session.scalar(select(User.id).where(User.email == new)):
@@ -143,8 +144,13 @@ def email_confirm(token: str):
                    f"Hello {user.name},\n\nYour Keloa account now signs in with {user.email} instead of this address. "
                    "If you did not do this, ask an admin of your team at once.")
     db.session.commit()
-    session.pop(_SHOWN_LINK_KEY, None)
-    flash(f"Your email is now {user.email}. Use it to sign in.", "success")
-    if current_user.is_authenticated:
+    if current_user.is_authenticated and current_user.id == user.id:
+        session.pop(_SHOWN_LINK_KEY, None)
+        flash(f"Your email is now {user.email}. Use it to sign in.", "success")
         return redirect(url_for("accounts.settings") + "#email")
+    if current_user.is_authenticated:  # someone else's browser: nothing of it goes into this session
+        return render_template("accounts/email_invalid.html", title="Email changed",
+                               problem=f"That account's email is now {user.email}. (You are signed in as someone "
+                                       "else: nothing changed for you.)"), 200
+    flash(f"Your email is now {user.email}. Use it to sign in.", "success")
     return redirect(url_for("accounts.login"))

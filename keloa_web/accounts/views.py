@@ -160,8 +160,9 @@ def _settings_page(form: ChangePasswordForm | None = None, status: int = 200, **
 def settings():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if not verify_password(current_user.password_hash, form.current.data):
-            form.current.errors.append("This is not your current password.")
+        problem = reauth.check(db.session.get(User, current_user.id), form.current.data)
+        if problem:
+            form.current.errors.append(problem if "Too many" in problem else "This is not your current password.")
         else:
             current_user.password_hash = hash_password(form.password.data)
             end_sessions(db.session, current_user.id, keep_id=current().id)
@@ -178,7 +179,7 @@ def sessions_sign_out_others():
     end_sessions(db.session, current_user.id, keep_id=current().id)
     db.session.commit()
     flash("Your other sessions were signed out. This browser stays signed in.", "success")
-    return redirect(url_for("accounts.settings"))
+    return redirect(url_for("accounts.settings") + "#sessions")
 
 
 @bp.post("/settings/sessions/<int:session_id>/sign-out")
@@ -192,7 +193,7 @@ def session_sign_out(session_id: int):
     else:
         db.session.commit()
         flash("That session was signed out.", "success")
-    return redirect(url_for("accounts.settings"))
+    return redirect(url_for("accounts.settings") + "#sessions")
 
 
 @bp.post("/settings/availability")
@@ -211,4 +212,4 @@ def availability_update():
     return redirect(_safe_next(back.path + (f"?{back.query}" if back.query else "")) if here else url_for("inbox.index"))
 
 
-from keloa_web.accounts import profile, reset, two_factor_views  # noqa: E402,F401  (their routes are on bp)
+from keloa_web.accounts import profile, reauth, reset, two_factor_views  # noqa: E402,F401  (their routes are on bp)

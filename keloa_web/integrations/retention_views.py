@@ -55,5 +55,5 @@ def retention_save(channel_id: int):
             now = "; what is older now is being deleted"
         except Exception:  # noqa: BLE001 - Redis down: the daily run does it
             now = "; what is older now goes at its next daily run"
-    flash(f"{channel.label} keeps {what} for {days} days. The worker deletes what is older once a day{now}.", "success")
+    flash(f"{channel.label} keeps {what} for {days} day{'' if days == 1 else 's'}. The worker deletes what is older once a day{now}.", "success")
     return redirect(url_for("integrations.retention_show", channel_id=channel.id))

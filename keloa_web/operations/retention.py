@@ -44,9 +44,9 @@ class Report:
         verb = "Deleted" if applied else "Would delete"
         files = _count(self.files, "media file") + (f" ({_size(self.bytes)})" if self.bytes else "")
         if self.scope == RetentionScope.MEDIA:
-            return f"{self.account}: {verb} {files} older than {self.days} days."
+            return f"{self.account}: {verb} {files} older than {_count(self.days, 'day')}."
         return (f"{self.account}: {verb} {_count(self.conversations, 'conversation')} "
-                f"({_count(self.messages, 'message')}, {files}) with no activity for {self.days} days.")
+                f"({_count(self.messages, 'message')}, {files}) with no activity for {_count(self.days, 'day')}.")
 
 
 def _count(n: int, word: str) -> str:

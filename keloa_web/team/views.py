@@ -201,17 +201,16 @@ def two_factor_rule():
     if value not in tuple(TwoFactorRule):
         abort(400)
     if value != TwoFactorRule.NOBODY and not current_user.two_factor_on:
-        return _page(InviteForm(formdata=None), status=409, two_factor_rule=value, rule_error=(
-            "Set up two-factor sign-in for yourself first (Settings, Two-factor sign-in): "
-            "the rule covers you too."))
+        return _page(InviteForm(formdata=None), status=409, two_factor_rule=value, current_rule=two_factor.rule(),
+                     rule_error="Nothing was saved: set up two-factor sign-in for yourself first, since the rule "
+                                "covers you too.")
     two_factor.set_rule(db.session, value)
     db.session.commit()
     covered = {TwoFactorRule.NOBODY: "Nobody has to use two-factor sign-in.",
                TwoFactorRule.ADMINS: "Admins must use two-factor sign-in: those without it set it up at their next page.",
                TwoFactorRule.EVERYONE: "Everyone must use two-factor sign-in: whoever has not set it up does so at "
                                        "their next page."}
-    flash(covered[TwoFactorRule(value)], "success")
-    return _page(InviteForm(formdata=None))
+    return _page(InviteForm(formdata=None), rule_saved=covered[TwoFactorRule(value)])
 
 
 @bp.post("/<int:user_id>/two-factor-off")

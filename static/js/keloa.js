@@ -340,7 +340,10 @@
     // An outerHTML swap (the contact panel) settles with the element it replaced: look up its successor.
     if (root && !root.isConnected) root = root.id ? document.getElementById(root.id) : null;
     var bad = (root || document).querySelector("form [aria-invalid=true]");
-    if (bad) bad.focus();
+    if (!bad) return;
+    bad.focus({preventScroll: true});
+    // After htmx has scrolled a boosted page to its top: the field and its error in view (a phone).
+    setTimeout(function () { bad.scrollIntoView({block: "center"}); }, 0);
   }
   document.addEventListener("htmx:afterSettle", function (e) { focusFirstProblem(e.detail && e.detail.target); });
   document.addEventListener("DOMContentLoaded", function () { focusFirstProblem(); });
