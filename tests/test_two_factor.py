@@ -196,11 +196,14 @@ def test_an_admin_turns_it_off_for_a_teammate_who_lost_their_phone_and_they_are_
     agent = helpers.Client(app)
     agent.login("agent@example.com")
     set_up(agent)
+    refused = admin_client.post(f"/team/{agent_user.id}/two-factor-off", htmx=True)
+    assert refused.status_code == 403 and "Only an admin who uses two-factor sign-in may turn it off" in _text(refused)
+    set_up(admin_client)
     page = _text(admin_client.get("/team/"))
     assert f'action="/team/{agent_user.id}/two-factor-off"' in page
     html = _text(admin_client.post(f"/team/{agent_user.id}/two-factor-off", htmx=True))
     assert "Two-factor sign-in is off for Aaron Agent." in html
-    notice = helpers.deliver_mail(mailbox, 2)[-1]  # (the first: "Two-factor sign-in is now on")
+    notice = helpers.deliver_mail(mailbox, 3)[-1]  # (before: "Two-factor sign-in is now on", twice)
     assert notice["To"] == "agent@example.com"
     assert "Olivia Owner turned off two-factor sign-in" in notice.get_body(("plain",)).get_content()
     helpers.Client(app).login("agent@example.com")  # the password alone again

@@ -59,9 +59,11 @@ def pending_change(user_id: int) -> EmailChange | None:
 def page_context() -> dict:
     """What the Settings page's profile and email cards show (accounts/views.py renders them)."""
     user = db.session.get(User, current_user.id)
+    change = pending_change(user.id)
+    taken = change is not None and db.session.scalar(select(User.id).where(User.email == change.new_email)) is not None
     return {"profile": ProfileForm(name=user.name, time_zone=user.time_zone, formdata=None),
-            "email_form": EmailForm(formdata=None), "email_change": pending_change(user.id),
-            "email_change_link": session.get(_SHOWN_LINK_KEY)}
+            "email_form": EmailForm(formdata=None), "email_change": None if taken else change,
+            "email_change_link": session.get(_SHOWN_LINK_KEY) if not taken else None}
 
 
 @bp.post("/settings/profile")

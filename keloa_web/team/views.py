@@ -224,6 +224,12 @@ def user_two_factor_off(user_id: int):
     if not user.two_factor_on:
         flash(f"{user.name} does not use two-factor sign-in.", "info")
         return _page(InviteForm(formdata=None))
+    if not current_user.two_factor_on:
+        # Else an admin account guarded by a password alone could strip another's second factor
+        # and, with a reset link, take it over.
+        flash(f"Only an admin who uses two-factor sign-in may turn it off for someone else: set it up for yourself "
+              f"first (Settings), then turn it off for {user.name}.", "error")
+        return _page(InviteForm(formdata=None), status=403)
     two_factor.turn_off(db.session, user)
     if mail.configured():
         mail.queue(db.session, user.email, "Two-factor sign-in was turned off for your Keloa account",
