@@ -106,11 +106,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     from keloa_web.media import views as media
     from keloa_web.privacy import views as privacy
     from keloa_web.replies import views as replies
+    from keloa_web.reports import views as reports
     from keloa_web.team import views as team
     from keloa_web.webhooks import views as webhooks
 
     for area in (health, accounts, team, webhooks, integrations, deauth, inbox, contacts, replies, labels,
-                 contact_fields, agents, media, events, privacy, live, notifications):
+                 contact_fields, agents, media, events, privacy, live, notifications, reports):
         app.register_blueprint(area.bp)
 
     logging.getLogger(__name__).debug("Keloa app created (%s)", app.config["KELOA_ENV"])

@@ -164,6 +164,9 @@ def _one_row_per_table(engine) -> dict[str, int]:
             s.add(note)
             s.flush()
             rows["notifications"] = note.id
+        if inspect(engine).has_table("conversation_events"):  # from 0026 on
+            rows["conversation_events"] = old_insert("conversation_events", conversation_id=conversation_id,
+                                                     channel_id=channel_id, kind="resolved", at=utcnow())
         if inspect(engine).has_table("team_settings"):  # from 0024 on
             old_insert("team_settings", id=1, two_factor_rule="nobody", updated_at=utcnow())
             rows["team_settings"] = 1

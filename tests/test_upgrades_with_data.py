@@ -87,7 +87,8 @@ def test_rows_written_at_every_revision_survive_the_upgrade_to_head(database_url
         helpers.migrate(database_url, revision)
         _write_a_row_everywhere(engine, step, latest, written, enums)
     assert written["messages"] == written["users"] == len(revisions)  # both exist from 0001 on
-    assert written["team_settings"] == 2 and written["backup_codes"] == 2  # from 0024 on
+    since_0024 = len(revisions) - [r[:4] for r in revisions].index("0024")
+    assert written["team_settings"] == written["backup_codes"] == since_0024  # from 0024 on
     with engine.connect() as conn:
         meta = MetaData()
         meta.reflect(engine)

@@ -23,6 +23,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from keloa_web.reports import events as report_events
 from keloa_web import changes, window
 from keloa_web.agents import context, gaps, rules
 from keloa_web.agents.backends import Answer, generate, retrieve
@@ -164,6 +165,7 @@ def note(s: Session, conversation: Conversation, inbound: Message, agent: Agent,
     s.flush()
     assignment.on_handoff(s, conversation)
     notify.handed_off(s, conversation, text)
+    report_events.handed_off(s, conversation, text)
     changes.touch(s, conversation.id)
     return message
 

@@ -11,6 +11,7 @@ from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from keloa_web.reports import events as report_events
 from keloa_web import access, changes, window
 from keloa_web.agents.suggest import suggest
 from keloa_web.db import db, utcnow
@@ -185,6 +186,7 @@ def conversation_status(conv_id: int):
         activity.record(db.session, conv, {ConversationStatus.RESOLVED: "Resolved", ConversationStatus.PENDING:
                                            "Marked pending", ConversationStatus.OPEN: "Reopened"}[status]
                         + f" by {current_user.name}")
+    report_events.status_changed(db.session, conv, conv.status, status, current_user.id)
     conv.status, conv.snoozed_until = status, None
     changes.touch(db.session, conv.id)
     db.session.commit()

@@ -13,6 +13,7 @@ from flask import flash, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from keloa_web.reports import events as report_events
 from keloa_web import access, changes
 from keloa_web.db import db
 from keloa_web.htmx import render_page
@@ -59,6 +60,7 @@ def _apply(action: str, rows: list[Conversation]) -> str:
                   "pending": ConversationStatus.PENDING}[action]
         changed = [c for c in rows if c.status != status]
         for conv in changed:
+            report_events.status_changed(s, conv, conv.status, status, current_user.id)
             conv.status, conv.snoozed_until = status, None
             activity.record(s, conv, {"resolve": "Resolved", "reopen": "Reopened", "pending": "Marked pending"}[action]
                             + f" by {who}")

@@ -17,13 +17,14 @@ from keloa_web.models.labels import Label, LabelColor, conversation_labels
 from keloa_web.models.notifications import Notification, NotificationKind, OutgoingEmail
 from keloa_web.models.privacy import DataDeletion
 from keloa_web.models.replies import SavedReply, SavedView
+from keloa_web.models.reports import ConversationEvent, EventKind
 
 __all__ = [
-    "Agent", "Attachment", "BackupCode", "Change", "Channel", "Contact", "ContactField", "ContactNote", "ContactValue", "Conversation", "DataDeletion", "EmailChange", "Invite", "KnowledgeEntry",
+    "Agent", "Attachment", "BackupCode", "Change", "ConversationEvent", "Channel", "Contact", "ContactField", "ContactNote", "ContactValue", "Conversation", "DataDeletion", "EmailChange", "Invite", "KnowledgeEntry",
     "KnowledgeGap", "Label", "LoginAttempt", "Message", "Notification", "OutgoingEmail", "PasswordReset", "PendingRead", "Reaction", "SavedReply", "SavedView", "TeamSettings", "User", "UserSession", "WebhookEvent",
     # the values of their status-like columns (CHECK constraints in the database)
     "Assignment", "AttachmentStatus", "AttachmentType", "Availability", "AuthorType", "BackfillState", "Backend", "ChannelStatus",
-    "ConversationStatus", "Direction", "EventStatus", "FieldKind", "GapKind", "LabelColor", "MessageKind", "MessageStatus", "NotificationKind", "RetentionScope", "Role",
+    "ConversationStatus", "Direction", "EventKind", "EventStatus", "FieldKind", "GapKind", "LabelColor", "MessageKind", "MessageStatus", "NotificationKind", "RetentionScope", "Role",
     "TwoFactorRule", "WindowState",
     # association tables
     "channel_members", "conversation_labels",

@@ -72,6 +72,7 @@ class Conversation(Base):
         Index("ix_conversations_assignee_activity", "assignee_id", "last_activity_at"),
         Index("ix_conversations_unread", "status", "unread_count"),  # the inbox's unread total
         Index("ix_conversations_activity", "last_activity_at"),  # the "All" list, and searches in it
+        Index("ix_conversations_created", "created_at"),  # conversations opened in a period (Reports)
         Index("ix_conversations_contact", "contact_id"),  # a search by name, on PostgreSQL
         # The window-phase filters and views: a range of the customer's last message, per status.
         Index("ix_conversations_window", "status", "last_customer_message_at"),
@@ -165,6 +166,7 @@ class Message(Base):
         one_of("author_type", AuthorType),
         one_of("status", MessageStatus),
         Index("ix_messages_conversation_sent", "conversation_id", "sent_at"),
+        Index("ix_messages_period", "sent_at", "direction"),  # the Reports page's counts of a period
         # Replies waiting to go out, per account, oldest first (the send drains, sends/drains.py).
         Index("ix_messages_queued", "channel_id", "id", sqlite_where=text(f"status = '{MessageStatus.QUEUED}'"),
               postgresql_where=text(f"status = '{MessageStatus.QUEUED}'")),

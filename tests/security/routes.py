@@ -44,9 +44,11 @@ class Route:
         out = self.rule
         import re
 
-        for match in re.finditer(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", self.rule):
+        for match in re.finditer(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>", self.rule):
             converter = match.group(1) or "string"
             value = str(ids) if converter == "int" else "keloa.css" if converter == "path" else "x"
+            if converter == "any":  # the first of its choices
+                value = match.group(2).split(",")[0].strip().strip("'\"")
             out = out.replace(match.group(0), value, 1)
         return out
 

@@ -1,0 +1,1 @@
+"""Reports: how fast the team answers, what the AI handles, what Instagram's window costs."""
