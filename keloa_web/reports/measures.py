@@ -156,20 +156,24 @@ def compute(s: Session, f: Filter) -> Report:
     r.resolution = _durations([at - created for at, created in resolved])
 
     mscope = _message_scope(f)
-    counts = dict(s.execute(select(Message.direction, func.count()).where(
-        *mscope, Message.direction.in_((Direction.IN, Direction.OUT))).group_by(Message.direction)).all())
-    r.messages_in, r.messages_out = counts.get(Direction.IN, 0), counts.get(Direction.OUT, 0)
-    problems = dict(s.execute(select(Message.status, func.count()).where(
-        *mscope, Message.direction == Direction.OUT,
-        Message.status.in_((MessageStatus.FAILED, MessageStatus.UNKNOWN))).group_by(Message.status)).all())
-    r.sends_failed, r.sends_unknown = problems.get(MessageStatus.FAILED, 0), problems.get(MessageStatus.UNKNOWN, 0)
-    r.ai_replies = s.scalar(select(func.count()).select_from(Message).where(
-        *mscope, Message.direction == Direction.OUT, Message.author_type == AuthorType.AI)) or 0
-    teammates = s.execute(select(User.name, func.count()).select_from(Message).join(
-        User, User.id == Message.author_user_id).where(
-        *mscope, Message.direction == Direction.OUT,
-        Message.author_type == AuthorType.USER).group_by(User.name).order_by(func.count().desc(), User.name)).all()
-    r.replies_by = [(name, n) for name, n in teammates]
+    # One pass over the period's messages, grouped by what the figures tell apart.
+    groups = s.execute(select(Message.direction, Message.author_type, Message.status, Message.author_user_id,
+                              func.count()).where(*mscope, Message.direction.in_((Direction.IN, Direction.OUT)))
+                       .group_by(Message.direction, Message.author_type, Message.status, Message.author_user_id)).all()
+    by_user: Counter = Counter()
+    for direction, author, status, user_id, n in groups:
+        if direction == Direction.IN:
+            r.messages_in += n
+            continue
+        r.messages_out += n
+        r.sends_failed += n if status == MessageStatus.FAILED else 0
+        r.sends_unknown += n if status == MessageStatus.UNKNOWN else 0
+        r.ai_replies += n if author == AuthorType.AI else 0
+        if author == AuthorType.USER and user_id is not None:
+            by_user[user_id] += n
+    names = dict(s.execute(select(User.id, User.name).where(User.id.in_(list(by_user) or [-1]))).all())
+    r.replies_by = sorted(((names.get(uid, "A former teammate"), n) for uid, n in by_user.items()),
+                          key=lambda item: (-item[1], item[0]))
 
     handoffs = s.execute(select(ConversationEvent.detail).join(
         Conversation, Conversation.id == ConversationEvent.conversation_id).where(

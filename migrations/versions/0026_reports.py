@@ -33,7 +33,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_conversation_events_conversation_id"), "conversation_events", ["conversation_id"])
     op.create_index("ix_conversation_events_period", "conversation_events", ["kind", "at"])
-    op.create_index("ix_messages_period", "messages", ["sent_at", "direction"])
+    op.create_index("ix_messages_period", "messages",
+                    ["sent_at", "direction", "author_type", "status", "author_user_id", "channel_id"])
     op.create_index("ix_conversations_created", "conversations", ["created_at"])
 
 
