@@ -14,7 +14,7 @@ from html import unescape
 import pytest
 
 from keloa_web.db import db, utcnow
-from keloa_web.models import ConversationEvent, EventKind
+from keloa_web.models import ConversationEvent, EventKind, KnowledgeGap
 from tests import factories, helpers
 
 
@@ -40,6 +40,11 @@ def world(app, admin):
                             at=a_at + timedelta(hours=2)))
     s.add(ConversationEvent(conversation_id=a.id, channel_id=channel.id, kind=EventKind.HANDED_OFF,
                             at=a_at + timedelta(minutes=3), detail="No answer in the knowledge base. Asked: porto"))
+    s.add(ConversationEvent(conversation_id=a.id, channel_id=channel.id, kind=EventKind.HANDED_OFF,
+                            at=a_at + timedelta(minutes=12), detail="The customer asked for a person."))
+    agent = factories.gen_agent(s)
+    s.add(KnowledgeGap(agent_id=agent.id, kind="corrected", question="ship to porto?", conversation_id=a.id,
+                       created_at=a_at + timedelta(minutes=15)))
     c_at = now - timedelta(days=4)
     c = factories.gen_conversation(s, channel, created_at=c_at, first_reply_at=c_at + timedelta(hours=30))
     factories.gen_message(s, c, sent_at=c_at, text="=HYPERLINK(\"http://x.example\")")
@@ -68,8 +73,11 @@ def test_every_figure_of_a_hand_built_month(admin_client, world):
     assert rows["Unanswered until the window closed (lost)"] == "1"
     assert rows["Replies Instagram refused / did not confirm"] == "1 / 0"
     assert rows["Replies by the AI"] == "1 (33 % of customer messages)"
-    assert rows["Hand-offs to a teammate"] == "1 (50 % of the AI's turns)"
+    assert rows["Hand-offs to a teammate"] == "2 (67 % of the AI's turns)"
+    assert rows["AI answers a teammate corrected"] == "1"
+    assert rows["Hand-offs after the AI had answered"] == "1"  # the second: 3 minutes after the AI's reply
     assert "<td>No answer in the knowledge base</td><td>1</td>" in html
+    assert "<td>The customer asked for a person</td><td>1</td>" in html
     assert re.search(r"<td>Tess Teammate</td><td>2</td>.*<td>Olivia Owner</td><td>1</td>", html, re.S)
     # The heatmap's data point for the hour of conversation A's first message (UTC reader).
     at = world["a_at"]
@@ -78,8 +86,10 @@ def test_every_figure_of_a_hand_built_month(admin_client, world):
     lit = {(day, int(hour)): int(v) for v, day, hour in cells if int(v)}
     assert lit[(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[at.weekday()], at.hour)] >= 1
     assert sum(lit.values()) == 3  # the three customer messages of the period, none from 60 days ago
-    opened_bars = re.findall(r'data-value="(\d+)"><title>(\d{4}-\d\d-\d\d): ', html)
-    assert sum(int(v) for v, _ in opened_bars[:30]) == 3 and len(opened_bars) == 60  # two charts of 30 days
+    opened_bars = re.findall(r'<rect [^>]*data-value="(\d+)"><title>(\d{4}-\d\d-\d\d): ', html)
+    assert len(opened_bars) == 30 and sum(int(v) for v, _ in opened_bars) == 3  # a bar per day of the 30
+    points = re.findall(r'<circle [^>]*data-value="(\d+)"><title>(\d{4}-\d\d-\d\d): ', html)
+    assert len(points) == 30 and sum(int(v) for v, _ in points) == 3  # the line: customer messages per day
 
 
 def test_the_csv_exports_hold_the_same_numbers(admin_client, world):

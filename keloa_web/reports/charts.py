@@ -49,3 +49,26 @@ def heatmap(grid: list[list[int]], days: tuple[str, ...], title: str) -> Markup:
                          f'<title>{escape(days[d])} {h:02d}:00: {value}</title></rect>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def line(points: list[tuple[str, int]], title: str, color: str = "#1f8a70") -> Markup:
+    """A line through one point per day, each point a dot with its day and value."""
+    n = max(len(points) - 1, 1)
+    top = max([v for _, v in points] + [1])
+    inner_w, inner_h = WIDTH - 2 * PAD, HEIGHT - 2 * PAD
+    xy = [(PAD + inner_w * i / n, HEIGHT - PAD - inner_h * v / top) for i, (_, v) in enumerate(points)]
+    parts = [f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" class="chart" role="img" aria-label="{escape(title)}">',
+             f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - PAD}" y2="{HEIGHT - PAD}" class="axis"/>',
+             f'<text x="{PAD - 4}" y="{PAD + 4}" class="tick" text-anchor="end">{top}</text>',
+             f'<text x="{PAD - 4}" y="{HEIGHT - PAD}" class="tick" text-anchor="end">0</text>']
+    if xy:
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for (x, y), (label, value) in zip(xy, points):
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}" data-value="{value}">'
+                         f'<title>{escape(label)}: {value}</title></circle>')
+        parts.append(f'<text x="{PAD}" y="{HEIGHT - 8}" class="tick">{escape(points[0][0])}</text>')
+        parts.append(f'<text x="{WIDTH - PAD}" y="{HEIGHT - 8}" class="tick" text-anchor="end">'
+                     f'{escape(points[-1][0])}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -26,8 +26,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from keloa_web.models import (
-    AuthorType, Conversation, ConversationEvent, Direction, EventKind, Message, MessageStatus, User,
-    conversation_labels,
+    AuthorType, Conversation, ConversationEvent, Direction, EventKind, GapKind, KnowledgeGap, Message, MessageStatus,
+    User, conversation_labels,
 )
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -64,6 +64,8 @@ class Report:
     heatmap: list[list[int]] = field(default_factory=list)  # [weekday][hour]
     ai_replies: int = 0
     handoffs: int = 0
+    ai_corrected: int = 0  # AI answers a teammate corrected (knowledge gaps of kind "corrected")
+    ai_then_handoff: int = 0  # hand-offs in conversations the AI had already answered
     handoff_reasons: list[tuple[str, int]] = field(default_factory=list)
     window_in_24h: int = 0
     window_human_agent: int = 0
@@ -181,6 +183,17 @@ def compute(s: Session, f: Filter) -> Report:
         *scope)).scalars().all()
     r.handoffs = len(handoffs)
     r.handoff_reasons = Counter(_reason(d) for d in handoffs).most_common(8)
+    gap_scope = [KnowledgeGap.conversation_id.in_(select(Conversation.id).where(*scope))] if scope else []
+    r.ai_corrected = s.scalar(select(func.count()).select_from(KnowledgeGap).where(
+        KnowledgeGap.kind == GapKind.CORRECTED, KnowledgeGap.created_at >= f.start, KnowledgeGap.created_at < f.end,
+        *gap_scope)) or 0
+    earlier_ai = select(Message.id).where(Message.conversation_id == ConversationEvent.conversation_id,
+                                          Message.author_type == AuthorType.AI, Message.direction == Direction.OUT,
+                                          Message.sent_at <= ConversationEvent.at).exists()
+    r.ai_then_handoff = s.scalar(select(func.count()).select_from(ConversationEvent).join(
+        Conversation, Conversation.id == ConversationEvent.conversation_id).where(
+        ConversationEvent.kind == EventKind.HANDED_OFF, ConversationEvent.at >= f.start, ConversationEvent.at < f.end,
+        earlier_ai, *scope)) or 0
 
     # Per day and per hour of the reader: customer messages counted per UTC hour in the database
     # (at most 24 rows a day), each hour then placed in the reader's zone (a zone a half hour off

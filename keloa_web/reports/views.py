@@ -61,8 +61,7 @@ def index():
     chart = {}
     if report is not None:
         chart["opened"] = charts.bars([(d, o) for d, o, _ in report.per_day], "Conversations opened per day")
-        chart["incoming"] = charts.bars([(d, n) for d, _, n in report.per_day], "Customer messages per day",
-                                        color="#1f8a70")
+        chart["incoming"] = charts.line([(d, n) for d, _, n in report.per_day], "Customer messages per day")
         chart["heatmap"] = charts.heatmap(report.heatmap, measures.DAYS,
                                           "Customer messages by weekday and hour")
     return render_page("reports/index.html", status=400 if error else 200, report=report, period=period,
@@ -108,6 +107,7 @@ def export(table: str):
         ["first response median (s)", secs(r.first_response.median)], ["first response p90 (s)", secs(r.first_response.p90)],
         ["resolutions", r.resolved], ["resolution median (s)", secs(r.resolution.median)],
         ["resolution p90 (s)", secs(r.resolution.p90)], ["AI replies", r.ai_replies], ["AI hand-offs", r.handoffs],
+        ["AI answers corrected", r.ai_corrected], ["hand-offs after an AI answer", r.ai_then_handoff],
         ["first answered within 24 h", r.window_in_24h], ["answered only with a Human agent reply", r.window_human_agent],
         ["unanswered until the window closed", r.window_lost], ["waiting, window still open", r.window_waiting],
         ["failed sends", r.sends_failed], ["unknown sends", r.sends_unknown],
