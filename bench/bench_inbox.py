@@ -30,11 +30,19 @@ def _headers(url: str) -> dict:
     return {"HX-Request": "true"} if url.startswith("/inbox/views") else {}  # a part of the page, asked by htmx
 
 
+def _get(client, url: str):
+    """One request in a context of its own, as in production: never the `g` (and the signed-in user
+    Flask-Login keeps there) of the benchmark's own app context or of another client's request."""
+    import contextvars
+
+    return contextvars.Context().run(client.get, url, headers=_headers(url))
+
+
 def _timed(client, url: str, runs: int) -> tuple[float, int]:
     times, status = [], 0
     for _ in range(runs):
         start = time.perf_counter()
-        resp = client.get(url, headers=_headers(url))
+        resp = _get(client, url)
         times.append((time.perf_counter() - start) * 1000)
         status = resp.status_code
         assert status in (200, 204), f"{url}: {status}"
@@ -179,7 +187,7 @@ def _measure(ctx: common.Context, database_url: str, redis_url: str, prefix: str
             if "{cursor}" in url:  # opening a thread above touched the change feed: poll from now
                 with db.session_scope(write=False) as s:
                     url = url.format(cursor=s.scalar(select(func.max(Change.id))))
-            client.get(url, headers=_headers(url))  # warm caches once, as a page that is in use would be
+            _get(client, url)  # warm caches once, as a page that is in use would be
             log.statements, log.active = [], True
             p95, status = _timed(client, url, runs)
             log.active = False
@@ -198,7 +206,8 @@ def _measure(ctx: common.Context, database_url: str, redis_url: str, prefix: str
 
 
 REPORT_GOAL_MS = 200.0
-REPORT_URL = "/reports/?period=custom&from=2026-10-21&to=2026-11-19&tz=UTC"  # the data's last 30 days
+# 30 days in the middle of the data: about 48,000 messages and 2,400 new conversations.
+REPORT_URL = "/reports/?period=custom&from=2026-03-01&to=2026-03-30&tz=UTC"
 
 
 def _reports(client, runs: int, prefix: str) -> list[common.Row]:
@@ -206,10 +215,14 @@ def _reports(client, runs: int, prefix: str) -> list[common.Row]:
     (every message, no index) in the same run."""
     from keloa_web.db import db
 
-    client.get(REPORT_URL)
+    import re
+
+    page = _get(client, REPORT_URL).get_data(as_text=True)
+    found = re.search(r'<span class="tile-value">([\d,]+)</span><span class="tile-label">conversations opened', page)
+    opened = found.group(1) if found else "?"
     p95, status = _timed(client, REPORT_URL, max(runs // 2, 10))
-    raw_sql = ("SELECT direction, count(*) FROM messages {hint} WHERE sent_at >= '2026-10-21' "
-               "AND sent_at < '2026-11-20' GROUP BY direction")
+    raw_sql = ("SELECT direction, count(*) FROM messages {hint} WHERE sent_at >= '2026-03-01' "
+               "AND sent_at < '2026-03-31' GROUP BY direction")
     hint = "NOT INDEXED" if db.engine.dialect.name == "sqlite" else ""
     times = []
     with db.engine.connect() as conn:
@@ -223,4 +236,5 @@ def _reports(client, runs: int, prefix: str) -> list[common.Row]:
     ok = p95 < REPORT_GOAL_MS
     return [common.Row("inbox", f"{prefix}Reports page, 30 days, p95", p95, "ms", raw,
                        "that period's message counts from raw rows", f"< {REPORT_GOAL_MS:.0f} ms",
-                       None if prefix else ok, f"HTTP {status}", higher_is_better=False)]
+                       None if prefix else ok, f"HTTP {status}; {opened} conversations opened in it",
+                       higher_is_better=False)]

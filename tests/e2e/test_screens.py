@@ -4,12 +4,13 @@ than the screen, the navigation a menu on phones. Screenshots are kept under art
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from keloa_web.db import db
+from keloa_web.db import db, utcnow
 from keloa_web.models import SavedReply
 from tests import factories
 
@@ -34,10 +35,16 @@ def test_main_screens_fit_and_navigate(signed_in_page, live_server, admin, width
         other = factories.gen_conversation(s, channel, leo, unread_count=2, last_message_preview="Are you open on Sunday?")
         factories.gen_message(s, other, "in", text="Are you open on Sunday?")
         s.add(SavedReply(name="oat-milk", text="Hi {{first_name}}! Yes, oat, soy and almond milk at no extra cost."))
+        for days, minutes in ((1, 4), (2, 11), (2, 35), (3, 6), (5, 90), (6, 3)):  # for the Reports page
+            at = utcnow() - timedelta(days=days, hours=days * 3)
+            past = factories.gen_conversation(s, channel, created_at=at, first_reply_at=at + timedelta(minutes=minutes),
+                                              status="resolved")
+            factories.gen_message(s, past, "in", sent_at=at, text="Hello!")
+            factories.gen_message(s, past, "out", sent_at=at + timedelta(minutes=minutes), author_user_id=admin.id)
         conv_id = conv.id
     for name, path in (("inbox", "/inbox"), ("thread", f"/inbox/c/{conv_id}"), ("integrations", "/integrations/"),
                        ("replies", "/replies/"), ("agents", "/agents/"), ("team", "/team/"), ("settings", "/settings"),
-                       ("events", "/admin/events/")):
+                       ("events", "/admin/events/"), ("reports", "/reports/"), ("two-factor", "/settings/two-factor")):
         page.goto(f"{live_server}{path}")
         page.screenshot(path=str(SCREENS / f"{name}-{width}.png"), full_page=True)
         scroll_width = page.evaluate("() => document.documentElement.scrollWidth")
@@ -77,6 +84,6 @@ def test_a_teammates_screens_fit_and_show_only_their_areas(page, live_server, ag
     if width < 760:
         page.get_by_role("button", name="Menu").click()
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Inbox", "Saved replies", "Settings"])
+    expect(nav.get_by_role("link")).to_have_text(["Inbox", "Saved replies", "Reports", "Settings"])
     page.goto(f"{live_server}/inbox/c/{conv_id}")
     expect(page.get_by_text("Delete this contact's data…")).to_have_count(0)
