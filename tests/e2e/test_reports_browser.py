@@ -43,3 +43,20 @@ def test_reports_show_figures_and_charts_that_fit(signed_in_page, live_server, a
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_text("The period ends before it starts: swap the days.")).to_be_visible()
     expect(page.get_by_role("textbox", name="From")).to_have_value("2026-11-20")
+
+
+def test_a_transcript_downloads_from_the_thread(signed_in_page, live_server):
+    page = signed_in_page
+    with db.session_scope() as s:
+        conv = factories.gen_conversation(s, factories.gen_channel(s))
+        factories.gen_message(s, conv, text="Is the ring in stock?")
+        conv_id = conv.id
+    page.goto(f"{live_server}/inbox/c/{conv_id}")
+    page.get_by_text("Export", exact=True).click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Transcript as CSV").click()
+    assert download.value.suggested_filename == f"keloa-conversation-{conv_id}.csv"
+    assert "Is the ring in stock?" in open(download.value.path(), encoding="utf-8").read()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Transcript as JSON").click()
+    assert download.value.suggested_filename == f"keloa-conversation-{conv_id}.json"
