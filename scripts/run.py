@@ -91,6 +91,14 @@ def main() -> int:
         if mailbox:
             env["SANDBOX_MAIL_DIR"] = str(instance / "mail")
 
+    # What this run gave its processes, for `python -m keloa_web check` and the other commands in
+    # another terminal (read only outside production; removed when the run stops).
+    run_env = instance / "run.env"
+    shared = ("PUBLIC_BASE_URL", "REDIS_URL", "MAIL_HOST", "MAIL_PORT", "GRAPH_API_BASE", "META_APP_ID",
+              "META_APP_SECRET", "META_VERIFY_TOKEN", "META_AUTHORIZE_URL", "META_CDN_HOSTS")
+    run_env.write_text("".join(f"{k}={env[k]}\n" for k in shared if env.get(k) and env.get(k) != os.environ.get(k)))
+    run_env.chmod(0o600)
+
     py = sys.executable
     subprocess.run([py, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True)
     make_private(instance, env)
@@ -139,6 +147,7 @@ def main() -> int:
                 child.wait(10)
             except subprocess.TimeoutExpired:
                 child.kill()
+        run_env.unlink(missing_ok=True)
         if redis_server:
             redis_server.stop()
         if mailbox:

@@ -249,3 +249,51 @@ def test_a_postgresql_backup_restores_into_an_empty_database(app, settings, post
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         engine.dispose()
+
+
+def test_restore_refuses_a_database_of_another_application_and_a_damaged_backup(app, settings, tmp_path):
+    import sqlite3
+
+    files = _with_media(app, 2)
+    out = tmp_path / "b.tar.gz"
+    assert run_cli(settings, "backup", "--out", str(out)).returncode == 0
+    again = run_cli(settings, "backup", "--out", str(out))
+    assert again.returncode == 1 and "exists already" in again.stderr  # never over a file
+    target = _elsewhere(tmp_path, settings, "other")
+    other_db = Path(target["DATABASE_URL"][len("sqlite:///"):])
+    other_db.parent.mkdir(parents=True)
+    conn = sqlite3.connect(other_db)
+    conn.execute("create table precious(x)")
+    conn.execute("insert into precious values (42)")
+    conn.commit()
+    conn.close()
+    refused = run_cli(target, "restore", str(out))
+    assert refused.returncode == 1 and "tables that are not Keloa's (precious)" in refused.stderr
+    assert sqlite3.connect(other_db).execute("select x from precious").fetchone() == (42,)  # untouched
+    other_db.unlink()
+    # A backup with a media file missing, and one cut short: refused before anything is written.
+    import tarfile
+
+    short = tmp_path / "short.tar.gz"
+    with tarfile.open(out) as src, tarfile.open(short, "w:gz") as dst:
+        for m in src.getmembers():
+            if m.name != f"media/{files[0]}":
+                dst.addfile(m, src.extractfile(m) if m.isfile() else None)
+    missing = run_cli(target, "restore", str(short))
+    assert missing.returncode == 1 and "holds 1 media files, its manifest says 2" in missing.stderr
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(out.read_bytes()[: out.stat().st_size // 2])
+    damaged = run_cli(target, "restore", str(cut))
+    assert damaged.returncode == 1 and "damaged" in damaged.stderr and "Traceback" not in damaged.stderr
+    assert not other_db.exists() and not any(Path(target["MEDIA_DIR"]).glob("**/*.jpg"))
+    done = run_cli(target, "restore", str(out))
+    assert done.returncode == 0 and "2 media files" in done.stdout
+    restored = Path(target["MEDIA_DIR"]) / files[0]
+    assert oct(restored.stat().st_mode & 0o777) == "0o600" and oct(other_db.stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_failure_of_the_machine_is_one_line_not_a_traceback(settings):
+    done = run_cli(settings, "move-to-postgres", "--to", "postgresql://nobody@127.0.0.1:9/none")
+    assert done.returncode == 1 and "Traceback" not in done.stderr and "Error:" in done.stderr
+    blank = run_cli(settings, "create-admin", "--email", "x@example.com", "--name", "   ", "--password", "x" * 12)
+    assert blank.returncode == 2 and "Give a name of 1 to 120 characters." in blank.stderr

@@ -141,3 +141,27 @@ def test_a_transcript_exports_as_csv_and_json_and_needs_access(app, admin_client
     assert "conversations opened" in _text(tess.get("/reports/"))
     assert re.search(r'<span class="tile-value">0</span><span class="tile-label">conversations opened',
                      _text(tess.get("/reports/")))
+
+
+def test_a_teammates_replies_are_only_their_own_and_days_typed_in_are_used(app, admin_client, world):
+    tess = helpers.Client(app)
+    tess.login("tess@example.com")
+    conv = world["a"]
+    factories.gen_message(db.session, conv, "out", author_type="user", author_user_id=helpers_admin_id(),
+                          sent_at=world["a_at"] + timedelta(minutes=30))
+    db.session.commit()
+    html = _text(tess.get("/reports/"))
+    assert "<td>Tess Teammate</td><td>2</td>" in html and "Olivia Owner" not in html
+    typed = _text(admin_client.get("/reports/?period=30d&from=2026-11-01&to=2026-11-15"))
+    assert "01 Nov 2026 – 15 Nov 2026" in typed and '<option value="custom" selected>' in typed
+    far = admin_client.get("/reports/?period=custom&from=9999-12-30&to=9999-12-31")
+    assert far.status_code == 400 and "Choose days between the years 2000 and 2100." in _text(far)
+    assert admin_client.get("/reports/days.csv").headers["Cache-Control"] == "no-store"
+
+
+def helpers_admin_id() -> int:
+    from sqlalchemy import select
+
+    from keloa_web.models import User
+
+    return db.session.scalar(select(User.id).where(User.email == "owner@example.com"))

@@ -27,6 +27,7 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -83,6 +84,8 @@ def _nothing(_what: str, _done: int, _total: int) -> None:
 def make_backup(database_url: str, media_dir: Path, secret_key: str, out: Path,
                 progress: Progress = _nothing) -> dict:
     """Write a backup of the database and media to `out` (.tar.gz); returns its manifest."""
+    if out.exists():
+        raise OperationError(f"{out} exists already: choose another --out (a backup never overwrites a file).")
     engine = make_engine(database_url)
     try:
         revision = database.revision_of(engine)
@@ -144,15 +147,80 @@ def make_backup(database_url: str, media_dir: Path, secret_key: str, out: Path,
         engine.dispose()
 
 
+_MANIFEST_KEYS = {"format": int, "revision": str, "database": str, "counts": dict, "media_files": int,
+                  "secret_fingerprint": str, "made_at": str}
+
+
 def read_manifest(backup: Path) -> dict:
     try:
         with tarfile.open(backup, "r:gz") as tar:
             manifest = json.load(tar.extractfile("manifest.json"))
-    except (OSError, tarfile.TarError, KeyError, json.JSONDecodeError) as exc:
-        raise OperationError(f"{backup} is not a Keloa backup ({exc}).") from exc
-    if manifest.get("format") != FORMAT:
-        raise OperationError(f"{backup} is a backup of format {manifest.get('format')}; this Keloa reads {FORMAT}.")
+    except (OSError, EOFError, tarfile.TarError, KeyError, json.JSONDecodeError, zlib.error, AttributeError) as exc:
+        raise OperationError(f"{backup} is not a Keloa backup, or it is damaged ({type(exc).__name__}).") from exc
+    if not isinstance(manifest, dict) or any(not isinstance(manifest.get(k), t) for k, t in _MANIFEST_KEYS.items()):
+        raise OperationError(f"{backup} has no readable manifest: it is not a Keloa backup, or it is damaged.")
+    if manifest["format"] != FORMAT:
+        raise OperationError(f"{backup} is a backup of format {manifest['format']}; this Keloa reads {FORMAT}.")
     return manifest
+
+
+def _unpack(backup: Path, manifest: dict, into: Path) -> tuple[Path, list[tuple[str, Path]]]:
+    """The whole archive read into a temporary folder first (a damaged or truncated one is refused
+    before anything is written where Keloa lives); returns the database file and the media files."""
+    member = "keloa.db" if manifest["database"] == "sqlite" else "keloa.dump"
+    media: list[tuple[str, Path]] = []
+    db_file = None
+    try:
+        with tarfile.open(backup, "r:gz") as tar:
+            for m in tar:
+                if not m.isfile():
+                    continue
+                parts = Path(m.name).parts
+                if m.name.startswith("/") or ".." in parts:
+                    raise OperationError(f"The backup holds a file outside its folders ({m.name}): refused.")
+                if m.name == member:
+                    db_file = into / member
+                    target = db_file
+                elif parts[0] == "media" and len(parts) > 1:
+                    target = into / "media" / Path(*parts[1:])
+                    media.append((Path(*parts[1:]).as_posix(), target))
+                else:
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with tar.extractfile(m) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+    except (OSError, EOFError, tarfile.TarError, zlib.error) as exc:
+        raise OperationError(f"{backup} is damaged or incomplete ({type(exc).__name__}): nothing was restored.") from exc
+    if db_file is None:
+        raise OperationError(f"{backup} holds no database ({member}): nothing was restored.")
+    if len(media) != manifest["media_files"]:
+        raise OperationError(f"{backup} holds {len(media)} media files, its manifest says {manifest['media_files']}: "
+                             "it is incomplete, nothing was restored.")
+    if manifest["database"] == "sqlite":
+        try:
+            conn = sqlite3.connect(str(db_file))
+            ok = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            conn.close()
+        except sqlite3.DatabaseError as exc:
+            ok = str(exc)
+        if ok != "ok":
+            raise OperationError(f"The database in {backup} is damaged ({ok}): nothing was restored.")
+    return db_file, media
+
+
+def _foreign_tables(engine) -> list[str]:
+    """Tables of this database that are not Keloa's (nor its search index or migrations table)."""
+    from sqlalchemy import inspect
+
+    from keloa_web.models.search_objects import is_fts_table
+
+    ours = {t.name for t in database.tables()} | {"alembic_version"}
+    return [t for t in inspect(engine).get_table_names() if t not in ours and not is_fts_table(t)
+            and not t.startswith("sqlite_")]
+
+
+def _private(path: Path, folder: bool = False) -> None:
+    path.chmod(0o700 if folder else 0o600)
 
 
 def restore_backup(backup: Path, database_url: str, media_dir: Path, secret_key: str,
@@ -165,57 +233,60 @@ def restore_backup(backup: Path, database_url: str, media_dir: Path, secret_key:
             "This backup was made with another SECRET_KEY (its fingerprint is "
             f"{manifest['secret_fingerprint']}, this Keloa's is {mine}). Set SECRET_KEY to the key the backup was "
             "made with: without it, Page tokens, AI agents' API keys and two-factor secrets cannot be read.")
-    known = database.revisions()
-    if manifest["revision"] not in known:
+    if manifest["revision"] not in database.revisions():
         raise OperationError(f"This backup is at revision {manifest['revision']}, which this Keloa's code does not "
                              "have: restore it with the Keloa version that made it (or a newer one).")
+    target_sqlite = sqlite_path(database_url)
+    if (manifest["database"] == "sqlite") != (target_sqlite is not None):
+        raise OperationError(
+            f"This is a {manifest['database']} backup; restore it into the same kind of database "
+            "(from SQLite to PostgreSQL: restore into SQLite, then `python -m keloa_web move-to-postgres`).")
+    existed = target_sqlite is None or target_sqlite.exists()
     engine = make_engine(database_url)
     try:
-        filled = database.first_rows(engine)
+        try:
+            foreign = _foreign_tables(engine)
+            filled = database.first_rows(engine)
+        except Exception as exc:  # noqa: BLE001 - a file that is not a database, a server that does not answer
+            raise OperationError(f"The target database cannot be read ({type(exc).__name__}: {exc}).") from exc
+        if foreign:
+            raise OperationError(f"The database holds tables that are not Keloa's ({', '.join(sorted(foreign)[:3])}): "
+                                 "restore into an empty one, so nothing is overwritten.")
         if filled:
             name, n = next(iter(filled.items()))
-            raise OperationError(f"The database is not empty (table {name} has {n} rows): restore into an empty one, "
-                                 "so nothing is overwritten.")
+            raise OperationError(f"The database is not empty (table {name} has {n} row{'' if n == 1 else 's'}): "
+                                 "restore into an empty one, so nothing is overwritten.")
+        if target_sqlite is None and (database.revision_of(engine) is not None or database.counts(engine)):
+            raise OperationError("The PostgreSQL database already has tables: restore into a new, empty "
+                                 "database (createdb keloa_restored).")
         if _media_files(media_dir):
             raise OperationError(f"The media directory {media_dir} is not empty: restore into an empty one.")
-        target_sqlite = sqlite_path(database_url)
-        if (manifest["database"] == "sqlite") != (target_sqlite is not None):
-            raise OperationError(
-                f"This is a {manifest['database']} backup; restore it into the same kind of database "
-                "(from SQLite to PostgreSQL: restore into SQLite, then `python -m keloa_web move-to-postgres`).")
-        with tarfile.open(backup, "r:gz") as tar, tempfile.TemporaryDirectory(prefix="keloa-restore-") as tmp:
-            members = [m for m in tar.getmembers() if m.isfile()]
-            media = [m for m in members if m.name.startswith("media/")]
-            for m in members:
-                if m.name.startswith("/") or ".." in Path(m.name).parts:
-                    raise OperationError(f"The backup holds a file outside its folders ({m.name}): refused.")
+        with tempfile.TemporaryDirectory(prefix="keloa-restore-") as tmp:
+            progress("reading the backup", 0, 1)
+            db_file, media = _unpack(backup, manifest, Path(tmp))
+            progress("reading the backup", 1, 1)
             progress("database", 0, 1)
             if target_sqlite is not None:
                 engine.dispose()
-                for suffix in ("", "-wal", "-shm"):
+                for suffix in ("", "-wal", "-shm"):  # empty of Keloa's rows and of anything else: checked above
                     Path(f"{target_sqlite}{suffix}").unlink(missing_ok=True)
                 target_sqlite.parent.mkdir(parents=True, exist_ok=True)
-                with tar.extractfile("keloa.db") as src, open(target_sqlite, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                target_sqlite.chmod(0o600)
+                shutil.copyfile(db_file, target_sqlite)
+                _private(target_sqlite)
             else:
-                if database.revision_of(engine) is not None or database.counts(engine):
-                    raise OperationError("The PostgreSQL database already has tables: restore into a new, empty "
-                                         "database (createdb keloa_restored).")
-                dump = Path(tmp) / "keloa.dump"
-                with tar.extractfile("keloa.dump") as src, open(dump, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
                 done = subprocess.run([pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
-                                       "--dbname", _libpq_url(database_url), str(dump)], capture_output=True, text=True)
+                                       "--dbname", _libpq_url(database_url), str(db_file)], capture_output=True, text=True)
                 if done.returncode != 0:
                     raise OperationError(f"pg_restore failed: {done.stderr.strip()}")
             progress("database", 1, 1)
             media_dir.mkdir(parents=True, exist_ok=True)
-            for n, m in enumerate(media, 1):
-                target = media_dir / Path(m.name).relative_to("media")
+            _private(media_dir, folder=True)
+            for n, (relative, source) in enumerate(media, 1):
+                target = media_dir / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with tar.extractfile(m) as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+                _private(target.parent, folder=True)
+                shutil.copyfile(source, target)
+                _private(target)
                 if n % 200 == 0 or n == len(media):
                     progress("media", n, len(media))
         engine.dispose()
@@ -227,6 +298,13 @@ def restore_backup(backup: Path, database_url: str, media_dir: Path, secret_key:
                                  + ", ".join(f"{t} has {got} rows, not {n}" for t, (n, got) in wrong.items()))
         if manifest["revision"] != database.head_revision():
             database.migrate(database_url)
+        manifest["media_restored"] = len(media)
         return manifest
+    except OperationError:
+        if not existed and target_sqlite is not None:
+            engine.dispose()
+            for suffix in ("", "-wal", "-shm"):  # the empty file opening it made: nothing is left behind
+                Path(f"{target_sqlite}{suffix}").unlink(missing_ok=True)
+        raise
     finally:
         engine.dispose()

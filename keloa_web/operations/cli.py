@@ -23,14 +23,23 @@ from keloa_web.operations.backup import OperationError
 
 
 def _settings():
+    """The settings of the Keloa these commands act on: the environment (and .env); under `make
+    run`'s development set-up also what it gave its processes (instance/run.env: the sandbox's
+    Graph address, the local mail server, the port) and the SECRET_KEY it generated."""
+    from dotenv import load_dotenv
+
     from config import Config
 
     config = Config()
-    if not os.environ.get("SECRET_KEY"):
-        dev_key = config.INSTANCE_DIR / "dev_secret_key"  # made by `make run` (scripts/run.py)
-        if dev_key.is_file():
-            os.environ["SECRET_KEY"] = dev_key.read_text().strip()
-            config = Config()
+    if not config.is_production:
+        run_env = config.INSTANCE_DIR / "run.env"  # written by scripts/run.py while it runs
+        if run_env.is_file():
+            load_dotenv(run_env, override=False)
+        if not os.environ.get("SECRET_KEY"):
+            dev_key = config.INSTANCE_DIR / "dev_secret_key"  # made by `make run` (scripts/run.py)
+            if dev_key.is_file():
+                os.environ["SECRET_KEY"] = dev_key.read_text().strip()
+        config = Config()
     return config
 
 
@@ -55,7 +64,23 @@ def _fail(exc: Exception) -> None:
     raise click.ClickException(str(exc))
 
 
-@click.group(help=__doc__.split("\n\n")[0])
+class _Group(click.Group):
+    """Refusals (OperationError) and failures of the machine (a server that does not answer, a
+    folder that cannot be written) are one line and exit 1, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except OperationError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except Exception as exc:  # noqa: BLE001
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise click.ClickException(f"{type(exc).__name__}: {detail[:300]}") from exc
+
+
+@click.group(cls=_Group, help=__doc__.split("\n\n")[0])
 def main() -> None:
     pass
 
@@ -63,10 +88,10 @@ def main() -> None:
 @main.command("create-admin")
 @click.option("--email", required=True, help="The admin's sign-in email.")
 @click.option("--name", required=True, help="The name teammates see.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Asked for when not given (never put it on a shared command line).")
-def create_admin(email: str, name: str, password: str) -> None:
+@click.option("--password", help="Asked for when not given (never put it on a shared command line).")
+def create_admin(email: str, name: str, password: str | None) -> None:
     """Add an admin account (refused if the email is taken)."""
+    from email_validator import EmailNotValidError, validate_email
     from sqlalchemy import select
 
     from keloa_web import create_app
@@ -76,14 +101,21 @@ def create_admin(email: str, name: str, password: str) -> None:
 
     _settings()
     email = email.strip().lower()
-    if "@" not in email or len(email) > 254:
-        raise click.BadParameter("This is not an email address.", param_hint="--email")
-    if len(password) < 10:
-        raise click.BadParameter("Use at least 10 characters.", param_hint="--password")
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise click.BadParameter(f"This is not an email address ({exc}).", param_hint="--email") from exc
+    name = " ".join(name.split())
+    if not name or len(name) > 120:
+        raise click.BadParameter("Give a name of 1 to 120 characters.", param_hint="--name")
     app = create_app()
     with app.app_context():
         if db.session.scalar(select(User.id).where(User.email == email)):
             raise click.ClickException(f"An account with {email} exists already.")
+        if password is None:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        if len(password) < 10:
+            raise click.BadParameter("Use at least 10 characters.", param_hint="--password")
         db.session.add(User(email=email, name=name.strip(), password_hash=hash_password(password), role=Role.ADMIN))
         db.session.commit()
     click.echo(f"Admin {email} created: sign in at {app.config['PUBLIC_BASE_URL']}/login")
@@ -120,7 +152,7 @@ def restore(backup_file: Path) -> None:
     except OperationError as exc:
         _fail(exc)
     click.echo(f"Restored the backup of {manifest['made_at']}: {manifest['counts'].get('messages', 0)} messages, "
-               f"{manifest['media_files']} media files. Start Keloa.")
+               f"{manifest['media_restored']} media files. Start Keloa.")
 
 
 @main.command("move-to-postgres")

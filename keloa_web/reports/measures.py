@@ -171,8 +171,8 @@ def compute(s: Session, f: Filter) -> Report:
         r.sends_failed += n if status == MessageStatus.FAILED else 0
         r.sends_unknown += n if status == MessageStatus.UNKNOWN else 0
         r.ai_replies += n if author == AuthorType.AI else 0
-        if author == AuthorType.USER and user_id is not None:
-            by_user[user_id] += n
+        if author == AuthorType.USER and user_id is not None and f.user_id in (None, user_id):
+            by_user[user_id] += n  # with a teammate chosen, only their own replies
     names = dict(s.execute(select(User.id, User.name).where(User.id.in_(list(by_user) or [-1]))).all())
     r.replies_by = sorted(((names.get(uid, "A former teammate"), n) for uid, n in by_user.items()),
                           key=lambda item: (-item[1], item[0]))

@@ -42,6 +42,8 @@ def resolve(key: str, zone: ZoneInfo, first: str | None = None, last: str | None
             raise PeriodError("Choose both days of the period (from and to).") from exc
         if b < a:
             raise PeriodError("The period ends before it starts: swap the days.")
+        if a.year < 2000 or b.year > 2100:
+            raise PeriodError("Choose days between the years 2000 and 2100.")
         if (b - a).days >= MAX_DAYS:
             raise PeriodError(f"Choose at most {MAX_DAYS} days.")
     elif key == "month":

@@ -31,6 +31,8 @@ def _filter() -> tuple[measures.Filter | None, periods.Period | None, str | None
     zone = _zone()
     chosen = {"period": args.get("period", "30d"), "from": args.get("from", ""), "to": args.get("to", ""),
               "account": args.get("account", ""), "label": args.get("label", ""), "teammate": args.get("teammate", "")}
+    if chosen["from"] and chosen["to"] and chosen["period"] != "custom":
+        chosen["period"] = "custom"  # days typed in mean those days, whatever the menu still says
     try:
         period = periods.resolve(chosen["period"], zone, chosen["from"], chosen["to"])
     except periods.PeriodError as exc:
@@ -75,7 +77,7 @@ def _csv(rows: list[list], name: str) -> Response:
     for row in rows:
         writer.writerow([_cell(v) for v in row])
     return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 def _cell(value):
@@ -128,7 +130,8 @@ def transcript(conv_id: int, fmt: str):
     if fmt == "json":
         return Response(json.dumps({"conversation": conv.id, "customer": conv.contact.label, "messages": rows},
                                    ensure_ascii=False, indent=1), mimetype="application/json",
-                        headers={"Content-Disposition": f'attachment; filename="{base}.json"'})
+                        headers={"Content-Disposition": f'attachment; filename="{base}.json"',
+                                 "Cache-Control": "no-store"})
     return _csv([list(rows[0].keys()) if rows else ["sent_at"], *[list(r.values()) for r in rows]], f"{base}.csv")
 
 
