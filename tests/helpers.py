@@ -20,19 +20,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def migrate(url: str, revision: str = "head", direction: str = "upgrade") -> None:
     from alembic import command
-    from alembic.config import Config as AlembicConfig
 
-    cfg = AlembicConfig(str(ROOT / "alembic.ini"))
-    cfg.attributes["database_url"] = url
-    cfg.attributes["configure_logger"] = False
-    getattr(command, direction)(cfg, revision)
+    from keloa_web.operations.database import alembic_config
+
+    getattr(command, direction)(alembic_config(url), revision)
 
 
 def head_revision() -> str:
-    from alembic.config import Config as AlembicConfig
-    from alembic.script import ScriptDirectory
+    from keloa_web.operations.database import head_revision as head
 
-    return ScriptDirectory.from_config(AlembicConfig(str(ROOT / "alembic.ini"))).get_current_head()
+    return head()
 
 
 _PASSWORD_HASHES: dict[str, str] = {}
