@@ -117,3 +117,17 @@ def test_the_purge_command_is_a_dry_run_unless_told_to_apply(app, settings):
     db.session.expire_all()
     assert db.session.get(Conversation, old_id) is None
     assert retention.sweep(db.session, apply=False)[0].conversations == 0
+
+
+def test_a_contacts_profile_picture_is_counted_and_deleted_with_the_conversation(app, admin_client):
+    channel, old, _new, media = _world(app)
+    (media / "pics").mkdir(parents=True, exist_ok=True)
+    (media / "pics" / "maya.jpg").write_bytes(b"p" * 100)
+    with db.session_scope() as s:
+        s.get(Contact, old.contact_id).picture_path = "pics/maya.jpg"
+    url = f"/integrations/channels/{channel.id}/retention"
+    preview = _text(admin_client.post(url, data={"days": "90", "scope": "conversations"}))
+    assert "Would delete 1 conversation (2 messages, 2 media files (1.5 KB))" in preview
+    admin_client.post(url, data={"days": "90", "scope": "conversations", "confirmed": "90:conversations"})
+    _run_queued_purges()
+    assert not (media / "pics" / "maya.jpg").exists()

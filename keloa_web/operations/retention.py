@@ -81,6 +81,10 @@ def preview(s: Session, channel: Channel, days: int, scope: str) -> Report:
                                                             Attachment.local_path.is_not(None))
     row = s.execute(select(func.count(), func.coalesce(func.sum(func.coalesce(files.subquery().c.size, 0)), 0))).one()
     report.files, report.bytes = int(row[0]), int(row[1])
+    if scope != RetentionScope.MEDIA:  # the contacts' profile pictures go with their conversations
+        report.files += s.scalar(select(func.count()).select_from(Contact).where(
+            Contact.id.in_(select(Conversation.contact_id).where(Conversation.id.in_(old))),
+            Contact.picture_path.is_not(None))) or 0
     return report
 
 
@@ -114,6 +118,7 @@ def _delete_conversations(s: Session, channel: Channel, cutoff, report: Report) 
             report.bytes += size or 0
         for path in pictures:
             storage.delete(path)
+            report.files += 1
         report.conversations += len(ids)
 
 
