@@ -214,3 +214,10 @@ def mail_link(message, kind: str = r"[\w/-]+") -> str:
     found = re.search(r"https?://[^/\s]+(/" + kind + r")", message.get_body(("plain",)).get_content())
     assert found, "no link in the email"
     return found.group(1)
+
+
+def on_postgres(settings: dict, postgres_url: str) -> dict:
+    """`settings` with Keloa's database on the test PostgreSQL server, migrated: a module whose
+    tests run there overrides `settings` with `return helpers.on_postgres(settings, postgres_url)`."""
+    migrate(postgres_url)
+    return {**settings, "DATABASE_URL": postgres_url}

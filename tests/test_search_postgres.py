@@ -18,9 +18,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture()
 def settings(settings, postgres_url):
-    helpers.migrate(postgres_url)
-    settings["DATABASE_URL"] = postgres_url
-    return settings
+    return helpers.on_postgres(settings, postgres_url)
 
 
 def _explain(stmt) -> str:

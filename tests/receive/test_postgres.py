@@ -21,9 +21,7 @@ T = 1_763_000_000_000
 
 @pytest.fixture()
 def settings(settings, postgres_url):
-    helpers.migrate(postgres_url)
-    settings["DATABASE_URL"] = postgres_url
-    return settings
+    return helpers.on_postgres(settings, postgres_url)
 
 
 def test_parallel_drains_on_postgresql_apply_each_event_once(app, client, settings):
