@@ -80,6 +80,13 @@ def retry_after(session, ip: str | None, email: str, allowance: int) -> int:
     return max([0, *(math.ceil(w) for w in waits)])
 
 
+def account_wait(session, ip: str, key: str, allowance: int) -> int:
+    """Seconds to wait before the next try of a check whose guesser already holds a session or the
+    password (a two-factor code, the password asked again): per address, and for the account from
+    every address at twice the allowance."""
+    return max(retry_after(session, ip, key, allowance), retry_after(session, None, key, allowance * 2))
+
+
 def record_failure(session, ip: str, email: str) -> None:
     session.add(LoginAttempt(ip=ip, email=email))
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from keloa_web.accounts.passwords import address_key, clear_failures, record_failure, retry_after, verify_password, wait_text
+from keloa_web.accounts.passwords import (
+    account_wait, address_key, clear_failures, record_failure, verify_password, wait_text,
+)
 from keloa_web.db import db
 from keloa_web.models import User
 
@@ -18,7 +20,7 @@ def check(user: User, password: str) -> str | None:
     """None when `password` is the user's; else what to say under the password field."""
     ip, key = address_key(request.remote_addr), _key(user)
     allowance = current_app.config["LOGIN_RATE_LIMIT"]
-    wait = max(retry_after(db.session, ip, key, allowance), retry_after(db.session, None, key, allowance * 2))
+    wait = account_wait(db.session, ip, key, allowance)
     if wait:
         return f"Too many wrong passwords. Try again in {wait_text(wait)}."
     if verify_password(user.password_hash, password or ""):

@@ -12,7 +12,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from keloa_web.accounts import reauth, two_factor
-from keloa_web.accounts.passwords import address_key, clear_failures, record_failure, retry_after, wait_text
+from keloa_web.accounts.passwords import account_wait, address_key, clear_failures, record_failure, wait_text
 from keloa_web.accounts.user_sessions import sign_in
 from keloa_web.accounts.views import _safe_next, bp
 from keloa_web.auth import public
@@ -22,9 +22,6 @@ from keloa_web.models import User
 
 PENDING_KEY = "two_factor_pending"
 PENDING_SECONDS = 5 * 60  # from the right password to the code
-# Failed codes for one account, from any address, before each further try waits (the per-address
-# throttle of sign-ins applies as well): whoever has the password cannot spread guesses out.
-ACCOUNT_ALLOWANCE_FACTOR = 2
 
 
 class CodeForm(FlaskForm):
@@ -81,8 +78,7 @@ def login_code():
     if form.validate_on_submit():
         ip, key = address_key(request.remote_addr), _throttle_key(user.id)
         allowance = current_app.config["LOGIN_RATE_LIMIT"]
-        wait = max(retry_after(db.session, ip, key, allowance),
-                   retry_after(db.session, None, key, allowance * ACCOUNT_ALLOWANCE_FACTOR))
+        wait = account_wait(db.session, ip, key, allowance)
         if wait:
             form.code.errors.append(f"Too many wrong codes. Try again in {wait_text(wait)}.")
             status, headers = 429, {"Retry-After": str(wait)}
