@@ -38,7 +38,7 @@ class Sandbox:
 
 
 def create_app(config=None):
-    from . import control, control_events, customer, graph, mail, media, oauth
+    from . import control, control_events, customer, graph, instagram, mail, media, oauth
 
     settings = load_settings(config)
     app = Flask(__name__)
@@ -46,6 +46,6 @@ def create_app(config=None):
     app.json.sort_keys = False
     app.url_map.converters["ver"] = VersionConverter
     app.extensions["meta_sandbox"] = Sandbox(settings)
-    for bp in (oauth.bp, control.bp, control_events.bp, media.bp, customer.bp, mail.bp, graph.bp):
+    for bp in (oauth.bp, instagram.bp, control.bp, control_events.bp, media.bp, customer.bp, mail.bp, graph.bp):
         app.register_blueprint(bp)
     return app

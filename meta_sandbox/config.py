@@ -7,6 +7,9 @@ DEFAULTS = {
     "SANDBOX_APP_SECRET": ("sandbox-app-secret", str),
     "SANDBOX_APP_NAME": ("Keloa (sandbox app)", str),
     "SANDBOX_VERIFY_TOKEN": ("sandbox-verify-token", str),
+    # The app's Instagram product (Instagram API with Instagram Login): its own id and secret.
+    "SANDBOX_IG_APP_ID": ("sandbox-ig-app-id", str),
+    "SANDBOX_IG_APP_SECRET": ("sandbox-ig-app-secret", str),
     "SANDBOX_WEBHOOK_URL": ("", str),
     "SANDBOX_DEAUTH_URL": ("", str),
     "SANDBOX_PUBLIC_URL": ("http://127.0.0.1:8081", str),
@@ -27,6 +30,7 @@ DEFAULTS = {
     "SANDBOX_MEDIA_FETCH_TIMEOUT": (10.0, float),
     "SANDBOX_SHORT_TOKEN_SECONDS": (3600, int),
     "SANDBOX_LONG_TOKEN_SECONDS": (5183944, int),
+    "SANDBOX_IG_REFRESH_MIN_AGE_SECONDS": (86400, int),  # Meta: a token refreshes once 24 hours old
     "SANDBOX_CODE_TTL_SECONDS": (3600, int),
     "SANDBOX_CREATOR_NEEDS_CONVERSATIONS_CALL": (True, bool),
     "SANDBOX_VERIFY_ON_SUBSCRIBE": (True, bool),
@@ -46,6 +50,7 @@ DEFAULT_FAULTS = {
     "share_style": "ig_post",    # ig_post | both | share  (post-share attachment types)
     "refused_message_fields": [],  # message fields Graph answers "(#100) Tried accessing nonexisting field"
     "failing_conversations": [],   # customer keys whose conversation node answers "(#1) An unknown error occurred"
+    "ig_refresh_fails": False,   # graph.instagram.com's refresh_access_token answers a 500 (code 2)
     "edit_style": "full",        # full | bare: edits with text and num_edit, or as seen in real deliveries,
                                  # {"mid", "num_edit": 0} with no text
 }

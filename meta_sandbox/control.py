@@ -1,7 +1,7 @@
 """Control API for tests and demos, under /_sandbox/ (JSON in, JSON out)."""
 from flask import Blueprint, current_app, jsonify, request
 
-from . import tokens
+from . import seed, tokens
 from .config import update_settings
 from .seed import ALL_SCOPES
 
@@ -97,10 +97,9 @@ def create_page():
         ig = b.get("ig")
         if ig:
             iid = ig.get("id") or _fresh_id(st, st.igs, "17841", 17)
-            st.igs[iid] = {"id": iid, "key": page["key"], "username": ig.get("username") or f"page{pid[-4:]}",
-                           "name": ig.get("name") or page["name"], "kind": ig.get("kind", "business"),
-                           "page_id": pid, "dm_access": ig.get("dm_access", True), "conversations_called": False,
-                           "followers_count": 10, "picture": "avatar_business.png"}
+            seed.add_ig(st, page["key"], (iid, ig.get("username") or f"page{pid[-4:]}", ig.get("name") or page["name"],
+                                          ig.get("kind", "business"), ig.get("dm_access", True)), pid)
+            st.igs[iid]["followers_count"] = 10
             page["ig_id"] = iid
         st.pages[pid] = page
         for ukey, tasks in (b.get("admins") or {}).items():
@@ -181,9 +180,39 @@ def revoke():
         return _bad(f"reason must be one of {sorted(tokens.REVOKE_SUBCODES)}")
     user = st.user_by_key(b["user"]) if b.get("user") else None
     page = st.page_by_key(b["page"]) if b.get("page") else None
-    if not (user or page or b.get("token")):
-        return _bad("give user, page or token")
-    return jsonify({"revoked": tokens.revoke(st, reason, user=user, page=page, token=b.get("token"))})
+    account = st.ig_by_key(b["account"]) if b.get("account") else None  # its Instagram Login tokens
+    if not (user or page or account or b.get("token")):
+        return _bad("give user, page, account or token")
+    return jsonify({"revoked": tokens.revoke(st, reason, user=user, page=page, token=b.get("token"), ig=account)})
+
+
+@bp.post("/instagram/tokens/issue")
+def issue_ig():
+    """Skip Instagram's window: an account's Instagram User token (long-lived unless said)."""
+    st, b = _sb().store, _json()
+    with st.lock:
+        ig = st.ig_by_key(b.get("account", ""))
+        if ig is None or ig["kind"] == "personal":
+            return _bad("unknown professional account", 404)
+        scopes = b.get("scopes", seed.IG_SCOPES)
+        for sc in scopes:
+            ig["ig_perms"][sc] = "granted"
+        ig["ig_app_removed"] = False
+        rec = tokens.issue_ig_token(st, ig, scopes, long_lived=bool(b.get("long_lived", True)))
+        return jsonify({"access_token": rec["token"], "expires_at": rec["expires_at"], "user_id": ig["id"]})
+
+
+@bp.post("/instagram/remove")
+def remove_ig_app():
+    """The account owner removes the Instagram app (Settings > Website permissions > Apps)."""
+    st, b = _sb().store, _json()
+    with st.lock:
+        ig = st.ig_by_key(b.get("account", ""))
+        if ig is None:
+            return _bad("unknown account", 404)
+        n = tokens.revoke(st, "app_removed", ig=ig)
+        ig["ig_app_removed"], ig["ig_perms"], ig["ig_subscribed_fields"] = True, {}, []
+        return jsonify({"revoked": n})
 
 
 @bp.post("/integrations/remove")

@@ -1,4 +1,5 @@
-"""Conversations API (backfill) and the IGSID user-profile lookup."""
+"""Conversations API (backfill) and the IGSID user-profile lookup, through a Page token (Facebook Login)
+or the account's Instagram User token (Instagram Login)."""
 from flask import request
 
 from . import media
@@ -7,6 +8,7 @@ from .send import rate_check
 from .state import MESSAGING_TASKS, MODERATE_TASKS, iso
 
 DETAIL_LIMIT = 20
+IG_MESSAGING_SCOPES = ("instagram_business_basic", "instagram_business_manage_messages")
 
 
 def _page_token_for_ig(ctx, ig_id, obj_id):
@@ -16,10 +18,27 @@ def _page_token_for_ig(ctx, ig_id, obj_id):
     return page
 
 
-def _conv_access(ctx, page, ig):
-    ctx.require_perms("instagram_basic", "instagram_manage_messages", "pages_manage_metadata")
-    if not ctx.store.has_task(ctx.user, page["id"], MESSAGING_TASKS | MODERATE_TASKS):
-        raise missing_permission("(#10) The user must be able to perform the MESSAGING task on this Page")
+def _ig_token_for(ctx, ig_id, obj_id):
+    """Instagram Login: the account's own token reaches its own conversations and customers only."""
+    if ctx.token.get("ig_id") != ig_id:
+        raise unknown_object(obj_id)
+    missing = [n for n in IG_MESSAGING_SCOPES if n not in ctx.token.get("scopes", ())]
+    if missing:
+        raise missing_permission(f"(#10) Application does not have permission for this action: requires the "
+                                 f"{missing[0]} permission")
+    return ctx.store.igs[ig_id]
+
+
+def conv_access(ctx, ig_id, obj_id):
+    """Who may read an account's conversations; returns the usage headers."""
+    ig = ctx.store.igs[ig_id]
+    if ctx.token["kind"] == "ig":
+        _ig_token_for(ctx, ig_id, obj_id)
+    else:
+        page = _page_token_for_ig(ctx, ig_id, obj_id)
+        ctx.require_perms("instagram_basic", "instagram_manage_messages", "pages_manage_metadata")
+        if not ctx.store.has_task(ctx.user, page["id"], MESSAGING_TASKS | MODERATE_TASKS):
+            raise missing_permission("(#10) The user must be able to perform the MESSAGING task on this Page")
     if not ig["dm_access"]:
         raise GraphError(200, "The account owner has disabled access to instagram direct messages", subcode=2534041)
     headers = rate_check(ctx, ig["id"], "conversations", ctx.settings["SANDBOX_CONVERSATIONS_RATE_PER_SECOND"])
@@ -106,7 +125,11 @@ def list_conversations(ctx, page):
         return {"data": []}  # Messenger conversations: none in the sandbox
     if ig is None or ig["kind"] == "personal":
         raise GraphError(100, "The page is not linked to an Instagram account", subcode=2534013)
-    headers = _conv_access(ctx, page, ig)
+    return account_conversations(ctx, ig, conv_access(ctx, ig["id"], page["id"]))
+
+
+def account_conversations(ctx, ig, headers):
+    """The account's conversations, newest first (after the caller's access checks)."""
     threads = [t for t in ctx.store.threads.values() if t["ig_id"] == ig["id"] and ctx.store.thread_messages(t)]
     if request.args.get("user_id"):
         threads = [t for t in threads if t["igsid"] == request.args["user_id"]]
@@ -124,8 +147,7 @@ def list_conversations(ctx, page):
 
 
 def conversation_node(ctx, thread, edge):
-    page = _page_token_for_ig(ctx, thread["ig_id"], thread["id"])
-    headers = _conv_access(ctx, page, ctx.store.igs[thread["ig_id"]])
+    headers = conv_access(ctx, thread["ig_id"], thread["id"])
     if thread["customer"] in ctx.store.faults["failing_conversations"]:
         raise GraphError(1, "(#1) An unknown error occurred")
     if edge == "messages":
@@ -144,8 +166,7 @@ def conversation_node(ctx, thread, edge):
 
 def message_node(ctx, msg, edge):
     thread = ctx.store.threads[msg["thread"]]
-    page = _page_token_for_ig(ctx, thread["ig_id"], msg["mid"])
-    headers = _conv_access(ctx, page, ctx.store.igs[thread["ig_id"]])
+    headers = conv_access(ctx, thread["ig_id"], msg["mid"])
     if edge is not None:
         raise nonexisting_field(edge, "Message")
     if msg["deleted"]:
@@ -162,13 +183,18 @@ def profile(ctx, igsid, edge):
     """GET /{IGSID}?fields=name,username,profile_pic,... with the Page token of the account."""
     store = ctx.store
     ig_id, ckey = store.igsids[igsid]
-    page = _page_token_for_ig(ctx, ig_id, igsid)
-    if edge is not None:
-        raise nonexisting_field(edge, "InstagramUser")
-    ctx.require_perms("instagram_basic", "instagram_manage_messages", "pages_manage_metadata",
-                      "pages_read_engagement", "pages_show_list")
-    if not store.has_task(ctx.user, page["id"], MODERATE_TASKS):
-        raise missing_permission("(#10) The user must be able to perform the MODERATE task on this Page")
+    if ctx.token["kind"] == "ig":
+        _ig_token_for(ctx, ig_id, igsid)
+        if edge is not None:
+            raise nonexisting_field(edge, "InstagramUser")
+    else:
+        page = _page_token_for_ig(ctx, ig_id, igsid)
+        if edge is not None:
+            raise nonexisting_field(edge, "InstagramUser")
+        ctx.require_perms("instagram_basic", "instagram_manage_messages", "pages_manage_metadata",
+                          "pages_read_engagement", "pages_show_list")
+        if not store.has_task(ctx.user, page["id"], MODERATE_TASKS):
+            raise missing_permission("(#10) The user must be able to perform the MODERATE task on this Page")
     thread = store.thread_for(ig_id, ckey, create=False)
     if thread is None or not thread["consent"]:
         raise GraphError(230, "(#230) User consent is required to access user profile")

@@ -200,7 +200,8 @@ def dispatch(ctx, segs):
                 raise unknown_object(obj, "post")
             if not ctx.page_visible(page):
                 raise unknown_object(obj, "post")
-        return send.handle(ctx, page) if edge == "messages" else send.upload(ctx, page)
+        ig = send.page_access(ctx, page)
+        return send.handle(ctx, ig) if edge == "messages" else send.upload(ctx, ig)
     with store.lock:
         if obj == "me":
             if ctx.page is not None:

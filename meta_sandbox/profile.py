@@ -25,6 +25,12 @@ def handle(ctx, page):
         raise GraphError(100, "(#100) platform must be instagram for an Instagram account's ice breakers")
     if not ctx.store.has_task(ctx.user, page["id"], MODERATE_TASKS):
         raise GraphError(10, "(#10) The user must be able to perform the MODERATE task on this Page")
+    return ice_breakers(page)
+
+
+def ice_breakers(holder):
+    """GET, POST or DELETE the ice breakers kept on `holder` (the Page, or the Instagram Login account)."""
+    page = holder
     method = request.method
     if method == "GET":
         return {"data": page.get("ice_breakers") or []}

@@ -28,6 +28,13 @@ PAGES = [
     ("quiet", "104000000000105", "Quiet Studio", "Design Studio",
      ("17841400000000105", "quiet.studio", "Quiet Studio", "business", False)),
 ]
+# Instagram professional accounts with no Facebook Page: they connect through Instagram Login only.
+# key, (ig id, username, name, kind, dm_access)
+PAGELESS = [
+    ("studio", ("17841400000000106", "keloa.studio", "Keloa Studio", "business", True)),
+]
+# Scopes of the Instagram API with Instagram Login (Business Login for Instagram).
+IG_SCOPES = ["instagram_business_basic", "instagram_business_manage_messages"]
 
 CUSTOMERS = [
     # key, name, username, picture file, follower_count
@@ -52,6 +59,17 @@ MAYA_CHAT = [
 ]
 
 
+def add_ig(s, key, ig, page_id):
+    iid, username, ig_name, kind, dm = ig
+    s.igs[iid] = {"id": iid, "key": key, "username": username, "name": ig_name, "kind": kind,
+                  "page_id": page_id, "dm_access": dm, "conversations_called": False,
+                  "followers_count": 321, "picture": "avatar_business.png",
+                  # Instagram Login: the app-scoped id /me answers as `id` (the account id is
+                  # `user_id`), what the account granted the Instagram app, and its subscription.
+                  "app_scoped_id": "2" + iid[-16:], "ig_perms": {}, "ig_app_removed": False,
+                  "ig_subscribed_fields": [], "ig_first_failure_at": None, "ig_unsubscribed_reason": None}
+
+
 def load(store):
     """Fill an emptied store with the default world."""
     s = store
@@ -64,10 +82,9 @@ def load(store):
                         "ig_id": ig[0] if ig else None, "subscribed_fields": [],
                         "first_failure_at": None, "unsubscribed_reason": None}
         if ig:
-            iid, username, ig_name, kind, dm = ig
-            s.igs[iid] = {"id": iid, "key": key, "username": username, "name": ig_name, "kind": kind,
-                          "page_id": pid, "dm_access": dm, "conversations_called": False,
-                          "followers_count": 321, "picture": "avatar_business.png"}
+            add_ig(s, key, ig, pid)
+    for key, ig in PAGELESS:
+        add_ig(s, key, ig, None)
     for key, uid, name, tasks in USERS:
         s.users[uid] = {"id": uid, "key": key, "name": name, "perms": {}, "granted_pages": None,
                         "page_tasks": {page_ids[k]: list(v) for k, v in tasks.items()},

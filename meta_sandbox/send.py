@@ -1,4 +1,5 @@
-"""The Send API: POST /{page-id}/messages (and /me/messages) with a Page token, plus message_attachments."""
+"""The Send API: POST /{page-id}/messages (and /me/messages) with a Page token, or /{ig-id}/messages and
+/me/messages on graph.instagram.com with an Instagram User token, plus message_attachments."""
 import json
 
 import requests
@@ -45,8 +46,8 @@ def rate_check(ctx, ig_id, bucket, limit):
     return _usage_header(ig_id, count, limit)
 
 
-def _context(ctx, page):
-    """Common checks; returns the IG account."""
+def page_access(ctx, page):
+    """Facebook Login: the checks of a send through a Page token; returns the IG account."""
     if ctx.token["kind"] != "page":
         raise GraphError(190, "(#190) This method must be called with a Page Access Token")
     store = ctx.store
@@ -170,9 +171,20 @@ def _sender_action(ctx, ig, th, body, action):
     return {"recipient_id": th["igsid"]}, headers
 
 
-def handle(ctx, page):
+def ig_access(ctx, ig):
+    """Instagram Login: the checks of a send with the account's own Instagram User token."""
+    if "instagram_business_manage_messages" not in ctx.token.get("scopes", ()):
+        raise missing_permission("(#10) Application does not have permission for this action: requires the "
+                                 "instagram_business_manage_messages permission")
+    if not ig["dm_access"]:
+        raise GraphError(200, "The account owner has disabled access to instagram direct messages",
+                         subcode=2534041)
+    return ig
+
+
+def handle(ctx, ig):
+    """POST …/messages once the caller's access checks gave the account."""
     store, s = ctx.store, ctx.settings
-    ig = _context(ctx, page)
     body = _body()
     with store.lock:
         th = _recipient_thread(ctx, ig, body)
@@ -241,9 +253,8 @@ def handle(ctx, page):
     return {"recipient_id": th["igsid"], "message_id": m["mid"]}, headers
 
 
-def upload(ctx, page):
+def upload(ctx, ig):
     """POST /{page-id}/message_attachments {platform, message:{attachment:{type, payload:{url}}}}."""
-    ig = _context(ctx, page)
     body = _body()
     att = (body.get("message") or {}).get("attachment") or {}
     kind = att.get("type")

@@ -41,6 +41,20 @@ def issue_page_token(store, user_token_rec, page):
         return rec
 
 
+def issue_ig_token(store, ig, scopes, long_lived=False, life=None):
+    """An Instagram User access token (Instagram Login): short-lived 1 h, long-lived ~60 days."""
+    s = store.settings
+    with store.lock:
+        tok = store.new_token("IGAA")
+        if life is None:
+            life = s["SANDBOX_LONG_TOKEN_SECONDS"] if long_lived else s["SANDBOX_SHORT_TOKEN_SECONDS"]
+        rec = {"token": tok, "kind": "ig", "user_id": None, "page_id": None, "ig_id": ig["id"],
+               "scopes": list(scopes), "created": store.now(), "expires_at": store.now() + life,
+               "long_lived": long_lived, "revoked": None}
+        store.tokens[tok] = rec
+        return rec
+
+
 def page_token_for(store, user_token_rec, page):
     """Reuse an existing live page token for this (user token, page) pair, else issue one."""
     for rec in store.tokens.values():
@@ -50,14 +64,14 @@ def page_token_for(store, user_token_rec, page):
     return issue_page_token(store, user_token_rec, page)
 
 
-def revoke(store, reason="logout", user=None, page=None, token=None):
+def revoke(store, reason="logout", user=None, page=None, token=None, ig=None):
     """Invalidate tokens; returns how many."""
     n = 0
     with store.lock:
         for rec in store.tokens.values():
             if rec["kind"] == "app" or rec["revoked"]:
                 continue
-            hit = (token and rec["token"] == token) or \
+            hit = (token and rec["token"] == token) or (ig and rec.get("ig_id") == ig["id"]) or \
                   (user and rec["user_id"] == user["id"] and (page is None or rec["page_id"] == page["id"])) or \
                   (page and not user and rec["page_id"] == page["id"])
             if hit:
@@ -89,6 +103,28 @@ def _err(store, reason, rec):
                       subcode=code)
 
 
+def _expired_or_revoked(store, rec):
+    if rec["revoked"]:
+        raise _err(store, rec["revoked"], rec)
+    if rec["expires_at"] is not None and store.now() >= rec["expires_at"]:
+        raise _err(store, "expired", rec)
+
+
+def check_ig(store, tok):
+    """graph.instagram.com: only Instagram User tokens (Facebook tokens cannot be parsed there)."""
+    if not tok:
+        raise GraphError(190, "Invalid OAuth access token - Cannot parse access token", type_="IGApiException")
+    with store.lock:
+        rec = store.tokens.get(tok)
+        if rec is None or rec["kind"] != "ig":
+            raise GraphError(190, "Invalid OAuth access token - Cannot parse access token", type_="IGApiException")
+        ig = store.igs.get(rec["ig_id"])
+        _expired_or_revoked(store, rec)
+        if ig is None or ig.get("ig_app_removed") or ig["kind"] == "personal":
+            raise _err(store, "app_removed", rec)
+        return rec
+
+
 def check(store, tok):
     """Resolve a token string to its record or raise Meta's 190 errors."""
     if not tok:
@@ -103,7 +139,7 @@ def check(store, tok):
             raise GraphError(100, "Invalid appsecret_proof provided in the API argument", type_="GraphMethodException")
     with store.lock:
         rec = store.tokens.get(tok)
-        if rec is None:
+        if rec is None or rec["kind"] == "ig":  # an Instagram Login token is for graph.instagram.com only
             raise GraphError(190, "Invalid OAuth access token - Cannot parse access token")
         user = store.users.get(rec["user_id"])
         if rec["revoked"]:

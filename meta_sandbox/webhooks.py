@@ -43,30 +43,45 @@ class Deliverer:
         with self.store.lock:
             rec = {"id": len(self.store.deliveries) + 1, "created": self.store.now(), "status": "pending",
                    "attempts": [], "reason": None, "url": self.sb.settings["SANDBOX_WEBHOOK_URL"],
-                   "body": None, "page_ids": [], "fields": [], "duplicate_of": None, "next_at": 0.0}
+                   "body": None, "page_ids": [], "fields": [], "duplicate_of": None, "next_at": 0.0,
+                   "app": "facebook"}
             rec.update(kw)
             self.store.deliveries.append(rec)
             return rec
 
     def gate(self, ig_id, field):
         """Why an event for this account/field is not delivered (None = it is)."""
+        return self.apps_for(ig_id, field)[1]
+
+    def apps_for(self, ig_id, field):
+        """(the apps the event goes to, why none). Facebook Login: the Page's subscription, signed with
+        the app secret; Instagram Login: the account's own subscription, signed with the Instagram app
+        secret. An account subscribed both ways reaches both (each app has its own webhooks)."""
         s, store = self.sb.settings, self.store
         ig = store.igs.get(ig_id)
         page = store.page_for_ig(ig_id)
         if not s["SANDBOX_WEBHOOK_URL"]:
-            return "no SANDBOX_WEBHOOK_URL configured"
-        if ig is None or page is None or ig["kind"] == "personal":
-            return "not an Instagram professional account linked to a Page"
+            return [], "no SANDBOX_WEBHOOK_URL configured"
+        if ig is None or ig["kind"] == "personal":
+            return [], "not an Instagram professional account"
         if not ig["dm_access"]:
-            return "'Allow access to messages' is off for this account"
-        if not page["subscribed_fields"]:
-            return "Page not subscribed (POST /{page-id}/subscribed_apps)"
+            return [], "'Allow access to messages' is off for this account"
         if field not in store.app_fields:
-            return f"app-level instagram subscription lacks field {field}"
+            return [], f"app-level instagram subscription lacks field {field}"
         if ig["kind"] == "creator" and s["SANDBOX_CREATOR_NEEDS_CONVERSATIONS_CALL"] \
                 and not ig["conversations_called"]:
-            return "creator account: no Conversations API call made yet"
-        return None
+            return [], "creator account: no Conversations API call made yet"
+        apps = []
+        if page is not None and page["subscribed_fields"]:
+            apps.append("facebook")
+        if field in (ig.get("ig_subscribed_fields") or ()) and not ig.get("ig_app_removed"):
+            apps.append("instagram")
+        if apps:
+            return apps, None
+        if page is None:
+            return [], "not subscribed: no Page, and no Instagram Login subscription (POST /me/subscribed_apps " \
+                       f"on graph.instagram.com with field {field})"
+        return [], "Page not subscribed (POST /{page-id}/subscribed_apps)"
 
     def emit(self, ig_id, event, field=None):
         """Queue one messaging[] event for an account; returns the delivery record (maybe suppressed)."""
@@ -79,17 +94,18 @@ class Deliverer:
                            if p in self.store.igsids), None)
             channel = "standby" if thread and thread.get("owner", "keloa") != "keloa" else "messaging"
             field = "standby" if channel == "standby" else field
-            why = self.gate(ig_id, field)
+            apps, why = self.apps_for(ig_id, field)
             page = self.store.page_for_ig(ig_id)
             entry = {"time": self.store.now_ms(), "id": ig_id, channel: [event]}
             if why:
                 return self._record(status="suppressed", reason=why, body={"object": "instagram", "entry": [entry]},
                                     page_ids=[page["id"]] if page else [], fields=[field])
-        item = {"entry": entry, "page_id": page["id"], "field": field, "queued": time.monotonic()}
         with self.cv:
-            self.items.append(item)
+            for app in apps:
+                self.items.append({"entry": entry, "page_id": page["id"] if page and app == "facebook" else None,
+                                   "field": field, "queued": time.monotonic(), "app": app})
             self.cv.notify_all()
-        return {"status": "queued", "field": field}
+        return {"status": "queued", "field": field, "apps": apps}
 
     def send_raw(self, raw_bytes, signature="valid"):
         """Deliver given bytes as they are (control API), signed or not; skips all gating."""
@@ -146,18 +162,23 @@ class Deliverer:
             while order == items:
                 self.rng.shuffle(order)
             items = order
-        groups = [items[i:i + faults["batch_max"]] for i in range(0, len(items), faults["batch_max"])] \
-            if faults["batch"] else [[it] for it in items]
+        groups = []
+        for app in dict.fromkeys(it.get("app", "facebook") for it in items):  # one app's entries per POST
+            mine = [it for it in items if it.get("app", "facebook") == app]
+            groups += [mine[i:i + faults["batch_max"]] for i in range(0, len(mine), faults["batch_max"])] \
+                if faults["batch"] else [[it] for it in mine]
         for group in groups:
             body = {"object": "instagram", "entry": [it["entry"] for it in group]}
-            self._record(body=body, raw=encode_body(body), page_ids=sorted({it["page_id"] for it in group}),
+            self._record(body=body, raw=encode_body(body), app=group[0].get("app", "facebook"),
+                         page_ids=sorted({it["page_id"] for it in group if it["page_id"]}),
                          fields=[it["field"] for it in group])
 
     def _attempt(self, d):
         s = self.sb.settings
         url = s["SANDBOX_WEBHOOK_URL"] or d.get("url")
         raw = d["raw"]
-        sig256, sig1 = sign(s["SANDBOX_APP_SECRET"], raw)
+        secret = s["SANDBOX_IG_APP_SECRET"] if d.get("app") == "instagram" else s["SANDBOX_APP_SECRET"]
+        sig256, sig1 = sign(secret, raw)
         if d.get("signature_mode") == "invalid":
             sig256, sig1 = sign("wrong-secret", raw)
         headers = {"Content-Type": "application/json", "User-Agent": "facebookexternalua"}
@@ -186,7 +207,7 @@ class Deliverer:
                 self._failed(d)
             first = len(d["attempts"]) == 1 and d["duplicate_of"] is None
             if first and self.store.faults["duplicates"] and d.get("fields"):
-                self._record(body=d["body"], raw=raw, page_ids=d["page_ids"], fields=d["fields"],
+                self._record(body=d["body"], raw=raw, page_ids=d["page_ids"], fields=d["fields"], app=d.get("app"),
                              duplicate_of=d["id"])
 
     def _failed(self, d):
