@@ -56,6 +56,13 @@ class Config:
             "META_AUTHORIZE_URL", f"https://www.facebook.com/{self.GRAPH_API_VERSION}/dialog/oauth"
         )
         self.GRAPH_TIMEOUT_SECONDS = float(_env("GRAPH_TIMEOUT_SECONDS", "10"))
+        # The Instagram API with Instagram Login (its own app id and secret, under the app's Instagram
+        # product): accounts without a Facebook Page. Empty id or secret: that way of connecting is off.
+        self.INSTAGRAM_APP_ID = _env("INSTAGRAM_APP_ID")
+        self.INSTAGRAM_APP_SECRET = _env("INSTAGRAM_APP_SECRET")
+        self.INSTAGRAM_AUTHORIZE_URL = _env("INSTAGRAM_AUTHORIZE_URL", "https://www.instagram.com/oauth/authorize")
+        self.INSTAGRAM_OAUTH_TOKEN_URL = _env("INSTAGRAM_OAUTH_TOKEN_URL", "https://api.instagram.com/oauth/access_token")
+        self.INSTAGRAM_GRAPH_BASE = _env("INSTAGRAM_GRAPH_BASE", "https://graph.instagram.com").rstrip("/")
         # Hosts Keloa downloads customer media from (Meta's CDN). Comma separated, host[:port].
         self.META_CDN_HOSTS = [
             h.strip()
@@ -142,7 +149,8 @@ class Config:
         return self.KELOA_ENV == "production"
 
     # Settings that are URLs Keloa sends people or secrets to: https in production.
-    HTTPS_SETTINGS = ("PUBLIC_BASE_URL", "GRAPH_API_BASE", "META_AUTHORIZE_URL")
+    HTTPS_SETTINGS = ("PUBLIC_BASE_URL", "GRAPH_API_BASE", "META_AUTHORIZE_URL", "INSTAGRAM_AUTHORIZE_URL",
+                      "INSTAGRAM_OAUTH_TOKEN_URL", "INSTAGRAM_GRAPH_BASE")
 
     def problems(self) -> list[str]:
         """Settings that make a production start unsafe, each naming the variable."""
@@ -153,7 +161,15 @@ class Config:
         if weak:
             missing.append(f"SECRET_KEY must be set to a random value of at least 32 characters ({weak}); "
                            "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'")
-        for name in ("META_APP_ID", "META_APP_SECRET", "META_VERIFY_TOKEN", "REDIS_URL", "PUBLIC_BASE_URL"):
+        facebook = [n for n in ("META_APP_ID", "META_APP_SECRET") if not os.environ.get(n)]
+        instagram = [n for n in ("INSTAGRAM_APP_ID", "INSTAGRAM_APP_SECRET") if not os.environ.get(n)]
+        if facebook and instagram:  # at least one way of connecting, each with its id and secret
+            if len(facebook) == 2 and len(instagram) == 2:
+                missing.append("META_APP_ID and META_APP_SECRET (Facebook Login), or INSTAGRAM_APP_ID and "
+                               "INSTAGRAM_APP_SECRET (Instagram Login), are not set")
+            else:
+                missing += [f"{n} is not set" for n in (facebook if len(facebook) < 2 else instagram)]
+        for name in ("META_VERIFY_TOKEN", "REDIS_URL", "PUBLIC_BASE_URL"):
             if not os.environ.get(name):
                 missing.append(f"{name} is not set")
         if not self.KELOA_INSECURE_TEST_SETUP:

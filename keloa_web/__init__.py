@@ -80,7 +80,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from keloa_web.db import db
     from keloa_web import auth, htmx, security, templating
     from keloa_web.accounts import two_factor_views
-    from keloa_web.integrations import meta
+    from keloa_web.integrations import instagram, meta
 
     db.init_app(app)
     htmx.init_app(app)
@@ -89,6 +89,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     templating.init_app(app)
     meta.init_app(app)  # Facebook Login (Authlib)
+    instagram.init_app(app)  # Instagram Login, on the same registry
 
     # One blueprint per area (keloa_web/<area>/views.py); Meta's deauthorize callback is its own.
     from keloa_web.accounts import views as accounts

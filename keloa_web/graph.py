@@ -1,15 +1,19 @@
 """The Graph API over HTTP, at a configurable base URL (Meta, or the Meta sandbox).
 
 Every call goes through `GraphClient`; errors come back as `GraphError` with Meta's code and
-subcode so callers can decide (reconnect, retry later, refuse). Tokens are sent as parameters and
-never logged: log lines carry the path and Meta's error, nothing else.
+subcode so callers can decide (reconnect, retry later, refuse). Tokens go in the Authorization
+header and are never logged: log lines carry the path and Meta's error, nothing else.
+
+Two APIs answer for Instagram accounts: graph.facebook.com with a Page token (Facebook Login) and
+graph.instagram.com with the account's own token (Instagram Login). `for_channel` gives the one
+a channel uses, with its token and the node its calls start from; every job calls through it.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
@@ -85,13 +89,20 @@ class GraphClient:
         self.http = requests.Session()
 
     @classmethod
-    def from_app(cls, app=None) -> "GraphClient":
+    def from_app(cls, app=None, api: str = "facebook") -> "GraphClient":
+        """The app's client for graph.facebook.com, or with api="instagram" for graph.instagram.com
+        (no appsecret_proof there: Meta documents it for Facebook Login's tokens only)."""
         app = app or current_app
-        client = app.extensions.get("keloa_graph")
+        key = "keloa_graph" if api == "facebook" else "keloa_graph_instagram"
+        client = app.extensions.get(key)
         if client is None:
-            client = cls(app.config["GRAPH_API_BASE"], app.config["GRAPH_API_VERSION"],
-                         app.config["GRAPH_TIMEOUT_SECONDS"], app.config.get("META_APP_SECRET"))
-            app.extensions["keloa_graph"] = client
+            cfg = app.config
+            if api == "facebook":
+                client = cls(cfg["GRAPH_API_BASE"], cfg["GRAPH_API_VERSION"], cfg["GRAPH_TIMEOUT_SECONDS"],
+                             cfg.get("META_APP_SECRET"))
+            else:
+                client = cls(cfg["INSTAGRAM_GRAPH_BASE"], cfg["GRAPH_API_VERSION"], cfg["GRAPH_TIMEOUT_SECONDS"])
+            app.extensions[key] = client
         return client
 
     def url(self, path: str) -> str:
@@ -124,6 +135,17 @@ class GraphClient:
         except requests.ConnectionError as exc:
             raise GraphUnavailable(f"Could not reach Graph: {type(exc).__name__}") from None
         return self._parse(method, path, resp)
+
+    def token_endpoint(self, path: str, params: dict) -> dict:
+        """GET one of graph.instagram.com's unversioned token endpoints (access_token,
+        refresh_access_token), which Meta documents with the token and secret in the query."""
+        try:
+            resp = self.http.get(f"{self.base}/{path}", params=params, timeout=self.timeout)
+        except requests.Timeout:
+            raise GraphTimeout(f"Graph did not answer in {self.timeout:g} s") from None
+        except requests.ConnectionError as exc:
+            raise GraphUnavailable(f"Could not reach Graph: {type(exc).__name__}") from None
+        return self._parse("GET", path, resp)
 
     def _parse(self, method: str, path: str, resp: requests.Response) -> dict:
         try:
@@ -163,6 +185,62 @@ class GraphClient:
             # `next` carries the token in its query: it is taken out and sent in the header again.
             query = {k: v for k, v in _query(nxt) if k not in ("access_token", "appsecret_proof")}
             body = self.request("GET", urlsplit(nxt).path, token, params=query, url=nxt.split("?", 1)[0])
+
+
+@dataclass(frozen=True)
+class ChannelApi:
+    """Where one channel's calls go: the Graph host of its login, its token, and the node that sends,
+    lists conversations and holds the webhook subscription (the Page, or the account itself, `me`).
+    A value: built inside a request or job, used after the database session is released."""
+
+    graph: GraphClient
+    token: str | None = field(repr=False)
+    node: str
+    login: str
+
+    @property
+    def messages(self) -> str:
+        return f"{self.node}/messages"
+
+    @property
+    def conversations(self) -> str:
+        return f"{self.node}/conversations"
+
+    @property
+    def subscribed_apps(self) -> str:
+        return f"{self.node}/subscribed_apps"
+
+    def get(self, path: str, **params) -> dict:
+        return self.graph.get(path, self.token, **params)
+
+    def post(self, path: str, json: Any = None, data: dict | None = None, **params) -> dict:
+        return self.graph.post(path, self.token, json=json, data=data, **params)
+
+    def delete(self, path: str, **params) -> dict:
+        return self.graph.delete(path, self.token, **params)
+
+    def paginate(self, path: str, limit_pages: int = 50, **params) -> Iterator[dict]:
+        return self.graph.paginate(path, self.token, limit_pages, **params)
+
+
+def page_api(page_id: str, page_token: str | None, app=None) -> ChannelApi:
+    """Facebook Login: graph.facebook.com, from the Page."""
+    return ChannelApi(GraphClient.from_app(app), page_token, page_id, "facebook")
+
+
+def instagram_api(token: str | None, app=None) -> ChannelApi:
+    """Instagram Login: graph.instagram.com, from the account the token belongs to (`me`)."""
+    return ChannelApi(GraphClient.from_app(app, "instagram"), token, "me", "instagram")
+
+
+def for_channel(channel, app=None) -> ChannelApi:
+    """The API a channel's calls go to (`channel.login`), with its decrypted token."""
+    from keloa_web import crypto
+
+    token = crypto.decrypt(channel.page_token_enc)
+    if channel.login == "instagram":
+        return instagram_api(token, app)
+    return page_api(channel.page_id, token, app)
 
 
 def _query(url: str) -> list[tuple[str, str]]:

@@ -215,6 +215,8 @@ SCHEDULE: tuple[Periodic, ...] = (
              "notifications nobody saw in a tab go out by email, one digest per few minutes"),
     Periodic(60, "keloa_web.mail:sweep_unsent",
              "emails whose sending job was never queued"),
+    Periodic(3600, "keloa_web.integrations.tokens:refresh_tokens",
+             "Instagram Login tokens renewed a week after they were issued (they last 60 days)"),
     Periodic(3600, "keloa_web.accounts.jobs:purge_hourly",
              "expired invites, old sign-in attempts and ended sessions"),
     Periodic(86400, "keloa_web.operations.retention:daily_purge",

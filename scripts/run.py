@@ -82,7 +82,12 @@ def main() -> int:
             "META_VERIFY_TOKEN": "sandbox-verify-token", "GRAPH_API_BASE": sandbox_url,
             "META_AUTHORIZE_URL": f"{sandbox_url}/v25.0/dialog/oauth",
             "META_CDN_HOSTS": f"127.0.0.1:{SANDBOX_PORT}",
+            "INSTAGRAM_APP_ID": "sandbox-ig-app-id", "INSTAGRAM_APP_SECRET": "sandbox-ig-app-secret",
+            "INSTAGRAM_AUTHORIZE_URL": f"{sandbox_url}/instagram/oauth/authorize",
+            "INSTAGRAM_OAUTH_TOKEN_URL": f"{sandbox_url}/instagram/oauth/access_token",
+            "INSTAGRAM_GRAPH_BASE": f"{sandbox_url}/instagram/graph",
             "SANDBOX_APP_ID": "sandbox-app-id", "SANDBOX_APP_SECRET": "sandbox-app-secret",
+            "SANDBOX_IG_APP_ID": "sandbox-ig-app-id", "SANDBOX_IG_APP_SECRET": "sandbox-ig-app-secret",
             "SANDBOX_VERIFY_TOKEN": "sandbox-verify-token", "SANDBOX_PUBLIC_URL": sandbox_url,
             "SANDBOX_WEBHOOK_URL": f"{env['PUBLIC_BASE_URL']}/webhooks/instagram",
             "SANDBOX_DEAUTH_URL": f"{env['PUBLIC_BASE_URL']}/webhooks/meta/deauthorize",
@@ -95,7 +100,8 @@ def main() -> int:
     # another terminal (read only outside production; removed when the run stops).
     run_env = instance / "run.env"
     shared = ("PUBLIC_BASE_URL", "REDIS_URL", "MAIL_HOST", "MAIL_PORT", "GRAPH_API_BASE", "META_APP_ID",
-              "META_APP_SECRET", "META_VERIFY_TOKEN", "META_AUTHORIZE_URL", "META_CDN_HOSTS")
+              "META_APP_SECRET", "META_VERIFY_TOKEN", "META_AUTHORIZE_URL", "META_CDN_HOSTS", "INSTAGRAM_APP_ID",
+              "INSTAGRAM_APP_SECRET", "INSTAGRAM_AUTHORIZE_URL", "INSTAGRAM_OAUTH_TOKEN_URL", "INSTAGRAM_GRAPH_BASE")
     run_env.write_text("".join(f"{k}={env[k]}\n" for k in shared if env.get(k) and env.get(k) != os.environ.get(k)))
     run_env.chmod(0o600)
 

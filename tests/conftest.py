@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 APP_SECRET = "test-app-secret"
 APP_ID = "test-app-id"
+IG_APP_ID = "test-ig-app-id"  # the app's Instagram product (Instagram Login)
+IG_APP_SECRET = "test-ig-app-secret"
 VERIFY_TOKEN = "test-verify-token"
 
 
@@ -65,6 +67,11 @@ def settings(tmp_path, migrated_template, redis_url) -> dict:
         "META_VERIFY_TOKEN": VERIFY_TOKEN,
         "GRAPH_API_BASE": "http://127.0.0.1:9",  # nothing listens: tests that need Graph use `sandbox`
         "META_AUTHORIZE_URL": "http://127.0.0.1:9/v25.0/dialog/oauth",
+        "INSTAGRAM_APP_ID": IG_APP_ID,
+        "INSTAGRAM_APP_SECRET": IG_APP_SECRET,
+        "INSTAGRAM_AUTHORIZE_URL": "http://127.0.0.1:9/instagram/oauth/authorize",
+        "INSTAGRAM_OAUTH_TOKEN_URL": "http://127.0.0.1:9/instagram/oauth/access_token",
+        "INSTAGRAM_GRAPH_BASE": "http://127.0.0.1:9/instagram/graph",
         "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
         "MEDIA_DIR": str(tmp_path / "media"),
         "LOGIN_RATE_LIMIT": "5",
@@ -183,7 +190,7 @@ def sandbox(settings, tmp_path):
     env = dict(os.environ)
     env.update({
         "SANDBOX_APP_ID": APP_ID, "SANDBOX_APP_SECRET": APP_SECRET, "SANDBOX_VERIFY_TOKEN": VERIFY_TOKEN,
-        "SANDBOX_PUBLIC_URL": base, "SANDBOX_RETRY_BASE_SECONDS": "0.2",
+        "SANDBOX_IG_APP_ID": IG_APP_ID, "SANDBOX_IG_APP_SECRET": IG_APP_SECRET, "SANDBOX_PUBLIC_URL": base, "SANDBOX_RETRY_BASE_SECONDS": "0.2",
     })
     proc = subprocess.Popen([sys.executable, "-m", "meta_sandbox", "--host", "127.0.0.1", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "sandbox.log", "wb"))
@@ -192,7 +199,9 @@ def sandbox(settings, tmp_path):
     assert proc.poll() is None, "the sandbox exited at start (its port taken?): see sandbox.log"
     settings.update({
         "GRAPH_API_BASE": base, "META_AUTHORIZE_URL": f"{base}/v25.0/dialog/oauth",
-        "META_CDN_HOSTS": f"127.0.0.1:{port}",
+        "META_CDN_HOSTS": f"127.0.0.1:{port}", "INSTAGRAM_AUTHORIZE_URL": f"{base}/instagram/oauth/authorize",
+        "INSTAGRAM_OAUTH_TOKEN_URL": f"{base}/instagram/oauth/access_token",
+        "INSTAGRAM_GRAPH_BASE": f"{base}/instagram/graph",
     })
     yield helpers.Sandbox(base)
     helpers.stop_process(proc)

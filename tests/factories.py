@@ -111,7 +111,7 @@ def gen_entry(session, agent: Agent, title: str, body: str, examples: list[str] 
 
 def meta_dialog(client, sandbox, *, user: str = "ana", decline: tuple[str, ...] = (), pages: list[str] | None = None,
                 cancel: bool = False, rerequest: bool = False):
-    """Start "Connect Instagram" in Keloa and answer the sandbox's login dialog as `user`.
+    """Start "Connect through Facebook" in Keloa and answer the sandbox's login dialog as `user`.
 
     Returns the callback URL (path and query) the dialog redirected to; the caller GETs it with `client`.
     `pages` are sandbox page keys to share (default: all of the user's Pages).

@@ -29,7 +29,7 @@ def _channel(cid: int) -> Channel:
 
 def test_empty_integrations_page_explains_how_to_connect(admin_client):
     body = admin_client.get("/integrations/").get_data(as_text=True)
-    assert "No Instagram account connected yet" in body and "Connect Instagram" in body
+    assert "No Instagram account connected yet" in body and "Connect through Facebook" in body
 
 
 def test_cards_show_each_channel_with_status(app, admin_client):

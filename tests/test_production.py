@@ -116,7 +116,7 @@ def _page_with(browser: ProxiedClient, path: str, text: str) -> str | None:
 
 
 def connect_instagram(browser: ProxiedClient, sandbox: helpers.Sandbox, page_key: str = "coffee") -> None:
-    """Integrations → Connect Instagram → the sandbox's Facebook Login dialog as ana → pick the Page."""
+    """Integrations → Connect through Facebook → the sandbox's Facebook Login dialog as ana → pick the Page."""
     dialog = browser.post_form("/integrations/meta/login", page="/integrations/")
     assert dialog.status_code == 302 and dialog.headers["Location"].startswith(sandbox.base)
     state = sandbox.state()

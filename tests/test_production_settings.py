@@ -10,6 +10,9 @@ from config import Config, secret_key_weakness
 
 STRONG_KEY = secrets.token_urlsafe(48)
 HTTPS = {"PUBLIC_BASE_URL": "https://inbox.example.com", "GRAPH_API_BASE": "https://graph.facebook.com",
+         "INSTAGRAM_AUTHORIZE_URL": "https://www.instagram.com/oauth/authorize",
+         "INSTAGRAM_OAUTH_TOKEN_URL": "https://api.instagram.com/oauth/access_token",
+         "INSTAGRAM_GRAPH_BASE": "https://graph.instagram.com",
          "META_AUTHORIZE_URL": "https://www.facebook.com/v25.0/dialog/oauth"}
 
 
@@ -36,6 +39,18 @@ def test_a_safe_production_configuration_starts(production):
 
     assert Config().problems() == []
     assert create_app().config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_either_login_is_enough_and_neither_is_refused(production):
+    """An operator may configure Facebook Login, Instagram Login, or both."""
+    for name in ("META_APP_ID", "META_APP_SECRET"):
+        production.delenv(name)
+    assert Config().problems() == []  # Instagram Login alone
+    production.delenv("INSTAGRAM_APP_SECRET")
+    assert "INSTAGRAM_APP_SECRET is not set" in _refusal()
+    production.delenv("INSTAGRAM_APP_ID")
+    assert ("META_APP_ID and META_APP_SECRET (Facebook Login), or INSTAGRAM_APP_ID and INSTAGRAM_APP_SECRET "
+            "(Instagram Login), are not set") in _refusal()
 
 
 @pytest.mark.parametrize("key", ["a" * 32, "a" * 64, "abcdefghij" * 4, "0123456789abcdefghijklmnopqrstuvwxyz",

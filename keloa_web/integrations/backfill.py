@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from keloa_web import changes
 from keloa_web.db import db
-from keloa_web.graph import GraphClient, GraphError
+from keloa_web.graph import ChannelApi, GraphError, for_channel
 from keloa_web.integrations import channels as channel_ops
 from keloa_web.integrations.ratelimit import wait_turn
 from keloa_web.jobs import enqueue_once, job
@@ -38,20 +38,19 @@ OLDER_NOTE = ("Imported from Instagram when this account was connected: the {n} 
 
 @job("default", timeout=1800)
 def backfill_channel(channel_id: int) -> None:
-    graph = GraphClient.from_app()
     with db.session_scope(write=False) as s:
         channel = s.get(Channel, channel_id)
         if channel is None or not channel.can_send:
             return
-        ig_id, page_id, token = channel.ig_account_id, channel.page_id, channel_ops.page_token(channel)
+        ig_id, api = channel.ig_account_id, for_channel(channel)
     try:
-        conv_ids = _calm(ig_id, lambda: [c["id"] for c in graph.paginate(
-            f"{page_id}/conversations", token, platform="instagram", fields="id,updated_time", limit=50)])
+        conv_ids = _calm(ig_id, lambda: [c["id"] for c in api.paginate(
+            api.conversations, platform="instagram", fields="id,updated_time", limit=50)])
         conv_ids = conv_ids[:MAX_CONVERSATIONS]
         _progress(channel_id, total=len(conv_ids))
         report = Report()
         for done, conv_id in enumerate(conv_ids, start=1):
-            listing = _read_conversation(graph, ig_id, token, conv_id, report)
+            listing = _read_conversation(api, ig_id, conv_id, report)
             if listing is not None and (imported := _import(channel_id, conv_id, listing, report)) is not None:
                 _fetch_later(imported)
             _progress(channel_id, done=done, skipped=report.skipped, note=report.note())
@@ -85,13 +84,13 @@ class Report:
         return "; ".join(parts)[:1000] or None
 
 
-def _read_conversation(graph: GraphClient, ig_id: str, token: str, conv_id: str, report: Report) -> dict | None:
+def _read_conversation(api: ChannelApi, ig_id: str, conv_id: str, report: Report) -> dict | None:
     """The newest messages of one conversation, asking for fewer fields if Meta refuses the full
     set; None (and the reason in `report`) if Meta refuses both. A bad token stops the import."""
     problem: GraphError | None = None
     for fields in (MESSAGE_FIELDS, FEWER_FIELDS):
         try:
-            body = _calm(ig_id, lambda: graph.get(conv_id, token,
+            body = _calm(ig_id, lambda: api.get(conv_id,
                                                   fields=f"messages.limit({DETAIL_LIMIT + 1}){{{fields}}}"))
         except GraphError as exc:
             if exc.token_invalid:

@@ -8,21 +8,31 @@ from sqlalchemy.orm import Session
 
 from keloa_web import crypto
 from keloa_web.db import db, utcnow
-from keloa_web.graph import GraphClient, GraphError
+from keloa_web.graph import ChannelApi, GraphError, for_channel, page_api
 from keloa_web.integrations.meta import WEBHOOK_FIELDS, MetaLogin, PageInfo
-from keloa_web.models import Channel, ChannelStatus
+from keloa_web.models import Channel, ChannelStatus, Login
+
+# Instagram Login subscribes the account itself, with Instagram-object field names (Meta's
+# "Instagram webhook fields and permissions"): `messaging_seen` here is what `message_reads` is on a Page.
+INSTAGRAM_WEBHOOK_FIELDS = ("messages", "message_reactions", "messaging_postbacks", "messaging_referral",
+                            "messaging_seen", "message_edit")
 
 log = logging.getLogger(__name__)
 
 
-def subscribe_page(page_id: str, page_token: str) -> None:
-    """Install the app on the Page for the fields Keloa handles (Meta may drop this after failures)."""
+def subscribe(api: ChannelApi) -> None:
+    """Subscribe the Page (Facebook Login) or the account (Instagram Login) to the fields Keloa
+    handles (Meta may drop a Page's subscription after failed deliveries)."""
+    fields = INSTAGRAM_WEBHOOK_FIELDS if api.login == Login.INSTAGRAM else WEBHOOK_FIELDS
     with db.released():
-        GraphClient.from_app().post(f"{page_id}/subscribed_apps", page_token,
-                                    data={"subscribed_fields": ",".join(WEBHOOK_FIELDS)})
+        api.post(api.subscribed_apps, data={"subscribed_fields": ",".join(fields)})
 
 
-def first_conversations_call(ig_account_id: str, page_id: str, page_token: str) -> str | None:
+def subscribe_page(page_id: str, page_token: str) -> None:
+    subscribe(page_api(page_id, page_token))
+
+
+def first_conversations_call(ig_account_id: str, api: ChannelApi) -> str | None:
     """One Conversations API call for the account; None if Meta answered, else what went wrong.
 
     Meta's Instagram Messaging overview: a creator account "must send an API request using the
@@ -34,7 +44,7 @@ def first_conversations_call(ig_account_id: str, page_id: str, page_token: str) 
     try:
         with db.released():
             ratelimit.wait_turn(ig_account_id)
-            GraphClient.from_app().get(f"{page_id}/conversations", page_token, platform="instagram", limit=1)
+            api.get(api.conversations, platform="instagram", limit=1)
     except (GraphError, TimeoutError) as exc:
         return getattr(exc, "message", None) or str(exc)
     return None
@@ -61,18 +71,50 @@ def upsert_channel(session: Session, login: MetaLogin, page: PageInfo) -> tuple[
     channel.ig_username = page.ig_username or ""
     channel.ig_name = page.ig_name
     channel.ig_picture_url = page.ig_picture_url
+    channel.login = Login.FACEBOOK
     channel.page_id = page.id
     channel.page_name = page.name
     channel.page_token_enc = crypto.encrypt(page.token)
     channel.meta_user_id = login.user_id
     channel.meta_user_token_enc = crypto.encrypt(login.token)
+    channel.token_scopes = channel.token_issued_at = channel.token_expires_at = None  # Page tokens do not expire
+    _activate(channel, created)
+    session.flush()
+    log.info("Channel %s (@%s) connected by Meta user %s", channel.id, channel.ig_username, login.user_id)
+    return channel, created
+
+
+def upsert_instagram_channel(session: Session, account, token) -> tuple[Channel, bool]:
+    """Instagram Login: create the channel, or take over the one for this account (connected before
+    through its Page, or through Instagram): one account is one channel, matched on its id."""
+    channel = existing_channel(session, account.ig_id)
+    created = channel is None
+    if created:
+        channel = Channel(ig_account_id=account.ig_id)
+        session.add(channel)
+    channel.ig_username = account.username
+    channel.ig_name = account.name
+    channel.ig_picture_url = account.picture_url
+    channel.login = Login.INSTAGRAM
+    channel.page_id = ""
+    channel.page_name = ""
+    channel.page_token_enc = crypto.encrypt(token.access_token)
+    channel.meta_user_id = account.app_scoped_id
+    channel.meta_user_token_enc = None
+    channel.token_scopes = ",".join(token.scopes)
+    channel.token_issued_at, channel.token_expires_at = token.issued_at, token.expires_at
+    channel.token_refresh_failures, channel.token_refresh_error = 0, None
+    _activate(channel, created)
+    session.flush()
+    log.info("Channel %s (@%s) connected with Instagram Login", channel.id, channel.ig_username)
+    return channel, created
+
+
+def _activate(channel: Channel, created: bool) -> None:
     if not created and channel.status != ChannelStatus.ACTIVE:
         channel.connected_at = utcnow()
     channel.status = ChannelStatus.ACTIVE
     channel.status_reason = None
-    session.flush()
-    log.info("Channel %s (@%s) connected by Meta user %s", channel.id, channel.ig_username, login.user_id)
-    return channel, created
 
 
 def page_token(channel: Channel) -> str | None:
@@ -99,25 +141,28 @@ def token_reason(exc: GraphError) -> str:
 
 
 def disconnect(session: Session, channel: Channel) -> str | None:
-    """Unsubscribe the Page at Meta, then disconnect here whatever Meta said.
+    """Unsubscribe the Page (or, with Instagram Login, the account) at Meta, then disconnect here
+    whatever Meta said.
 
     Returns a warning to show when Meta could not be told (dead token, Meta unreachable).
     """
     warning = None
-    token = page_token(channel)
-    if token and channel.status != ChannelStatus.DISCONNECTED:
+    api = for_channel(channel)
+    where = ("Instagram: Settings → Website permissions → Apps and websites" if channel.instagram_login
+             else "Facebook Settings → Business integrations")
+    if api.token and channel.status != ChannelStatus.DISCONNECTED:
         try:
             with db.released():
-                GraphClient.from_app().delete(f"{channel.page_id}/subscribed_apps", token)
+                api.delete(api.subscribed_apps)
         except GraphError as exc:
             if exc.token_invalid:
                 warning = ("Meta no longer accepts this connection's token, so Keloa could not remove the "
-                           "Page's webhook subscription there. Keloa is disconnected; to clean up at Meta, "
-                           "remove the app in Facebook Settings → Business integrations.")
+                           "webhook subscription there. Keloa is disconnected; to clean up at Meta, "
+                           f"remove the app in {where}.")
             else:
                 warning = (f"Meta did not confirm removing the webhook subscription ({exc}). Keloa is "
                            "disconnected and ignores this account's messages; you can also remove the app "
-                           "in Facebook Settings → Business integrations.")
+                           f"in {where}.")
     channel.status = ChannelStatus.DISCONNECTED
     channel.status_reason = "Disconnected by an admin"
     channel.page_token_enc = None

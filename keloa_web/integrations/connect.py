@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from keloa_web.auth import admin_required
 from keloa_web.db import db
-from keloa_web.graph import GraphClient, GraphError, GraphTimeout, GraphUnavailable
+from keloa_web.graph import GraphClient, GraphError, GraphTimeout, GraphUnavailable, page_api
 from keloa_web.htmx import render_page
 from keloa_web.integrations import channels as channel_ops
 from keloa_web.integrations import checks, meta
@@ -50,18 +50,18 @@ def meta_callback():
             return _back("You cancelled the Meta sign-in, so nothing was connected. Choose \"Connect "
                          "Instagram\" to try again.", "warning")
         reason = request.args.get("error_description") or error
-        return _back(f"Meta did not complete the sign-in ({reason}). Choose \"Connect Instagram\" to try again.")
+        return _back(f"Meta did not complete the sign-in ({reason}). Choose \"Connect through Facebook\" to try again.")
     try:
         with db.released():  # Meta's token endpoint
             token = meta.client().authorize_access_token()
     except MismatchingStateError:
         return _back("This sign-in link was already used or has expired, so it was ignored. Choose "
-                     "\"Connect Instagram\" to sign in again.")
+                     "\"Connect through Facebook\" to sign in again.")
     except OAuthError as exc:
         detail = exc.error.get("message") if isinstance(exc.error, dict) else (exc.description or exc.error)
         log.warning("Meta token exchange refused: %s", detail)
         return _back(f"Meta refused the sign-in code ({detail}). It may have been used already or expired. "
-                     "Choose \"Connect Instagram\" to sign in again.")
+                     "Choose \"Connect through Facebook\" to sign in again.")
     except requests.RequestException as exc:
         log.warning("Meta token endpoint unreachable: %s", type(exc).__name__)
         return _back("Keloa could not reach Meta to finish the sign-in. Try again in a moment.")
@@ -78,7 +78,7 @@ def meta_callback():
 def _picker(problem: checks.Problem | None = None, problem_page: str | None = None, status: int = 200):
     login = meta.current_login()
     if login is None:
-        return _back("Your Meta sign-in has expired (it lasts an hour). Choose \"Connect Instagram\" to "
+        return _back("Your Meta sign-in has expired (it lasts an hour). Choose \"Connect through Facebook\" to "
                      "sign in again.", "warning")
     try:
         pages = meta.fetch_pages(login.token)
@@ -104,7 +104,7 @@ def pages_index():
 def page_connect(page_id: str):
     login = meta.current_login()
     if login is None:
-        return _back("Your Meta sign-in has expired (it lasts an hour). Choose \"Connect Instagram\" to "
+        return _back("Your Meta sign-in has expired (it lasts an hour). Choose \"Connect through Facebook\" to "
                      "sign in again.", "warning")
     try:
         problem = checks.scopes_problem(meta.declined_scopes(login.token))
@@ -122,7 +122,7 @@ def page_connect(page_id: str):
             "Could not subscribe the Page", f"Meta refused to send this Page's messages to Keloa: {exc.message}",
             "Check that you can manage the Page (Admin, or a role with \"Community activity\"), then try again.")
         return _picker(problem, page_id, status=409)
-    first_call_error = channel_ops.first_conversations_call(page.ig_id, page.id, page.token)
+    first_call_error = channel_ops.first_conversations_call(page.ig_id, page_api(page.id, page.token))
     try:
         channel, created = channel_ops.upsert_channel(db.session, login, page)
     except IntegrityError:

@@ -9,10 +9,10 @@ from flask import current_app, flash, redirect, url_for
 from keloa_web import crypto
 from keloa_web.auth import admin_required
 from keloa_web.db import db, utcnow
-from keloa_web.graph import GraphClient, GraphError
+from keloa_web.graph import ChannelApi, GraphClient, GraphError, for_channel
 from keloa_web.htmx import hx_redirect, is_htmx, render_page
 from keloa_web.integrations import channels as channel_ops
-from keloa_web.integrations import checks, meta, ratelimit
+from keloa_web.integrations import checks, instagram, meta, ratelimit, tokens
 from keloa_web.integrations.views import bp, get_channel
 from keloa_web.models import Channel, ChannelStatus
 
@@ -31,13 +31,15 @@ class Check:
 
 
 def run_checks(channel: Channel) -> list[Check]:
+    if channel.instagram_login and channel.status != ChannelStatus.DISCONNECTED:
+        return _instagram_checks(channel)
     graph = GraphClient.from_app()
     page_token = channel_ops.page_token(channel)
     user_token = crypto.decrypt(channel.meta_user_token_enc)
     out: list[Check] = []
     if channel.status == ChannelStatus.DISCONNECTED or not page_token:
         return [Check("Connected", "fail", "This channel is disconnected.",
-                      "Choose \"Connect Instagram\" and pick this Page to connect it again.", "reconnect")]
+                      "Choose \"Connect through Facebook\" and pick this Page to connect it again.", "reconnect")]
 
     try:
         with db.released():
@@ -56,12 +58,64 @@ def run_checks(channel: Channel) -> list[Check]:
 
     out.extend(_user_checks(graph, channel, user_token))
     out.append(_ig_check(graph, channel, page_token))
-    out.append(_subscription_check(graph, channel, page_token))
+    api = for_channel(channel)
+    out.append(_subscription_check(api, channel))
     out.append(_webhook_check(channel))
-    out.append(_dm_access_check(graph, channel, page_token))
+    out.append(_dm_access_check(api, channel))
     out.append(_conversations_call_check(channel))
     return out
 
+
+def _instagram_checks(channel: Channel) -> list[Check]:
+    """Instagram Login: the account's own token on graph.instagram.com (no Page, no Meta user)."""
+    api = for_channel(channel)
+    if not api.token:
+        return [Check("Connected", "fail", "Keloa can no longer read this account's access token.",
+                      "Choose \"Connect with Instagram\" and log in as this account again.", "reconnect")]
+    try:
+        with db.released():
+            me = api.get("me", fields="user_id,username,account_type")
+    except GraphError as exc:
+        if not exc.token_invalid:
+            return [Check("Access token valid", "warn", f"Meta did not answer clearly: {exc}", "Try again in a moment.")]
+        channel_ops.mark_needs_reconnect(db.session, channel.id, channel_ops.token_reason(exc))
+        db.session.commit()
+        return [Check("Access token valid", "fail", f"Meta rejected the token: {exc.message}",
+                      "Reconnect: choose \"Connect with Instagram\" and log in as this account. Nothing is lost.",
+                      "reconnect")]
+    out = [Check("Access token valid", "pass", "Meta accepts Keloa's Instagram token for this account.")]
+    if str(me.get("user_id")) != channel.ig_account_id:
+        out.append(Check("The same Instagram account", "fail", f"The token now belongs to @{me.get('username')}, not "
+                         f"@{channel.ig_username}.", "Reconnect and log in as this account.", "reconnect"))
+    out.append(_token_life_check(channel))
+    missing = [s for s in instagram.SCOPES if s not in (channel.token_scopes or "").split(",")]
+    out.append(Check("Permissions granted", "fail", f"Instagram did not grant: {', '.join(missing)}.",
+                     "Reconnect and leave every permission ticked in Instagram's window.", "reconnect") if missing
+               else Check("Permissions granted", "pass", f"Granted: {', '.join(instagram.SCOPES)}."))
+    out.append(_subscription_check(api, channel))
+    out.append(_webhook_check(channel))
+    out.append(_dm_access_check(api, channel))
+    out.append(_conversations_call_check(channel))
+    return out
+
+
+def _token_life_check(channel: Channel) -> Check:
+    name = "Access token renews itself"
+    issued, expires = channel.token_issued_at, channel.token_expires_at
+    if issued is None or expires is None:
+        return Check(name, "warn", "Keloa does not know when this token expires.",
+                     "Reconnect with Instagram so that Keloa can renew it.", "reconnect")
+    now = utcnow()
+    days_old, days_left = (now - issued).days, (expires - now).days
+    nxt = tokens.next_refresh(issued, expires)
+    detail = (f"Issued or last renewed on {issued:%Y-%m-%d} ({days_old} day{'s' if days_old != 1 else ''} ago); "
+              f"it expires on {expires:%Y-%m-%d} ({days_left} days left). Keloa renews it from {nxt:%Y-%m-%d}.")
+    if channel.token_refresh_error:
+        return Check(name, "fail" if channel.status != ChannelStatus.ACTIVE else "warn",
+                     f"{detail} The last renewal failed ({channel.token_refresh_failures} in a row): "
+                     f"{channel.token_refresh_error}", "Keloa tries again every hour; if it keeps failing, reconnect "
+                     "with Instagram before the token expires.", "reconnect")
+    return Check(name, "pass", detail)
 
 def _user_checks(graph: GraphClient, channel: Channel, user_token: str | None) -> list[Check]:
     names = ("Permissions granted", "You still manage the Page")
@@ -112,19 +166,23 @@ def _ig_check(graph: GraphClient, channel: Channel, token: str) -> Check:
                  "then reconnect.", "reconnect")
 
 
-def _subscription_check(graph: GraphClient, channel: Channel, token: str) -> Check:
-    name = "Page subscribed to message notifications"
+def _subscription_check(api: ChannelApi, channel: Channel) -> Check:
+    ig = channel.instagram_login
+    name = "Account subscribed to message notifications" if ig else "Page subscribed to message notifications"
+    whose = f"@{channel.ig_username}'s" if ig else "this Page's"
     try:
         with db.released():
-            apps = graph.get(f"{channel.page_id}/subscribed_apps", token).get("data", [])
+            apps = api.get(api.subscribed_apps).get("data", [])
     except GraphError as exc:
         return Check(name, "warn", f"Meta did not answer: {exc}", "Try again in a moment.")
-    mine = next((a for a in apps if str(a.get("id")) == str(current_app.config["META_APP_ID"])), None)
+    app_id = current_app.config["INSTAGRAM_APP_ID" if ig else "META_APP_ID"]
+    mine = next((a for a in apps if str(a.get("id")) == str(app_id)), apps[0] if ig and len(apps) == 1 else None)
     fields = set((mine or {}).get("subscribed_fields") or [])
-    missing = [f for f in meta.WEBHOOK_FIELDS if f not in fields]
+    wanted = channel_ops.INSTAGRAM_WEBHOOK_FIELDS if ig else meta.WEBHOOK_FIELDS
+    missing = [f for f in wanted if f not in fields]
     if not missing:
-        return Check(name, "pass", "Meta sends this Page's messages to Keloa.")
-    detail = ("Meta is not sending this Page's messages to Keloa." if not fields
+        return Check(name, "pass", f"Meta sends {whose} messages to Keloa.")
+    detail = (f"Meta is not sending {whose} messages to Keloa." if not fields
               else f"The subscription lacks: {', '.join(missing)}.")
     return Check(name, "fail", detail + " Meta drops the subscription after about an hour of failed "
                  "deliveries (for example while Keloa was unreachable).", "Choose \"Subscribe again\".", "subscribe")
@@ -146,12 +204,12 @@ def _webhook_check(channel: Channel) -> Check:
     return Check(name, "pass", f"The last notification from Meta arrived on {when}.")
 
 
-def _dm_access_check(graph: GraphClient, channel: Channel, token: str) -> Check:
+def _dm_access_check(api: ChannelApi, channel: Channel) -> Check:
     name = "Access to messages allowed"
     try:
         with db.released():
             ratelimit.wait_turn(channel.ig_account_id)
-            graph.get(f"{channel.page_id}/conversations", token, platform="instagram", limit=1)
+            api.get(api.conversations, platform="instagram", limit=1)
     except GraphError as exc:
         channel_ops.record_conversations_call(channel, exc.message)
         db.session.commit()
@@ -197,8 +255,9 @@ def diagnostics_run(channel_id: int):
 def subscription_create(channel_id: int):
     channel = get_channel(channel_id)
     try:
-        channel_ops.subscribe_page(channel.page_id, channel_ops.page_token(channel) or "")
-        flash(f"{channel.page_name} is subscribed again: Meta sends its messages to Keloa.", "success")
+        channel_ops.subscribe(for_channel(channel))
+        flash(f"{channel.page_name or '@' + channel.ig_username} is subscribed again: Meta sends its messages to "
+              "Keloa.", "success")
     except GraphError as exc:
         if exc.token_invalid:
             channel_ops.mark_needs_reconnect(db.session, channel.id, channel_ops.token_reason(exc))

@@ -10,10 +10,9 @@ from flask import flash, redirect, request, url_for
 
 from keloa_web.auth import admin_required
 from keloa_web.db import db
-from keloa_web.graph import GraphClient, GraphError
+from keloa_web.graph import GraphError, for_channel
 from keloa_web.htmx import is_htmx, render_page
 from keloa_web.describe import ICE_BREAKER_PAYLOAD
-from keloa_web.integrations import channels as channel_ops
 from keloa_web.integrations.views import bp, get_channel
 
 MAX_QUESTIONS = 4  # Meta: "A maximum of 4 questions can be set"
@@ -46,16 +45,15 @@ def ice_breakers_save(channel_id: int):
                                      f"shows at most {MAX_LENGTH}. Nothing was saved.", 422, bad=typed.index(too_long))
     if len(set(questions)) != len(questions):
         return _page(channel, typed, "Two questions are the same. Nothing was saved.", 422)
-    token = channel_ops.page_token(channel)
+    api = for_channel(channel)
     breakers = [{"question": q, "payload": PAYLOAD.format(n=i + 1)} for i, q in enumerate(questions)]
-    graph = GraphClient.from_app()
     try:
         with db.released():
             if breakers:
-                graph.post("me/messenger_profile", token, platform="instagram", json={
+                api.post("me/messenger_profile", platform="instagram", json={
                     "platform": "instagram", "ice_breakers": [{"call_to_actions": breakers, "locale": "default"}]})
             else:
-                graph.delete("me/messenger_profile", token, platform="instagram", fields='["ice_breakers"]')
+                api.delete("me/messenger_profile", platform="instagram", fields='["ice_breakers"]')
     except GraphError as exc:
         db.session.rollback()
         return _page(channel, typed, f"Instagram refused the ice breakers: {exc.message}. Nothing was changed.", 422)

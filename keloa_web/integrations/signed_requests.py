@@ -72,7 +72,9 @@ def refuse(error: str, status: int = 400):
 
 def accept(signed_request: str, kind: str):
     """(payload, None) for a valid, fresh request seen for the first time; else (None, answer)."""
-    payload = parse_signed_request(signed_request, current_app.config["META_APP_SECRET"])
+    # Facebook Login's app or Instagram Login's app (its user_id is then the app-scoped id /me gave)
+    secrets = [current_app.config.get(n) for n in ("META_APP_SECRET", "INSTAGRAM_APP_SECRET")]
+    payload = next((p for p in (parse_signed_request(signed_request, s) for s in secrets if s) if p), None)
     if payload is None or not payload.get("user_id"):
         return None, refuse("invalid signed_request")
     if not is_fresh(payload):

@@ -6,7 +6,7 @@ app factory registers both, and sets up Facebook Login (meta.init_app).
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from sqlalchemy import select
 
 from keloa_web.auth import admin_required
@@ -34,7 +34,12 @@ def _agents() -> list[Agent]:
 def page_context(**extra) -> dict:
     chans = sorted(db.session.scalars(select(Channel)).all(),
                    key=lambda c: (STATUS_ORDER.get(c.status, 3), c.label.lower()))
-    return {"channels": chans, "agents": _agents(), "saved": None, **extra}
+    from keloa_web.integrations import instagram
+
+    cfg = current_app.config
+    return {"channels": chans, "agents": _agents(), "saved": None,
+            "facebook_login": bool(cfg.get("META_APP_ID") and cfg.get("META_APP_SECRET")),
+            "instagram_login": instagram.enabled(), **extra}
 
 
 @bp.get("/")
@@ -105,5 +110,5 @@ def backfill_progress(channel_id: int):
 
 
 from keloa_web.integrations import (  # noqa: E402,F401  (routes on bp)
-    connect, diagnostics, icebreakers, retention_views, team_access,
+    connect, diagnostics, icebreakers, instagram_connect, retention_views, team_access,
 )

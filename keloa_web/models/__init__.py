@@ -6,7 +6,7 @@ from keloa_web.models.accounts import (
 from keloa_web.models.agents import Agent, Backend, GapKind, KnowledgeEntry, KnowledgeGap
 from keloa_web.models.contact_details import ContactField, ContactNote, ContactValue, FieldKind
 from keloa_web.models.channels import (
-    Assignment, BackfillState, Channel, ChannelStatus, RetentionScope, channel_members,
+    Assignment, BackfillState, Channel, ChannelStatus, Login, RetentionScope, channel_members,
 )
 from keloa_web.models.conversations import (
     Attachment, AttachmentStatus, AttachmentType, AuthorType, Change, Contact, Conversation, ConversationStatus,
@@ -23,7 +23,7 @@ __all__ = [
     "Agent", "Attachment", "BackupCode", "Change", "ConversationEvent", "Channel", "Contact", "ContactField", "ContactNote", "ContactValue", "Conversation", "DataDeletion", "EmailChange", "Invite", "KnowledgeEntry",
     "KnowledgeGap", "Label", "LoginAttempt", "Message", "Notification", "OutgoingEmail", "PasswordReset", "PendingRead", "Reaction", "SavedReply", "SavedView", "TeamSettings", "User", "UserSession", "WebhookEvent",
     # the values of their status-like columns (CHECK constraints in the database)
-    "Assignment", "AttachmentStatus", "AttachmentType", "Availability", "AuthorType", "BackfillState", "Backend", "ChannelStatus",
+    "Assignment", "AttachmentStatus", "AttachmentType", "Availability", "AuthorType", "BackfillState", "Backend", "ChannelStatus", "Login",
     "ConversationStatus", "Direction", "EventKind", "EventStatus", "FieldKind", "GapKind", "LabelColor", "MessageKind", "MessageStatus", "NotificationKind", "RetentionScope", "Role",
     "TwoFactorRule", "WindowState",
     # association tables

@@ -1,4 +1,5 @@
-"""A channel is one connected Instagram professional account (through its Facebook Page)."""
+"""A channel is one connected Instagram professional account, through its Facebook Page (Facebook
+Login) or on its own (Instagram Login)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,6 +16,13 @@ class ChannelStatus(StrEnum):
     ACTIVE = "active"
     NEEDS_RECONNECT = "needs_reconnect"
     DISCONNECTED = "disconnected"
+
+
+class Login(StrEnum):
+    """How the account was connected, so which API its calls go to (keloa_web/graph.py, `for_channel`)."""
+
+    FACEBOOK = "facebook"  # Facebook Login: a Page token, graph.facebook.com, the Page's webhooks
+    INSTAGRAM = "instagram"  # Instagram Login: the account's own token, graph.instagram.com
 
 
 class BackfillState(StrEnum):
@@ -41,7 +49,7 @@ class RetentionScope(StrEnum):
 
 class Channel(Base):
     __tablename__ = "channels"
-    __table_args__ = (one_of("status", ChannelStatus), one_of("backfill_state", BackfillState),
+    __table_args__ = (one_of("status", ChannelStatus), one_of("backfill_state", BackfillState), one_of("login", Login),
                       one_of("assignment", Assignment), one_of("retention_scope", RetentionScope))
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,9 +57,19 @@ class Channel(Base):
     ig_username: Mapped[str] = mapped_column(String(120), default="")
     ig_name: Mapped[str | None] = mapped_column(String(200))
     ig_picture_url: Mapped[str | None] = mapped_column(Text)
-    page_id: Mapped[str] = mapped_column(String(64), index=True)
+    login: Mapped[str] = mapped_column(String(16), default=Login.FACEBOOK, server_default=Login.FACEBOOK)
+    page_id: Mapped[str] = mapped_column(String(64), index=True)  # "" for Instagram Login
     page_name: Mapped[str] = mapped_column(String(200), default="")
-    page_token_enc: Mapped[str | None] = mapped_column(Text)  # Fernet, see keloa_web/crypto.py
+    # The token the channel's calls carry, Fernet-encrypted (keloa_web/crypto.py): the Page token
+    # (Facebook Login, no expiry), or the account's long-lived Instagram User token (Instagram Login).
+    page_token_enc: Mapped[str | None] = mapped_column(Text)
+    # Instagram Login's token: what it was granted, when it was issued (or last refreshed), when it
+    # expires, and the refreshes that failed in a row (keloa_web/integrations/tokens.py).
+    token_scopes: Mapped[str | None] = mapped_column(Text)
+    token_issued_at: Mapped[datetime | None] = mapped_column(DateTime)
+    token_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    token_refresh_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    token_refresh_error: Mapped[str | None] = mapped_column(Text)
     meta_user_id: Mapped[str | None] = mapped_column(String(64))
     meta_user_token_enc: Mapped[str | None] = mapped_column(Text)
     display_name: Mapped[str | None] = mapped_column(String(120))
@@ -91,6 +109,10 @@ class Channel(Base):
     @property
     def label(self) -> str:
         return self.display_name or (f"@{self.ig_username}" if self.ig_username else self.page_name)
+
+    @property
+    def instagram_login(self) -> bool:
+        return self.login == Login.INSTAGRAM
 
     @property
     def can_send(self) -> bool:

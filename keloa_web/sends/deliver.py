@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 
 from keloa_web import changes, window
-from keloa_web.crypto import decrypt
 from keloa_web.db import db
-from keloa_web.graph import GraphClient, GraphError, GraphTimeout
+from keloa_web.graph import ChannelApi, GraphError, GraphTimeout, for_channel
 from keloa_web.jobs import job
 from keloa_web.mids import adopt_mid
 from keloa_web.models import AuthorType, Channel, Contact, Conversation, Message, MessageKind, MessageStatus
@@ -25,8 +24,7 @@ from keloa_web.sends.failures import handle_error, needs_reconnect
 
 @dataclass
 class Prepared:
-    page_id: str
-    token: str
+    api: ChannelApi  # the channel's Graph host, token and sending node
     body: dict
     ig_account_id: str
     bucket: str
@@ -49,7 +47,7 @@ def send_message(message_id: int) -> None:
 
 def deliver(message_id: int, prepared: Prepared) -> None:
     try:
-        result = GraphClient.from_app().post(f"{prepared.page_id}/messages", prepared.token, json=prepared.body)
+        result = prepared.api.post(prepared.api.messages, json=prepared.body)
     except GraphTimeout:
         _set(message_id, MessageStatus.UNKNOWN,
              "Unknown — check Instagram: Instagram did not answer in time, so Keloa cannot "
@@ -83,8 +81,8 @@ def prepare_in(s, message: Message) -> Prepared | None:
             conversation.needs_human = True
         _fail(s, message, decision.reason)
         return None
-    token = decrypt(channel.page_token_enc)
-    if not token:
+    api = for_channel(channel)
+    if not api.token:
         needs_reconnect(s, channel, "Keloa can no longer read this account's access token.")
         _fail(s, message, f"{channel.label} needs reconnecting (Integrations) before replies can go out.")
         return None
@@ -92,7 +90,7 @@ def prepare_in(s, message: Message) -> Prepared | None:
     message.status = MessageStatus.SENDING  # shown as "Sending…" like `queued`: no change to announce yet
     message.send_attempts += 1
     contact = s.get(Contact, conversation.contact_id)
-    return Prepared(channel.page_id, token, _body(message, contact.igsid), channel.ig_account_id,
+    return Prepared(api, _body(message, contact.igsid), channel.ig_account_id,
                     ratelimit.bucket_for(message.kind))
 
 

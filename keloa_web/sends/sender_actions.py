@@ -4,9 +4,8 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from keloa_web.crypto import decrypt
 from keloa_web.db import db
-from keloa_web.graph import GraphClient, GraphError
+from keloa_web.graph import GraphError, for_channel
 from keloa_web.jobs import enqueue_once, job
 from keloa_web.mids import latest_customer_mid
 from keloa_web.models import Channel, Contact, Conversation
@@ -26,14 +25,13 @@ def mark_seen(conversation_id: int) -> None:
         mid = latest_customer_mid(s, conversation_id)
         if not (channel and channel.read_receipts and channel.can_send and mid) or mid == conversation.last_marked_seen_mid:
             return
-        token = decrypt(channel.page_token_enc)
+        api = for_channel(channel)
         igsid = s.get(Contact, conversation.contact_id).igsid
-        page_id, channel_id = channel.page_id, channel.id
-    if not token:
+        channel_id = channel.id
+    if not api.token:
         return
     try:
-        GraphClient.from_app().post(f"{page_id}/messages", token,
-                                    json={"recipient": {"id": igsid}, "sender_action": "mark_seen"})
+        api.post(api.messages, json={"recipient": {"id": igsid}, "sender_action": "mark_seen"})
     except GraphError as exc:
         if exc.token_invalid:
             with db.session_scope() as s:
@@ -52,12 +50,12 @@ def typing(conversation_id: int, on: bool) -> bool:
         channel = s.get(Channel, conversation.channel_id) if conversation else None
         if not (channel and channel.can_send):
             return False
-        token, page_id = decrypt(channel.page_token_enc), channel.page_id
+        api = for_channel(channel)
         igsid = s.get(Contact, conversation.contact_id).igsid
-    if not token:
+    if not api.token:
         return False
     try:
-        GraphClient.from_app().post(f"{page_id}/messages", token, json={
+        api.post(api.messages, json={
             "recipient": {"id": igsid}, "sender_action": "typing_on" if on else "typing_off"})
     except GraphError as exc:
         log.info("typing indicator for conversation %s not shown: %s", conversation_id, exc)

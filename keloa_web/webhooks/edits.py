@@ -13,8 +13,7 @@ from rq import Retry
 
 from keloa_web import changes
 from keloa_web.db import db
-from keloa_web.graph import GraphClient, GraphError, GraphUnavailable
-from keloa_web.integrations import channels as channel_ops
+from keloa_web.graph import GraphError, GraphUnavailable, for_channel
 from keloa_web.integrations import ratelimit
 from keloa_web.models import Channel, Message
 from keloa_web.jobs import job
@@ -35,12 +34,12 @@ def fetch_edited_text(message_id: int) -> str:
         if message is None or message.deleted or not message.mid or (message.extra or {}).get("edit_text") != PENDING:
             return "skipped"
         channel = session.get(Channel, message.channel_id)
-        token, mid, ig_id = channel_ops.page_token(channel), message.mid, channel.ig_account_id
+        api, mid, ig_id = for_channel(channel), message.mid, channel.ig_account_id
     text, state = None, UNAVAILABLE
-    if token:
+    if api.token:
         try:
             ratelimit.wait_turn(ig_id)
-            node = GraphClient.from_app().get(quote(mid, safe=""), token, fields="message")
+            node = api.get(quote(mid, safe=""), fields="message")
             if isinstance(node.get("message"), str):
                 text, state = clean(node["message"]), None
         except GraphUnavailable:

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from keloa_web import changes, crypto
+from keloa_web import changes
 from keloa_web.db import db, utcnow
-from keloa_web.graph import GraphClient, GraphError, GraphUnavailable
+from keloa_web.graph import GraphError, GraphUnavailable, for_channel
 from keloa_web.media import download, storage
 from keloa_web.jobs import enqueue_once, job
 from keloa_web.models import AttachmentType, Channel, Contact, Conversation
@@ -42,11 +42,11 @@ def fetch_profile(contact_id: int) -> str:
         if contact.profile_fetched_at and contact.profile_fetched_at > utcnow() - REFRESH_AFTER:
             return "fresh"
         channel = session.get(Channel, contact.channel_id)
-        token, igsid = crypto.decrypt(channel.page_token_enc), contact.igsid
-    if not token:
-        return _save(contact_id, error="No Page token for this account: reconnect it under Integrations.")
+        api, igsid = for_channel(channel), contact.igsid
+    if not api.token:
+        return _save(contact_id, error="No access token for this account: reconnect it under Integrations.")
     try:
-        profile = GraphClient.from_app().get(igsid, token, fields=PROFILE_FIELDS)
+        profile = api.get(igsid, fields=PROFILE_FIELDS)
     except GraphUnavailable as exc:  # try again with the next message, not tomorrow
         return _save(contact_id, error=f"Instagram could not be reached: {exc}", final=False)
     except GraphError as exc:

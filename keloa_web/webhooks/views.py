@@ -70,7 +70,11 @@ def instagram_receive():
     body = _read_capped(limit)
     if body is None:
         return "Too large.", 413, _TEXT
-    if not signature_ok(body, request.headers.get("X-Hub-Signature-256"), current_app.config["META_APP_SECRET"]):
+    header = request.headers.get("X-Hub-Signature-256")
+    # Facebook Login's app and Instagram Login's app each sign with their own secret; both are
+    # the operator's, and the drain routes every entry by its account id.
+    secrets = (current_app.config["META_APP_SECRET"], current_app.config.get("INSTAGRAM_APP_SECRET"))
+    if not any(signature_ok(body, header, secret) for secret in secrets if secret):
         return "Invalid signature.", 403, _TEXT
     status, error, object_type = EventStatus.PENDING, None, None
     try:

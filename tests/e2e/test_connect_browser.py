@@ -1,4 +1,4 @@
-"""Connect Instagram in Chromium: Meta's dialog (sandbox), Page picker, card, a setting, disconnect."""
+"""Connect through Facebook in Chromium: Meta's dialog (sandbox), Page picker, card, a setting, disconnect."""
 from __future__ import annotations
 
 import re
@@ -13,7 +13,7 @@ def test_connect_toggle_and_disconnect(sandbox, app, live_server, signed_in_page
     page = signed_in_page
     page.goto(f"{live_server}/integrations/")
     expect(page.get_by_text("No Instagram account connected yet")).to_be_visible()
-    page.get_by_role("button", name="Connect Instagram").click()
+    page.get_by_role("button", name="Connect through Facebook").click()
 
     # The sandbox's Facebook Login dialog: continue as Ana with every permission.
     expect(page.get_by_text("is requesting access")).to_be_visible()

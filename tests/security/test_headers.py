@@ -72,7 +72,10 @@ def test_error_pages_carry_the_headers_too(client):
 def test_production_session_cookie_is_secure_httponly_and_samesite(settings, monkeypatch):
     settings.update({"KELOA_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
                      "PUBLIC_BASE_URL": "https://keloa.example", "GRAPH_API_BASE": "https://graph.facebook.com",
-                     "META_AUTHORIZE_URL": "https://www.facebook.com/v25.0/dialog/oauth"})
+                     "META_AUTHORIZE_URL": "https://www.facebook.com/v25.0/dialog/oauth",
+                     "INSTAGRAM_AUTHORIZE_URL": "https://www.instagram.com/oauth/authorize",
+                     "INSTAGRAM_OAUTH_TOKEN_URL": "https://api.instagram.com/oauth/access_token",
+                     "INSTAGRAM_GRAPH_BASE": "https://graph.instagram.com"})
     for key, value in settings.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("KELOA_TESTING", raising=False)

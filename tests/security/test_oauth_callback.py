@@ -31,7 +31,7 @@ def test_callback_without_code_or_state_is_refused_with_a_message(app, admin_cli
     resp = admin_client.get(CALLBACK)
     assert resp.status_code < 500
     page = _flash_after(admin_client, resp)
-    assert "Connect Instagram" in page and _no_channels()
+    assert "Connect through Facebook" in page and _no_channels()
 
 
 def test_error_text_from_the_dialog_is_shown_inert(app, admin_client):

@@ -1,0 +1,116 @@
+"""Connect with Instagram: Instagram's window, the long-lived token, the checks, the channel.
+
+The same checks and channel as the Page path (connect.py), without a Page: the account's own token
+subscribes it to webhooks on graph.instagram.com and makes the first Conversations API call.
+"""
+from __future__ import annotations
+
+import logging
+
+import requests
+from authlib.integrations.base_client import MismatchingStateError, OAuthError
+from flask import abort, flash, redirect, request, url_for
+from sqlalchemy.exc import IntegrityError
+
+from keloa_web.auth import admin_required
+from keloa_web.db import db
+from keloa_web.graph import GraphError, GraphTimeout, GraphUnavailable, instagram_api
+from keloa_web.integrations import channels as channel_ops
+from keloa_web.integrations import instagram
+from keloa_web.integrations.views import bp
+from keloa_web.models import BackfillState
+
+log = logging.getLogger(__name__)
+AGAIN = "Choose \"Connect with Instagram\" to try again."
+
+
+def _back(message: str, category: str = "error"):
+    flash(message, category)
+    return redirect(url_for("integrations.index"))
+
+
+def _graph_message(exc: GraphError) -> str:
+    if exc.token_invalid:
+        return f"Instagram says the log-in is no longer valid. {AGAIN}"
+    if isinstance(exc, (GraphUnavailable, GraphTimeout)):
+        return f"Keloa could not reach Instagram ({exc.message}). Try again in a moment."
+    return f"Instagram refused the request: {exc.message}. {AGAIN}"
+
+
+@bp.post("/instagram/login")
+@admin_required
+def instagram_login():
+    if not instagram.enabled():
+        abort(404)
+    instagram.remember_choice(bool(request.form.get("backfill")))
+    return instagram.client().authorize_redirect(instagram.redirect_uri())
+
+
+@bp.get("/instagram/callback")
+@admin_required
+def instagram_callback():
+    if not instagram.enabled():
+        abort(404)
+    choice = instagram.take_choice()
+    error = request.args.get("error")
+    if error:
+        if error == "access_denied":
+            return _back(f"You cancelled the Instagram log-in, so nothing was connected. {AGAIN}", "warning")
+        reason = request.args.get("error_description") or error
+        return _back(f"Instagram did not complete the log-in ({reason}). {AGAIN}")
+    try:
+        with db.released():  # Instagram's token endpoint
+            token = instagram.client().authorize_access_token()
+    except MismatchingStateError:
+        return _back(f"This log-in link was already used or has expired, so it was ignored. {AGAIN}")
+    except OAuthError as exc:
+        detail = exc.description or exc.error
+        log.warning("Instagram token exchange refused: %s", detail)
+        return _back(f"Instagram refused the log-in code ({detail}). It may have been used already or expired. "
+                     f"{AGAIN}")
+    except requests.RequestException as exc:
+        log.warning("Instagram token endpoint unreachable: %s", type(exc).__name__)
+        return _back("Keloa could not reach Instagram to finish the log-in. Try again in a moment.")
+    scopes = instagram.granted(token)
+    missing = [s for s in instagram.SCOPES if s not in scopes]
+    if missing:
+        return _back(f"Instagram did not grant {', '.join(missing)}: Keloa needs it to read and answer Direct "
+                     f"Messages. {AGAIN} and leave every permission ticked.")
+    try:
+        long_lived = instagram.exchange_long_lived(token["access_token"], scopes)
+        account = instagram.fetch_account(long_lived.access_token)
+    except GraphError as exc:
+        return _back(_graph_message(exc))
+    if not account.professional:
+        return _back(f"@{account.username} is not a professional account. Switch it to a business or creator "
+                     "account in the Instagram app (Settings → Account type and tools), then connect again.")
+    api = instagram_api(long_lived.access_token)
+    try:
+        channel_ops.subscribe(api)
+    except GraphError as exc:
+        return _back(f"Instagram refused to send @{account.username}'s messages to Keloa: {exc.message}. Check "
+                     f"that the Instagram app has the messages webhook field, then {AGAIN[0].lower()}{AGAIN[1:]}")
+    first_call_error = channel_ops.first_conversations_call(account.ig_id, api)
+    try:
+        channel, created = channel_ops.upsert_instagram_channel(db.session, account, long_lived)
+    except IntegrityError:  # connected at the same moment by another admin: update theirs
+        db.session.rollback()
+        channel, created = channel_ops.upsert_instagram_channel(db.session, account, long_lived)
+    channel_ops.record_conversations_call(channel, first_call_error)
+    backfill = bool(choice.get("backfill"))
+    if backfill:
+        channel.backfill_state, channel.backfill_done, channel.backfill_total = BackfillState.RUNNING, 0, 0
+        channel.backfill_skipped, channel.backfill_note = 0, None
+    db.session.commit()
+    if backfill:
+        from keloa_web.integrations.backfill import backfill_channel
+
+        backfill_channel.enqueue(channel.id, job_id=f"backfill-{channel.id}")
+    verb = "connected" if created else "reconnected"
+    flash(f"@{channel.ig_username} is {verb} with Instagram Login. New Direct Messages arrive in the inbox.",
+          "success")
+    if first_call_error:
+        flash(f"Instagram refused Keloa's first Conversations API call ({first_call_error}). A creator account "
+              "gets no messages until that call succeeds: open \"Check connection\" on its card to try again.",
+              "warning")
+    return redirect(url_for("integrations.index"))
