@@ -141,3 +141,28 @@ def connect_account(client, sandbox, *, user: str = "ana", page: str = "coffee",
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/integrations/meta/pages"), resp.headers
     page_id = next(p["id"] for p in sandbox.state()["pages"] if p["key"] == page)
     return client.post(f"/integrations/meta/pages/{page_id}/connect", data={"backfill": "1"} if backfill else {})
+
+
+def instagram_dialog(client, sandbox, *, account: str = "studio", decline: tuple[str, ...] = (), cancel: bool = False,
+                     backfill: bool = False):
+    """Start "Connect with Instagram" in Keloa and answer the sandbox's Instagram window as `account`.
+
+    Returns the callback URL (path and query) Instagram redirected to; the caller GETs it with `client`.
+    """
+    resp = client.post("/integrations/instagram/login", data={"backfill": "1"} if backfill else {})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
+    window = resp.headers["Location"]
+    assert window.startswith(f"{sandbox.base}/instagram/oauth/authorize?"), window
+    query = parse_qs(urlsplit(window).query)
+    ig = next(a for a in sandbox.state()["accounts"] if account in (a["key"], a["username"], a["id"]))
+    form = {"account": ig["id"], "action": "cancel" if cancel else "allow",
+            "perm": [s for s in query["scope"][0].split(",") if s not in decline]}
+    answer = requests.post(window, data=form, allow_redirects=False, timeout=10)
+    assert answer.status_code == 302, answer.text[:300]
+    target = urlsplit(answer.headers["Location"].split("#", 1)[0])
+    return f"{target.path}?{target.query}"
+
+
+def connect_with_instagram(client, sandbox, *, account: str = "studio", backfill: bool = False):
+    """Connect an account through Instagram Login in the sandbox; returns the callback's response."""
+    return client.get(instagram_dialog(client, sandbox, account=account, backfill=backfill))
