@@ -163,12 +163,12 @@ class Config:
                            "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'")
         facebook = [n for n in ("META_APP_ID", "META_APP_SECRET") if not os.environ.get(n)]
         instagram = [n for n in ("INSTAGRAM_APP_ID", "INSTAGRAM_APP_SECRET") if not os.environ.get(n)]
-        if facebook and instagram:  # at least one way of connecting, each with its id and secret
-            if len(facebook) == 2 and len(instagram) == 2:
-                missing.append("META_APP_ID and META_APP_SECRET (Facebook Login), or INSTAGRAM_APP_ID and "
-                               "INSTAGRAM_APP_SECRET (Instagram Login), are not set")
-            else:
-                missing += [f"{n} is not set" for n in (facebook if len(facebook) < 2 else instagram)]
+        if len(facebook) == 2 and len(instagram) == 2:  # at least one way of connecting
+            missing.append("META_APP_ID and META_APP_SECRET (Facebook Login), or INSTAGRAM_APP_ID and "
+                           "INSTAGRAM_APP_SECRET (Instagram Login), are not set")
+        for login, names in (("Facebook Login", facebook), ("Instagram Login", instagram)):
+            if len(names) == 1:  # half a pair: the login cannot work
+                missing.append(f"{names[0]} is not set ({login} needs the app's id and secret)")
         for name in ("META_VERIFY_TOKEN", "REDIS_URL", "PUBLIC_BASE_URL"):
             if not os.environ.get(name):
                 missing.append(f"{name} is not set")

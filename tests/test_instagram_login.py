@@ -88,10 +88,17 @@ def test_the_same_account_connected_both_ways_is_one_channel(sandbox, app, admin
     again = _channel("keloa.coffee")
     assert (again.id, again.login, again.page_id) == (first.id, "instagram", "")
     page = admin_client.get("/integrations/").get_data(as_text=True)
-    assert "@keloa.coffee is reconnected with Instagram Login" in page
+    assert ("@keloa.coffee is reconnected with Instagram Login (it was connected through its Facebook Page "
+            "Keloa Coffee; its conversations and settings stay)") in page
+    # The Page no longer sends its messages to the Facebook app: the account's own subscription does.
+    state = sandbox.state()
+    assert next(p for p in state["pages"] if p["key"] == "coffee")["subscribed_fields"] == []
+    assert next(a for a in state["accounts"] if a["key"] == "coffee")["ig_subscribed_fields"]
     # and back through the Page: still the one channel, on graph.facebook.com again
     factories.connect_account(admin_client, sandbox, page="coffee")
+    db.session.rollback()
     assert [(c.id, c.login) for c in db.session.scalars(select(Channel))] == [(first.id, "facebook")]
+    assert next(a for a in sandbox.state()["accounts"] if a["key"] == "coffee")["ig_subscribed_fields"] == []
 
 
 def _deliveries(sandbox) -> list[dict]:

@@ -17,7 +17,7 @@ import requests
 
 from keloa_web.redis_server import find_redis_server
 from tests import helpers
-from tests.conftest import APP_ID, APP_SECRET, VERIFY_TOKEN
+from tests.conftest import APP_ID, APP_SECRET, IG_APP_ID, IG_APP_SECRET, VERIFY_TOKEN
 
 ROOT = helpers.ROOT
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
@@ -157,6 +157,12 @@ def production(tmp_path, postgres_url, system_redis, sandbox):
         "GRAPH_API_BASE": sandbox.base,
         "META_AUTHORIZE_URL": f"{sandbox.base}/v25.0/dialog/oauth",
         "META_CDN_HOSTS": sandbox.base.split("://", 1)[1],
+        "INSTAGRAM_APP_ID": IG_APP_ID,
+        "INSTAGRAM_APP_SECRET": IG_APP_SECRET,
+        "INSTAGRAM_AUTHORIZE_URL": f"{sandbox.base}/instagram/oauth/authorize",
+        "INSTAGRAM_OAUTH_TOKEN_URL": f"{sandbox.base}/instagram/oauth/access_token",
+        "INSTAGRAM_GRAPH_BASE": f"{sandbox.base}/instagram/graph",
+        "AI_REPLY_DELAY_SECONDS": "0",
         "KELOA_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "2",
         "KELOA_ACCESS_LOG": str(tmp_path / "access.log"),
@@ -266,6 +272,80 @@ def test_production_path_serves_and_works_as_documented(production):
         (production["tmp"] / "gunicorn.log").read_text()
 
 
+def test_production_path_with_an_instagram_login_channel(production):
+    """The whole conversation for an account without a Facebook Page, connected with Instagram Login:
+    connect, every kind of event, a reply, read receipts, an AI reply, disconnect."""
+    base, sandbox = production["base"], production["sandbox"]
+    browser = ProxiedClient(base)
+    browser.submit("/setup", {"name": "Olivia Owner", "email": "owner@example.com",
+                              "password": "a long production password", "confirm": "a long production password"})
+
+    # An agent that knows the prices, created on the AI agents page.
+    created = browser.submit("/agents/", {"name": "Studio helper"})
+    agent_path = created.headers["Location"]
+    browser.submit(f"{agent_path}/knowledge", {"title": "Prices", "body": "A logo starts at 300 euros.",
+                                                "examples": "how much is a logo"})
+
+    # Integrations → Connect with Instagram → Instagram's window (the sandbox) as @keloa.studio.
+    window = browser.post_form("/integrations/instagram/login", page="/integrations/")
+    assert window.status_code == 302 and window.headers["Location"].startswith(f"{sandbox.base}/instagram/oauth/")
+    studio = next(a for a in sandbox.state()["accounts"] if a["key"] == "studio")
+    scope = parse_qs(urlsplit(window.headers["Location"]).query)["scope"][0].split(",")
+    answer = requests.post(window.headers["Location"], allow_redirects=False, timeout=10,
+                           data={"account": studio["id"], "action": "allow", "perm": scope})
+    callback = urlsplit(answer.headers["Location"].split("#", 1)[0])
+    done = browser.request("GET", f"{callback.path}?{callback.query}")
+    assert done.status_code == 302 and done.headers["Location"].endswith("/integrations/"), done.text[:300]
+    integrations = browser.request("GET", "/integrations/").text
+    assert "@keloa.studio is connected with Instagram Login" in integrations
+    assert "Instagram Login (no Facebook Page)" in integrations
+    channel_id = re.search(r'id="channel-(\d+)"', integrations).group(1)
+    agent_id = agent_path.rstrip("/").rsplit("/", 1)[1]
+    for field, data in (("agent_id", {"agent_id": agent_id}), ("ai_enabled", {"ai_enabled": "1"})):
+        saved = browser.post_form(f"/integrations/channels/{channel_id}/settings", {"field": field, **data},
+                                  page="/integrations/")
+        assert saved.status_code == 200, saved.text[:300]
+
+    def customer(kind, who="maya", **kw):
+        return sandbox.control("POST", "customer/send", json={"account": "keloa.studio", "customer": who,
+                                                             "type": kind, **kw})
+
+    first = customer("text", text="Do you design flyers?")
+    for kind in ("image", "audio", "video"):
+        customer(kind)
+    customer("story_reply", text="Love this poster")
+    customer("react", mid=first["mid"], reaction="love")
+    customer("edit", mid=first["mid"], text="Do you design flyers and posters?")
+    inbox = helpers.wait_until(lambda: _page_with(browser, "/inbox?status=all", "Maya"), timeout=30,
+                               message="the conversation in the inbox")
+    conv_path = re.search(r'href="(/inbox/c/\d+)', inbox).group(1)
+    thread = helpers.wait_until(lambda: _page_with(browser, conv_path, "Do you design flyers and posters?"),
+                                timeout=30, message="the edited message")
+    assert "Love this poster" in thread and "Replied to your story" in thread
+
+    def sent(who="maya", **want):
+        return [m for m in sandbox.control("GET", "sent")["data"] if m["customer"] == who
+                and m["account_username"] == "keloa.studio" and all(m.get(k) == v for k, v in want.items())]
+
+    helpers.wait_until(lambda: sent(sender_action="mark_seen"), timeout=30, message="the read receipt")
+    resp = browser.post_form(f"{conv_path}/messages", {"text": "Yes, both. Send me your brief."}, page=conv_path)
+    assert resp.status_code == 302, resp.text[:300]
+    helpers.wait_until(lambda: sent(text="Yes, both. Send me your brief."), timeout=30, message="the reply")
+    assert any(c["path"] == "/instagram/graph/v25.0/me/messages" for c in sandbox.control("GET", "calls")["data"])
+
+    customer("text", who="leo", text="How much is a logo?")
+    # The AI's first reply in a conversation says it is an assistant, then answers from the knowledge.
+    ai_reply = helpers.wait_until(lambda: [m for m in sent("leo", kind="message")
+                                           if "A logo starts at 300 euros." in (m["text"] or "")],
+                                  timeout=30, message="the AI reply")
+    assert "automated assistant of @keloa.studio" in ai_reply[0]["text"]
+
+    disconnected = browser.post_form(f"/integrations/channels/{channel_id}/disconnect", page="/integrations/")
+    assert disconnected.status_code == 302
+    assert next(a for a in sandbox.state()["accounts"] if a["key"] == "studio")["ig_subscribed_fields"] == []
+    assert production["web"].poll() is None and all(w.poll() is None for w in production["workers"])
+
+
 def test_production_refuses_to_start_with_unsafe_settings(tmp_path, postgres_url, system_redis):
     env = dict(os.environ, KELOA_ENV="production", DATABASE_URL=postgres_url, REDIS_URL=system_redis,
                SECRET_KEY="short", KELOA_BIND=f"127.0.0.1:{helpers.free_port()}",
@@ -275,4 +355,6 @@ def test_production_refuses_to_start_with_unsafe_settings(tmp_path, postgres_url
     done = subprocess.run([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
-    assert "SECRET_KEY must be set" in done.stderr and "META_APP_SECRET is not set" in done.stderr
+    assert "SECRET_KEY must be set" in done.stderr
+    assert ("META_APP_ID and META_APP_SECRET (Facebook Login), or INSTAGRAM_APP_ID and INSTAGRAM_APP_SECRET "
+            "(Instagram Login), are not set") in done.stderr

@@ -16,7 +16,7 @@ from keloa_web.htmx import render_page
 from keloa_web.integrations import channels as channel_ops
 from keloa_web.integrations import checks, meta
 from keloa_web.integrations.views import bp
-from keloa_web.models import BackfillState, Channel
+from keloa_web.models import BackfillState, Channel, Login
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,7 @@ def page_connect(page_id: str):
             "Check that you can manage the Page (Admin, or a role with \"Community activity\"), then try again.")
         return _picker(problem, page_id, status=409)
     first_call_error = channel_ops.first_conversations_call(page.ig_id, page_api(page.id, page.token))
+    before = channel_ops.leave_other_login(db.session, page.ig_id, Login.FACEBOOK)
     try:
         channel, created = channel_ops.upsert_channel(db.session, login, page)
     except IntegrityError:
@@ -140,7 +141,9 @@ def page_connect(page_id: str):
 
         backfill_channel.enqueue(channel.id, job_id=f"backfill-{channel.id}")
     verb = "connected" if created else "reconnected"
-    flash(f"@{channel.ig_username} ({page.name}) is {verb}. New Direct Messages arrive in the inbox.", "success")
+    switched = f" (it was connected through {before}; its conversations and settings stay)" if before else ""
+    flash(f"@{channel.ig_username} ({page.name}) is {verb}{switched}. New Direct Messages arrive in the inbox.",
+          "success")
     if first_call_error:
         flash(f"Meta refused Keloa's first Conversations API call ({first_call_error}). A creator account gets "
               "no messages until that call succeeds: open \"Check connection\" on its card to try again.", "warning")

@@ -18,7 +18,7 @@ from keloa_web.graph import GraphError, GraphTimeout, GraphUnavailable, instagra
 from keloa_web.integrations import channels as channel_ops
 from keloa_web.integrations import instagram
 from keloa_web.integrations.views import bp
-from keloa_web.models import BackfillState
+from keloa_web.models import BackfillState, Login
 
 log = logging.getLogger(__name__)
 AGAIN = "Choose \"Connect with Instagram\" to try again."
@@ -91,6 +91,7 @@ def instagram_callback():
         return _back(f"Instagram refused to send @{account.username}'s messages to Keloa: {exc.message}. Check "
                      f"that the Instagram app has the messages webhook field, then {AGAIN[0].lower()}{AGAIN[1:]}")
     first_call_error = channel_ops.first_conversations_call(account.ig_id, api)
+    before = channel_ops.leave_other_login(db.session, account.ig_id, Login.INSTAGRAM)
     try:
         channel, created = channel_ops.upsert_instagram_channel(db.session, account, long_lived)
     except IntegrityError:  # connected at the same moment by another admin: update theirs
@@ -107,8 +108,9 @@ def instagram_callback():
 
         backfill_channel.enqueue(channel.id, job_id=f"backfill-{channel.id}")
     verb = "connected" if created else "reconnected"
-    flash(f"@{channel.ig_username} is {verb} with Instagram Login. New Direct Messages arrive in the inbox.",
-          "success")
+    switched = f" (it was connected through {before}; its conversations and settings stay)" if before else ""
+    flash(f"@{channel.ig_username} is {verb} with Instagram Login{switched}. New Direct Messages arrive in the "
+          "inbox.", "success")
     if first_call_error:
         flash(f"Instagram refused Keloa's first Conversations API call ({first_call_error}). A creator account "
               "gets no messages until that call succeeds: open \"Check connection\" on its card to try again.",
