@@ -130,7 +130,7 @@ class GraphClient:
                                      timeout=self.timeout)
         except requests.ConnectTimeout as exc:
             raise GraphUnavailable(f"Could not reach Graph: {type(exc).__name__}") from None
-        except requests.Timeout as exc:
+        except requests.Timeout:
             raise GraphTimeout(f"Graph did not answer in {self.timeout:g} s") from None
         except requests.ConnectionError as exc:
             raise GraphUnavailable(f"Could not reach Graph: {type(exc).__name__}") from None

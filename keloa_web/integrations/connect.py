@@ -130,8 +130,16 @@ def page_connect(page_id: str):
         # Another admin connected this account between our look-up and our insert: update theirs.
         db.session.rollback()
         channel, created = channel_ops.upsert_channel(db.session, login, page)
+    return finish_connection(channel, created, connected_as=f"@{channel.ig_username} ({page.name})",
+                             first_call_error=first_call_error, backfill=bool(request.form.get("backfill")),
+                             before=before, who="Meta")
+
+
+def finish_connection(channel: Channel, created: bool, *, connected_as: str, first_call_error: str | None,
+                      backfill: bool, before: str | None, who: str, login: str = ""):
+    """The end of either way of connecting: record the first Conversations API call, start the
+    import of recent conversations when asked, commit, and say what happened."""
     channel_ops.record_conversations_call(channel, first_call_error)
-    backfill = bool(request.form.get("backfill"))
     if backfill:
         channel.backfill_state, channel.backfill_done, channel.backfill_total = BackfillState.RUNNING, 0, 0
         channel.backfill_skipped, channel.backfill_note = 0, None
@@ -140,11 +148,10 @@ def page_connect(page_id: str):
         from keloa_web.integrations.backfill import backfill_channel
 
         backfill_channel.enqueue(channel.id, job_id=f"backfill-{channel.id}")
-    verb = "connected" if created else "reconnected"
+    verb = ("connected" if created else "reconnected") + (f" {login}" if login else "")
     switched = f" (it was connected through {before}; its conversations and settings stay)" if before else ""
-    flash(f"@{channel.ig_username} ({page.name}) is {verb}{switched}. New Direct Messages arrive in the inbox.",
-          "success")
+    flash(f"{connected_as} is {verb}{switched}. New Direct Messages arrive in the inbox.", "success")
     if first_call_error:
-        flash(f"Meta refused Keloa's first Conversations API call ({first_call_error}). A creator account gets "
+        flash(f"{who} refused Keloa's first Conversations API call ({first_call_error}). A creator account gets "
               "no messages until that call succeeds: open \"Check connection\" on its card to try again.", "warning")
     return redirect(url_for("integrations.index"))

@@ -17,8 +17,9 @@ from keloa_web.db import db
 from keloa_web.graph import GraphError, GraphTimeout, GraphUnavailable, instagram_api
 from keloa_web.integrations import channels as channel_ops
 from keloa_web.integrations import instagram
+from keloa_web.integrations.connect import finish_connection
 from keloa_web.integrations.views import bp
-from keloa_web.models import BackfillState, Login
+from keloa_web.models import Login
 
 log = logging.getLogger(__name__)
 AGAIN = "Choose \"Connect with Instagram\" to try again."
@@ -97,22 +98,6 @@ def instagram_callback():
     except IntegrityError:  # connected at the same moment by another admin: update theirs
         db.session.rollback()
         channel, created = channel_ops.upsert_instagram_channel(db.session, account, long_lived)
-    channel_ops.record_conversations_call(channel, first_call_error)
-    backfill = bool(choice.get("backfill"))
-    if backfill:
-        channel.backfill_state, channel.backfill_done, channel.backfill_total = BackfillState.RUNNING, 0, 0
-        channel.backfill_skipped, channel.backfill_note = 0, None
-    db.session.commit()
-    if backfill:
-        from keloa_web.integrations.backfill import backfill_channel
-
-        backfill_channel.enqueue(channel.id, job_id=f"backfill-{channel.id}")
-    verb = "connected" if created else "reconnected"
-    switched = f" (it was connected through {before}; its conversations and settings stay)" if before else ""
-    flash(f"@{channel.ig_username} is {verb} with Instagram Login{switched}. New Direct Messages arrive in the "
-          "inbox.", "success")
-    if first_call_error:
-        flash(f"Instagram refused Keloa's first Conversations API call ({first_call_error}). A creator account "
-              "gets no messages until that call succeeds: open \"Check connection\" on its card to try again.",
-              "warning")
-    return redirect(url_for("integrations.index"))
+    return finish_connection(channel, created, connected_as=f"@{channel.ig_username}", login="with Instagram Login",
+                             first_call_error=first_call_error, backfill=bool(choice.get("backfill")),
+                             before=before, who="Instagram")
