@@ -132,7 +132,7 @@ class GraphClient:
             raise GraphUnavailable(f"Could not reach Graph: {type(exc).__name__}") from None
         except requests.Timeout:
             raise GraphTimeout(f"Graph did not answer in {self.timeout:g} s") from None
-        except requests.ConnectionError as exc:
+        except requests.RequestException as exc:  # a connection error, or a broken answer
             raise GraphUnavailable(f"Could not reach Graph: {type(exc).__name__}") from None
         return self._parse(method, path, resp)
 
@@ -143,7 +143,7 @@ class GraphClient:
             resp = self.http.get(f"{self.base}/{path}", params=params, timeout=self.timeout)
         except requests.Timeout:
             raise GraphTimeout(f"Graph did not answer in {self.timeout:g} s") from None
-        except requests.ConnectionError as exc:
+        except requests.RequestException as exc:
             raise GraphUnavailable(f"Could not reach Graph: {type(exc).__name__}") from None
         return self._parse("GET", path, resp)
 

@@ -58,11 +58,17 @@ def _origin(url: str) -> str:
 def init_app(app) -> None:
     csrf.init_app(app)
     media = _media_origins(app)
+    # The connect buttons post to Keloa, which redirects to the login window: CSP's form-action
+    # covers that redirect, so the window's origin is listed for each login that is configured.
+    windows = [app.config["META_AUTHORIZE_URL"]]
+    if app.config.get("INSTAGRAM_APP_ID") and app.config.get("INSTAGRAM_APP_SECRET"):
+        windows.append(app.config["INSTAGRAM_AUTHORIZE_URL"])
+    form_action = " ".join(dict.fromkeys(["'self'", *(_origin(url) for url in windows)]))
     csp = (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
         f"img-src 'self' data: blob: {media}; media-src 'self' {media}; "
         "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
-        f"form-action 'self' {_origin(app.config['META_AUTHORIZE_URL'])}"
+        f"form-action {form_action}"
     )
 
     always = [

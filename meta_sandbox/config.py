@@ -51,6 +51,7 @@ DEFAULT_FAULTS = {
     "refused_message_fields": [],  # message fields Graph answers "(#100) Tried accessing nonexisting field"
     "failing_conversations": [],   # customer keys whose conversation node answers "(#1) An unknown error occurred"
     "ig_refresh_fails": False,   # graph.instagram.com's refresh_access_token answers a 500 (code 2)
+    "ig_refresh_refused": False,  # ... answers a 400 refusal of this token's renewal (code 100)
     "edit_style": "full",        # full | bare: edits with text and num_edit, or as seen in real deliveries,
                                  # {"mid", "num_edit": 0} with no text
 }

@@ -189,6 +189,8 @@ def refresh(ver=None):
         if store.faults["ig_refresh_fails"]:
             raise GraphError(2, "An unexpected error has occurred. Please retry your request later.",
                              status=500, type_="IGApiException")
+        if store.faults["ig_refresh_refused"]:
+            raise param_error("(#100) This access token cannot be refreshed")
         new = tokens.issue_ig_token(store, store.igs[rec["ig_id"]], rec["scopes"], long_lived=True)
         return _token_answer(new, store)
     return _answer(sb, run)

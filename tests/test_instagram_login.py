@@ -101,6 +101,17 @@ def test_the_same_account_connected_both_ways_is_one_channel(sandbox, app, admin
     assert next(a for a in sandbox.state()["accounts"] if a["key"] == "coffee")["ig_subscribed_fields"] == []
 
 
+def test_switching_logins_says_when_the_old_subscription_could_not_be_removed(sandbox, app, admin_client):
+    factories.connect_account(admin_client, sandbox, page="coffee")
+    sandbox.control("POST", "tokens/revoke", json={"page": "coffee", "reason": "password"})  # its Page token dies
+    factories.connect_with_instagram(admin_client, sandbox, account="coffee")
+    page = admin_client.get("/integrations/").get_data(as_text=True)
+    assert "@keloa.coffee is reconnected with Instagram Login" in page
+    assert "Keloa could not stop the notifications of the connection through Facebook Page Keloa Coffee" in page
+    assert "Keloa keeps each message once" in page
+    assert _channel("keloa.coffee").login == "instagram"
+
+
 def _deliveries(sandbox) -> list[dict]:
     return [d for d in sandbox.control("GET", "deliveries")["data"] if d["status"] == "delivered"]
 
@@ -219,25 +230,87 @@ def test_a_token_renews_itself_a_week_on_and_a_failing_renewal_asks_for_a_reconn
     # the renewed token works: the channel's calls still pass
     assert tokens.due(now) == []
 
-    # Renewals start failing (Meta answers 500): tried again each hour, the card says so...
+    # Meta is down for a day (500s): each hour tried again, the card says so, and the outage alone
+    # does not switch off a channel whose token still has weeks to live.
     sandbox.control("POST", "faults", json={"ig_refresh_fails": True})
     sandbox.control("POST", "clock", json={"advance_days": 8})
     _later(monkeypatch, 16)
-    assert tokens.refresh_channel(channel.id) == "failed"
+    for _hour in range(tokens.GIVE_UP + 2):
+        assert tokens.refresh_channel(channel.id) == "failed"
     channel = _channel()
-    assert channel.status == "active" and channel.token_refresh_failures == 1
+    assert channel.status == "active" and channel.token_refresh_failures == 0
     assert "An unexpected error has occurred" in channel.token_refresh_error
     page = admin_client.get("/integrations/").get_data(as_text=True)
     assert "Not renewed (An unexpected error has occurred" in page
-    # ...and once less than a week is left, the channel needs a reconnect, days before the token dies.
-    expiry = channel.token_expires_at
+
+    # Meta refuses this token's renewal: counted, and after GIVE_UP refusals in a row the channel
+    # needs a reconnect although the token has weeks left.
+    sandbox.control("POST", "faults", json={"ig_refresh_fails": False, "ig_refresh_refused": True})
+    for _hour in range(tokens.GIVE_UP - 1):
+        assert tokens.refresh_channel(channel.id) == "failed"
+    assert _channel().status == "active" and _channel().token_refresh_failures == tokens.GIVE_UP - 1
+    assert tokens.refresh_channel(channel.id) == "needs_reconnect"
+    channel = _channel()
+    assert channel.status == "needs_reconnect" and "24 tries, the last: (#100) This access token cannot be " \
+        "refreshed" in channel.status_reason
+    page = admin_client.get("/integrations/").get_data(as_text=True)
+    assert "Needs reconnect" in page and "log in with Instagram again as @keloa.studio" in page
+
+    # Keloa keeps trying until the token dies: once Meta renews it, the channel is active again.
+    sandbox.control("POST", "faults", json={"ig_refresh_refused": False})
+    assert tokens.due(_later(monkeypatch, 16)) == [channel.id]
+    tokens.refresh_tokens()
+    channel = _channel()
+    assert channel.status == "active" and channel.status_reason is None and channel.token_refresh_failures == 0
+
+
+def test_a_token_that_cannot_be_renewed_in_time_asks_for_a_reconnect_days_before_it_dies(sandbox, app,
+                                                                                         admin_client, monkeypatch):
+    factories.connect_with_instagram(admin_client, sandbox)
+    channel = _channel()
+    sandbox.control("POST", "faults", json={"ig_refresh_fails": True})  # Meta down for weeks
+    sandbox.control("POST", "clock", json={"advance_days": 8})
+    _later(monkeypatch, 8)
+    assert tokens.refresh_channel(channel.id) == "failed"
+    expiry = _channel().token_expires_at
     monkeypatch.setattr(tokens, "utcnow", lambda: expiry - timedelta(days=6))
     assert tokens.refresh_channel(channel.id) == "needs_reconnect"
     channel = _channel()
     assert channel.status == "needs_reconnect"
-    assert f"It expires on {expiry:%Y-%m-%d}: reconnect with Instagram before then." in channel.status_reason
-    page = admin_client.get("/integrations/").get_data(as_text=True)
-    assert "Needs reconnect" in page and "log in with Instagram again as @keloa.studio" in page
+    assert f"It expires on {expiry:%Y-%m-%d}: reconnect with Instagram before then" in channel.status_reason
+    assert tokens.due(expiry - timedelta(days=6)) == [channel.id]  # still tried, every hour
+    assert tokens.due(expiry + timedelta(hours=1)) == []  # not once it has expired
+
+
+def test_a_channel_that_changes_while_its_token_is_renewed_keeps_its_change(sandbox, app, admin_client,
+                                                                            monkeypatch):
+    """Renewal calls Meta outside any transaction: a disconnect meanwhile is not undone by its answer."""
+    factories.connect_with_instagram(admin_client, sandbox)
+    channel = _channel()
+    sandbox.control("POST", "clock", json={"advance_days": 8})
+    _later(monkeypatch, 8)
+    from keloa_web.graph import GraphClient
+
+    real = GraphClient.token_endpoint
+
+    def disconnect_meanwhile(self, path, params):
+        answer = real(self, path, params)
+        resp = admin_client.post(f"/integrations/channels/{channel.id}/disconnect")
+        assert resp.status_code == 302
+        return answer
+
+    monkeypatch.setattr(GraphClient, "token_endpoint", disconnect_meanwhile)
+    assert tokens.refresh_channel(channel.id) == "skipped"
+    channel = _channel()
+    assert channel.status == "disconnected" and channel.page_token_enc is None
+
+
+def test_a_token_this_secret_key_cannot_read_asks_for_a_reconnect(sandbox, app, admin_client, monkeypatch):
+    factories.connect_with_instagram(admin_client, sandbox)
+    channel = _channel()
+    monkeypatch.setattr(tokens.crypto, "decrypt", lambda sealed: None)  # as after a SECRET_KEY change
+    assert tokens.refresh_channel(channel.id) == "needs_reconnect"
+    assert "cannot read this account's stored access token" in _channel().status_reason
 
 
 def test_a_revoked_token_asks_for_a_reconnect_at_once(sandbox, app, admin_client, monkeypatch):
@@ -273,4 +346,19 @@ def test_without_instagram_settings_the_button_is_not_offered(app, admin_client)
     app.config["INSTAGRAM_APP_ID"] = ""
     page = admin_client.get("/integrations/").get_data(as_text=True)
     assert "Connect with Instagram" not in page and "Connect through Facebook" in page
-    assert admin_client.post("/integrations/instagram/login").status_code == 404
+    # A Reconnect button of an Instagram Login channel leads to a clear message, not a dead end.
+    resp = admin_client.post("/integrations/instagram/login")
+    assert resp.status_code == 302
+    page = admin_client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Instagram Login is not set up on this Keloa: the operator sets INSTAGRAM_APP_ID" in page
+
+
+def test_without_facebook_settings_its_routes_say_so(app, admin_client):
+    app.config["META_APP_SECRET"] = ""
+    page = admin_client.get("/integrations/").get_data(as_text=True)
+    assert "Connect through Facebook" not in page and "Connect with Instagram" in page
+    for method, path in (("post", "/integrations/meta/login"), ("get", "/integrations/meta/callback?code=x")):
+        resp = getattr(admin_client, method)(path)
+        assert resp.status_code == 302
+        page = admin_client.get(resp.headers["Location"]).get_data(as_text=True)
+        assert "Facebook Login is not set up on this Keloa: the operator sets META_APP_ID" in page

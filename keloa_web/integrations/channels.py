@@ -117,21 +117,26 @@ def _activate(channel: Channel, created: bool) -> None:
     channel.status_reason = None
 
 
-def leave_other_login(session: Session, ig_account_id: str, login: str) -> str | None:
+def leave_other_login(session: Session, ig_account_id: str, login: str) -> tuple[str | None, str | None]:
     """Before an account's channel switches to `login`, unsubscribe it at Meta the way it was
-    connected before (best effort), so that the old app stops delivering its messages too. Returns
-    the old way's name for the flash message, or None when there was nothing to switch."""
+    connected before (best effort), so that the old app stops delivering its messages too.
+
+    Returns (the old way's name for the flash message, or None when there was nothing to switch;
+    why the old subscription could not be removed, or None)."""
     channel = existing_channel(session, ig_account_id)
     if channel is None or channel.login == login or channel.status == ChannelStatus.DISCONNECTED:
-        return None
+        return None, None
+    before = f"its Facebook Page {channel.page_name}" if channel.login == Login.FACEBOOK else "Instagram Login"
     old = for_channel(channel)
-    if old.token:
-        try:
-            with db.released():
-                old.delete(old.subscribed_apps)
-        except GraphError as exc:
-            log.info("Channel %s: the previous login's subscription was not removed: %s", channel.id, exc)
-    return f"its Facebook Page {channel.page_name}" if channel.login == Login.FACEBOOK else "Instagram Login"
+    if not old.token:
+        return before, "its token there is no longer readable"
+    try:
+        with db.released():
+            old.delete(old.subscribed_apps)
+    except GraphError as exc:
+        log.info("Channel %s: the previous login's subscription was not removed: %s", channel.id, exc)
+        return before, exc.message
+    return before, None
 
 
 def page_token(channel: Channel) -> str | None:

@@ -14,7 +14,7 @@ from keloa_web.db import db
 from keloa_web.graph import GraphClient, GraphError, GraphTimeout, GraphUnavailable, page_api
 from keloa_web.htmx import render_page
 from keloa_web.integrations import channels as channel_ops
-from keloa_web.integrations import checks, meta
+from keloa_web.integrations import checks, meta, oauth_state
 from keloa_web.integrations.views import bp
 from keloa_web.models import BackfillState, Channel, Login
 
@@ -34,9 +34,16 @@ def _graph_message(exc: GraphError) -> str:
     return f"Meta refused the request: {exc.message}. Try again, or sign in with Meta again."
 
 
+def _not_set_up():
+    return _back("Facebook Login is not set up on this Keloa: the operator sets META_APP_ID and META_APP_SECRET "
+                 "(the README's \"Registering Keloa with Meta\" says how).")
+
+
 @bp.post("/meta/login")
 @admin_required
 def meta_login():
+    if not meta.enabled():
+        return _not_set_up()
     extra = {"auth_type": "rerequest"} if request.form.get("rerequest") else {}
     return meta.client().authorize_redirect(meta.redirect_uri(), **extra)
 
@@ -44,16 +51,25 @@ def meta_login():
 @bp.get("/meta/callback")
 @admin_required
 def meta_callback():
-    error = request.args.get("error")
-    if error:
-        if error == "access_denied":
-            return _back("You cancelled the Meta sign-in, so nothing was connected. Choose \"Connect "
-                         "Instagram\" to try again.", "warning")
-        reason = request.args.get("error_description") or error
-        return _back(f"Meta did not complete the sign-in ({reason}). Choose \"Connect through Facebook\" to try again.")
+    if not meta.enabled():
+        return _not_set_up()
+    client = meta.client()
+    known = oauth_state.started_here(client)
+    again = "Choose \"Connect through Facebook\" to try again."
+    if request.args.get("error"):
+        oauth_state.forget(client)
+        if request.args.get("error") == "access_denied":
+            return _back(f"You cancelled the Meta sign-in, so nothing was connected. {again}", "warning")
+        if not known:  # not an answer to a sign-in started here: its text is someone else's
+            return _back(f"Meta did not complete the sign-in. {again}")
+        return _back(f"Meta did not complete the sign-in ({oauth_state.reason('no reason given')}). {again}")
+    if not known:
+        oauth_state.forget(client)
+        return _back("This sign-in link was already used or has expired, so it was ignored. Choose "
+                     "\"Connect through Facebook\" to sign in again.")
     try:
         with db.released():  # Meta's token endpoint
-            token = meta.client().authorize_access_token()
+            token = client.authorize_access_token()
     except MismatchingStateError:
         return _back("This sign-in link was already used or has expired, so it was ignored. Choose "
                      "\"Connect through Facebook\" to sign in again.")
@@ -65,6 +81,10 @@ def meta_callback():
     except requests.RequestException as exc:
         log.warning("Meta token endpoint unreachable: %s", type(exc).__name__)
         return _back("Keloa could not reach Meta to finish the sign-in. Try again in a moment.")
+    except (ValueError, TypeError, KeyError):  # an answer not in the documented shape
+        log.warning("Meta's token endpoint gave an unexpected answer")
+        return _back("Meta gave an unexpected answer to the sign-in. Choose \"Connect through Facebook\" to try "
+                     "again.")
     try:
         long_lived = meta.exchange_long_lived(token["access_token"])
         with db.released():
@@ -96,12 +116,16 @@ def _picker(problem: checks.Problem | None = None, problem_page: str | None = No
 @bp.get("/meta/pages")
 @admin_required
 def pages_index():
+    if not meta.enabled():
+        return _not_set_up()
     return _picker()
 
 
 @bp.post("/meta/pages/<page_id>/connect")
 @admin_required
 def page_connect(page_id: str):
+    if not meta.enabled():
+        return _not_set_up()
     login = meta.current_login()
     if login is None:
         return _back("Your Meta sign-in has expired (it lasts an hour). Choose \"Connect through Facebook\" to "
@@ -123,7 +147,7 @@ def page_connect(page_id: str):
             "Check that you can manage the Page (Admin, or a role with \"Community activity\"), then try again.")
         return _picker(problem, page_id, status=409)
     first_call_error = channel_ops.first_conversations_call(page.ig_id, page_api(page.id, page.token))
-    before = channel_ops.leave_other_login(db.session, page.ig_id, Login.FACEBOOK)
+    before, stale = channel_ops.leave_other_login(db.session, page.ig_id, Login.FACEBOOK)
     try:
         channel, created = channel_ops.upsert_channel(db.session, login, page)
     except IntegrityError:
@@ -132,11 +156,11 @@ def page_connect(page_id: str):
         channel, created = channel_ops.upsert_channel(db.session, login, page)
     return finish_connection(channel, created, connected_as=f"@{channel.ig_username} ({page.name})",
                              first_call_error=first_call_error, backfill=bool(request.form.get("backfill")),
-                             before=before, who="Meta")
+                             before=before, stale=stale, who="Meta")
 
 
 def finish_connection(channel: Channel, created: bool, *, connected_as: str, first_call_error: str | None,
-                      backfill: bool, before: str | None, who: str, login: str = ""):
+                      backfill: bool, before: str | None, who: str, login: str = "", stale: str | None = None):
     """The end of either way of connecting: record the first Conversations API call, start the
     import of recent conversations when asked, commit, and say what happened."""
     channel_ops.record_conversations_call(channel, first_call_error)
@@ -151,6 +175,10 @@ def finish_connection(channel: Channel, created: bool, *, connected_as: str, fir
     verb = ("connected" if created else "reconnected") + (f" {login}" if login else "")
     switched = f" (it was connected through {before}; its conversations and settings stay)" if before else ""
     flash(f"{connected_as} is {verb}{switched}. New Direct Messages arrive in the inbox.", "success")
+    if before and stale:
+        flash(f"Keloa could not stop the notifications of the connection through {before.removeprefix('its ')} "
+              f"({stale}). Meta may go on sending them as well; Keloa keeps each message once. To stop them, "
+              "remove Keloa's app from the account's settings at Meta.", "warning")
     if first_call_error:
         flash(f"{who} refused Keloa's first Conversations API call ({first_call_error}). A creator account gets "
               "no messages until that call succeeds: open \"Check connection\" on its card to try again.", "warning")

@@ -176,7 +176,10 @@ def _subscription_check(api: ChannelApi, channel: Channel) -> Check:
     except GraphError as exc:
         return Check(name, "warn", f"Meta did not answer: {exc}", "Try again in a moment.")
     app_id = current_app.config["INSTAGRAM_APP_ID" if ig else "META_APP_ID"]
-    mine = next((a for a in apps if str(a.get("id")) == str(app_id)), apps[0] if ig and len(apps) == 1 else None)
+    # An entry without an app id (graph.instagram.com may leave it out) counts as Keloa's only when it
+    # is the sole subscription: the token is Keloa's app's, so the subscription it lists is too.
+    anonymous = apps[0] if ig and len(apps) == 1 and not apps[0].get("id") else None
+    mine = next((a for a in apps if str(a.get("id")) == str(app_id)), anonymous)
     fields = set((mine or {}).get("subscribed_fields") or [])
     wanted = channel_ops.INSTAGRAM_WEBHOOK_FIELDS if ig else meta.WEBHOOK_FIELDS
     missing = [f for f in wanted if f not in fields]

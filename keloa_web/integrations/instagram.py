@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from flask import current_app, session
 
 from keloa_web.db import db, utcnow
-from keloa_web.graph import GraphClient, instagram_api
+from keloa_web.graph import GraphClient, GraphError, instagram_api
 
 SCOPES = ("instagram_business_basic", "instagram_business_manage_messages")
 PROFESSIONAL = {"BUSINESS", "MEDIA_CREATOR"}
@@ -104,7 +104,9 @@ def exchange_long_lived(short_token: str, scopes: list[str]) -> LongLivedToken:
         body = graph.token_endpoint("access_token", {
             "grant_type": "ig_exchange_token", "client_secret": cfg["INSTAGRAM_APP_SECRET"],
             "access_token": short_token})
-    return LongLivedToken(str(body["access_token"]), scopes, issued, expires_at(issued, body))
+    if not isinstance(body.get("access_token"), str) or not body["access_token"]:
+        raise GraphError(message="Instagram's answer held no long-lived token")
+    return LongLivedToken(body["access_token"], scopes, issued, expires_at(issued, body))
 
 
 def expires_at(issued: datetime, body: dict) -> datetime:
@@ -135,7 +137,12 @@ def fetch_account(token: str) -> Account:
     api = instagram_api(token)
     with db.released():
         me = api.get("me", fields=ME_FIELDS + ",id")
-    return Account(ig_id=str(me.get("user_id") or me.get("id")), app_scoped_id=str(me["id"]) if me.get("id") else None,
+    # user_id is the professional account's id, the one webhooks carry and Facebook Login stores;
+    # id is scoped to the app and never identifies the channel.
+    ig_id = str(me.get("user_id") or "")
+    if not ig_id.isdigit():
+        raise GraphError(message="Instagram's answer did not say which account this is (no user_id)")
+    return Account(ig_id=ig_id, app_scoped_id=str(me["id"]) if me.get("id") else None,
                    username=str(me.get("username") or ""), name=me.get("name"),
                    account_type=me.get("account_type"), picture_url=me.get("profile_picture_url"))
 

@@ -9,14 +9,14 @@ import logging
 
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from sqlalchemy.exc import IntegrityError
 
 from keloa_web.auth import admin_required
 from keloa_web.db import db
 from keloa_web.graph import GraphError, GraphTimeout, GraphUnavailable, instagram_api
 from keloa_web.integrations import channels as channel_ops
-from keloa_web.integrations import instagram
+from keloa_web.integrations import instagram, oauth_state
 from keloa_web.integrations.connect import finish_connection
 from keloa_web.integrations.views import bp
 from keloa_web.models import Login
@@ -42,7 +42,8 @@ def _graph_message(exc: GraphError) -> str:
 @admin_required
 def instagram_login():
     if not instagram.enabled():
-        abort(404)
+        return _back("Instagram Login is not set up on this Keloa: the operator sets INSTAGRAM_APP_ID and "
+                     "INSTAGRAM_APP_SECRET (the README's \"Registering Keloa with Meta\" says how).")
     instagram.remember_choice(bool(request.form.get("backfill")))
     return instagram.client().authorize_redirect(instagram.redirect_uri())
 
@@ -51,17 +52,24 @@ def instagram_login():
 @admin_required
 def instagram_callback():
     if not instagram.enabled():
-        abort(404)
-    choice = instagram.take_choice()
-    error = request.args.get("error")
-    if error:
-        if error == "access_denied":
+        return _back("Instagram Login is not set up on this Keloa: the operator sets INSTAGRAM_APP_ID and "
+                     "INSTAGRAM_APP_SECRET (the README's \"Registering Keloa with Meta\" says how).")
+    client = instagram.client()
+    known = oauth_state.started_here(client)
+    if request.args.get("error"):
+        oauth_state.forget(client)
+        if request.args.get("error") == "access_denied":
             return _back(f"You cancelled the Instagram log-in, so nothing was connected. {AGAIN}", "warning")
-        reason = request.args.get("error_description") or error
-        return _back(f"Instagram did not complete the log-in ({reason}). {AGAIN}")
+        if not known:  # not an answer to a log-in started here: its text is someone else's
+            return _back(f"Instagram did not complete the log-in. {AGAIN}")
+        return _back(f"Instagram did not complete the log-in ({oauth_state.reason('no reason given')}). {AGAIN}")
+    if not known:
+        oauth_state.forget(client)
+        return _back(f"This log-in link was already used or has expired, so it was ignored. {AGAIN}")
+    choice = instagram.take_choice()
     try:
         with db.released():  # Instagram's token endpoint
-            token = instagram.client().authorize_access_token()
+            token = client.authorize_access_token()
     except MismatchingStateError:
         return _back(f"This log-in link was already used or has expired, so it was ignored. {AGAIN}")
     except OAuthError as exc:
@@ -72,11 +80,16 @@ def instagram_callback():
     except requests.RequestException as exc:
         log.warning("Instagram token endpoint unreachable: %s", type(exc).__name__)
         return _back("Keloa could not reach Instagram to finish the log-in. Try again in a moment.")
+    except (ValueError, TypeError, KeyError):  # an answer not in the documented shape
+        log.warning("Instagram's token endpoint gave an unexpected answer")
+        return _back(f"Instagram gave an unexpected answer to the log-in. {AGAIN}")
     scopes = instagram.granted(token)
     missing = [s for s in instagram.SCOPES if s not in scopes]
     if missing:
         return _back(f"Instagram did not grant {', '.join(missing)}: Keloa needs it to read and answer Direct "
                      f"Messages. {AGAIN} and leave every permission ticked.")
+    if not isinstance(token.get("access_token"), str):
+        return _back(f"Instagram gave an unexpected answer to the log-in. {AGAIN}")
     try:
         long_lived = instagram.exchange_long_lived(token["access_token"], scopes)
         account = instagram.fetch_account(long_lived.access_token)
@@ -92,7 +105,7 @@ def instagram_callback():
         return _back(f"Instagram refused to send @{account.username}'s messages to Keloa: {exc.message}. Check "
                      f"that the Instagram app has the messages webhook field, then {AGAIN[0].lower()}{AGAIN[1:]}")
     first_call_error = channel_ops.first_conversations_call(account.ig_id, api)
-    before = channel_ops.leave_other_login(db.session, account.ig_id, Login.INSTAGRAM)
+    before, stale = channel_ops.leave_other_login(db.session, account.ig_id, Login.INSTAGRAM)
     try:
         channel, created = channel_ops.upsert_instagram_channel(db.session, account, long_lived)
     except IntegrityError:  # connected at the same moment by another admin: update theirs
@@ -100,4 +113,4 @@ def instagram_callback():
         channel, created = channel_ops.upsert_instagram_channel(db.session, account, long_lived)
     return finish_connection(channel, created, connected_as=f"@{channel.ig_username}", login="with Instagram Login",
                              first_call_error=first_call_error, backfill=bool(choice.get("backfill")),
-                             before=before, who="Instagram")
+                             before=before, stale=stale, who="Instagram")

@@ -61,6 +61,12 @@ def client():
     return current_app.extensions["keloa_oauth"].meta
 
 
+def enabled(app=None) -> bool:
+    """Facebook Login is configured (an operator may configure only Instagram Login)."""
+    cfg = (app or current_app).config
+    return bool(cfg.get("META_APP_ID") and cfg.get("META_APP_SECRET"))
+
+
 def redirect_uri() -> str:
     return f"{current_app.config['PUBLIC_BASE_URL']}/integrations/meta/callback"
 

@@ -6,7 +6,7 @@ app factory registers both, and sets up Facebook Login (meta.init_app).
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from sqlalchemy import select
 
 from keloa_web.auth import admin_required
@@ -34,11 +34,10 @@ def _agents() -> list[Agent]:
 def page_context(**extra) -> dict:
     chans = sorted(db.session.scalars(select(Channel)).all(),
                    key=lambda c: (STATUS_ORDER.get(c.status, 3), c.label.lower()))
-    from keloa_web.integrations import instagram
+    from keloa_web.integrations import instagram, meta
 
-    cfg = current_app.config
     return {"channels": chans, "agents": _agents(), "saved": None,
-            "facebook_login": bool(cfg.get("META_APP_ID") and cfg.get("META_APP_SECRET")),
+            "facebook_login": meta.enabled(),
             "instagram_login": instagram.enabled(), **extra}
 
 

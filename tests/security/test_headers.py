@@ -69,6 +69,28 @@ def test_error_pages_carry_the_headers_too(client):
     assert resp.headers["X-Frame-Options"] == "DENY"
 
 
+def test_the_connect_buttons_may_lead_to_both_login_windows(settings, monkeypatch):
+    """Each connect button posts to Keloa, which redirects to Facebook's or Instagram's window: the
+    browser follows that redirect only if form-action lists the window's origin."""
+    settings.update({"META_AUTHORIZE_URL": "https://www.facebook.com/v25.0/dialog/oauth",
+                     "INSTAGRAM_AUTHORIZE_URL": "https://www.instagram.com/oauth/authorize"})
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+    from keloa_web import create_app
+
+    app = create_app({"TESTING": True})
+    form_action = _csp(app.test_client().get("/login"))["form-action"].split()
+    assert form_action == ["form-action", "'self'", "https://www.facebook.com", "https://www.instagram.com"]
+    from keloa_web.db import db
+
+    db.engine.dispose()
+
+    monkeypatch.delenv("INSTAGRAM_APP_SECRET")  # Instagram Login not configured: its window is not listed
+    app = create_app({"TESTING": True})
+    assert "instagram" not in _csp(app.test_client().get("/login"))["form-action"]
+    db.engine.dispose()
+
+
 def test_production_session_cookie_is_secure_httponly_and_samesite(settings, monkeypatch):
     settings.update({"KELOA_ENV": "production", "SECRET_KEY": secrets.token_urlsafe(48),
                      "PUBLIC_BASE_URL": "https://keloa.example", "GRAPH_API_BASE": "https://graph.facebook.com",
