@@ -1,5 +1,5 @@
 """Control API, second half: customer actions, raw/test webhooks, verification, faults, logs."""
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from .config import DEFAULT_FAULTS
 from .control import _bad, _json, _public, _sb

@@ -87,7 +87,6 @@ def customer_action(sb, account, customer, kind, text=None, mid=None, reaction=N
         now, ms = store.now(), store.now_ms()
         base = {"sender": {"id": th["igsid"]}, "recipient": {"id": ig["id"]}, "timestamp": ms}
         event, msg = None, None
-        s = store.settings
         if kind == "comment":
             return {"mid": None, "event": None, "delivery": None, "igsid": th["igsid"]}
         if kind == "text":

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 import redis as redis_lib
-import requests
 from jinja2 import BytecodeCache
 
 from keloa_web.redis_server import EmbeddedRedis

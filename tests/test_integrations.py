@@ -208,8 +208,8 @@ def test_cards_and_rows_never_contradict_themselves(app, admin_client):
     from keloa_web.models import Conversation
 
     with db.session_scope() as s:
-        imported = factories.gen_channel(s, display_name="Imported", backfill_state="done", backfill_total=2)
-        refused = factories.gen_channel(s, display_name="Refused", conversations_api_error="(#10) Not allowed")
+        factories.gen_channel(s, display_name="Imported", backfill_state="done", backfill_total=2)
+        factories.gen_channel(s, display_name="Refused", conversations_api_error="(#10) Not allowed")
         gone = factories.gen_channel(s, display_name="Gone", status="disconnected")
         no_agent = factories.gen_channel(s, display_name="NoAgent", ai_enabled=True)
         conv_gone = factories.gen_conversation(s, gone, last_customer_ago=timedelta(minutes=5))

@@ -1,11 +1,10 @@
 """Health, configuration, the queue with a real worker, and migrations."""
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, inspect, select
+from sqlalchemy import inspect, select
 
 from keloa_web.db import db, utcnow
 from keloa_web.models import Invite

@@ -5,7 +5,6 @@ without losing a change."""
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 import sqlite3
 import threading
-from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 

@@ -34,7 +34,7 @@ def test_markup_from_instagram_renders_inert_in_the_list_thread_search_and_poll(
         "inbox list (htmx)": agent_client.get("/inbox?status=all", htmx=True),
         "thread": agent_client.get(f"/inbox/c/{conv_id}"),
         "thread (htmx)": agent_client.get(f"/inbox/c/{conv_id}", htmx=True, headers={"HX-Target": "thread-pane"}),
-        "search echoing the query": agent_client.get(f"/inbox?status=all&q=%3Cscript%3Ealert(%22keloa%22)"),
+        "search echoing the query": agent_client.get("/inbox?status=all&q=%3Cscript%3Ealert(%22keloa%22)"),
         "live poll": agent_client.get("/inbox/changes?cursor=0&status=all", htmx=True),
     }
     for name, resp in pages.items():
