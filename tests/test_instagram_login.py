@@ -53,7 +53,7 @@ def test_an_account_without_a_page_connects_with_instagram(sandbox, app, admin_c
 
     page = admin_client.get("/integrations/").get_data(as_text=True)
     assert "@keloa.studio is connected with Instagram Login" in page
-    assert "Instagram Login (no Facebook Page)" in page and "Renews itself; expires" in page
+    assert "Instagram Login (no Facebook Page)" in page and "Renewed by Keloa every week; valid until" in page
     assert token not in page and token not in caplog.text
 
 

@@ -196,14 +196,14 @@ def _webhook_check(channel: Channel) -> Check:
     if channel.last_webhook_at is None:
         return Check(name, "warn", "No notification from Meta has arrived since this account was connected.",
                      f"Send a test message to @{channel.ig_username} from another Instagram account. If it does "
-                     "not show up, fix the failed checks above; in the Meta app dashboard, the webhook callback "
+                     "not show up and no check above failed, look at the Meta app dashboard: the webhook callback "
                      f"must be {current_app.config['PUBLIC_BASE_URL']}/webhooks/instagram with the "
                      "\"instagram\" object subscribed to messages.")
     age = utcnow() - channel.last_webhook_at
     when = f"{channel.last_webhook_at:%Y-%m-%d %H:%M} UTC"
     if age > RECENT:
         return Check(name, "warn", f"The last notification from Meta arrived on {when}.",
-                     "If customers wrote since, fix the failed checks above, then send a test message.")
+                     "If customers wrote since, fix any check above that failed, then send a test message.")
     return Check(name, "pass", f"The last notification from Meta arrived on {when}.")
 
 

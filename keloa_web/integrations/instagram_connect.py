@@ -87,7 +87,7 @@ def instagram_callback():
     missing = [s for s in instagram.SCOPES if s not in scopes]
     if missing:
         return _back(f"Instagram did not grant {', '.join(missing)}: Keloa needs it to read and answer Direct "
-                     f"Messages. {AGAIN} and leave every permission ticked.")
+                     f"Messages. {AGAIN[:-1]} and leave every permission ticked.")
     if not isinstance(token.get("access_token"), str):
         return _back(f"Instagram gave an unexpected answer to the log-in. {AGAIN}")
     try:

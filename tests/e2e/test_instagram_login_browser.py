@@ -57,7 +57,7 @@ def test_connect_with_instagram_and_the_whole_conversation(ai_now, sandbox, app,
     expect(page.get_by_text("@keloa.studio is connected with Instagram Login")).to_be_visible()
     card = page.locator("article.channel", has_text="@keloa.studio")
     expect(card.locator(".channel-login")).to_have_text("Instagram Login (no Facebook Page)")
-    expect(card.get_by_text("Renews itself; expires")).to_be_visible()
+    expect(card.get_by_text("Renewed by Keloa every week; valid until")).to_be_visible()
     expect(card.locator(".badge", has_text="Active")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.screenshot(path=str(tmp_path / f"instagram-card-{width}.png"), full_page=True)
@@ -65,6 +65,8 @@ def test_connect_with_instagram_and_the_whole_conversation(ai_now, sandbox, app,
     card.get_by_role("button", name="Check connection").click()
     expect(card.locator(".checks")).to_contain_text("Access token renews itself")
     expect(card.locator(".checks")).to_contain_text("Meta sends @keloa.studio's messages to Keloa.")
+    # long permission names and addresses wrap inside the card, even on a phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
 
     card.get_by_label("AI agent").select_option(label=agent_name)
     expect(card.locator("form.setting", has=page.get_by_label("AI agent")).locator(".saved")).to_be_visible()
@@ -120,6 +122,7 @@ def test_connect_with_instagram_and_the_whole_conversation(ai_now, sandbox, app,
     # Disconnect: the account's webhook subscription at Instagram goes.
     page.goto(f"{live_server}/integrations/")
     page.locator("article.channel", has_text="@keloa.studio").get_by_role("link", name="Disconnect").click()
+    expect(page.get_by_text("Keloa asks Meta to stop sending @keloa.studio's messages.")).to_be_visible()
     page.get_by_role("button", name=re.compile("^Disconnect")).click()
     page.wait_for_url(re.compile(r"/integrations/$"))
     card = page.locator("article.channel", has_text="@keloa.studio")
