@@ -322,6 +322,11 @@ def test_production_path_with_an_instagram_login_channel(production):
     thread = helpers.wait_until(lambda: _page_with(browser, conv_path, "Do you design flyers and posters?"),
                                 timeout=30, message="the edited message")
     assert "Love this poster" in thread and "Replied to your story" in thread
+    oops = customer("text", text="Oops, wrong chat")
+    helpers.wait_until(lambda: _page_with(browser, conv_path, "Oops, wrong chat"), timeout=30, message="the slip")
+    customer("unsend", mid=oops["mid"])
+    helpers.wait_until(lambda: "Oops, wrong chat" not in browser.request("GET", conv_path).text
+                       and "msg-unsent" in browser.request("GET", conv_path).text, timeout=30, message="the unsend")
 
     def sent(who="maya", **want):
         return [m for m in sandbox.control("GET", "sent")["data"] if m["customer"] == who

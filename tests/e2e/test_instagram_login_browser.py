@@ -53,7 +53,7 @@ def test_connect_with_instagram_and_the_whole_conversation(ai_now, sandbox, app,
     page.get_by_label(re.compile("@keloa.studio")).check()
     page.get_by_role("button", name="Allow").click()
 
-    page.wait_for_url(re.compile(r"/integrations/(#_)?$"))  # Instagram appends #_ to the redirect
+    page.wait_for_url(re.compile(r"/integrations/(#_)?$"), timeout=30_000)  # Instagram appends #_ to the redirect
     expect(page.get_by_text("@keloa.studio is connected with Instagram Login")).to_be_visible()
     card = page.locator("article.channel", has_text="@keloa.studio")
     expect(card.locator(".channel-login")).to_have_text("Instagram Login (no Facebook Page)")
@@ -94,6 +94,11 @@ def test_connect_with_instagram_and_the_whole_conversation(ai_now, sandbox, app,
     asked = thread.locator("article.msg-in", has_text="do you design flyers and posters?")
     expect(asked).to_be_visible(timeout=LIVE)
     expect(asked.locator(".reaction")).to_be_visible(timeout=LIVE)
+    oops = _customer(sandbox, "text", text="Oops, wrong chat")
+    expect(thread).to_contain_text("Oops, wrong chat", timeout=LIVE)
+    _customer(sandbox, "unsend", mid=oops["mid"])
+    expect(thread.locator(".msg-unsent")).to_have_count(1, timeout=LIVE)
+    expect(thread).not_to_contain_text("Oops, wrong chat")
 
     # The teammate who opened it sent the read receipt; their reply goes out as @keloa.studio.
     helpers.wait_until(lambda: _sent(sandbox, "maya", sender_action="mark_seen"), timeout=15,
@@ -124,7 +129,7 @@ def test_connect_with_instagram_and_the_whole_conversation(ai_now, sandbox, app,
     page.locator("article.channel", has_text="@keloa.studio").get_by_role("link", name="Disconnect").click()
     expect(page.get_by_text("Keloa asks Meta to stop sending @keloa.studio's messages.")).to_be_visible()
     page.get_by_role("button", name=re.compile("^Disconnect")).click()
-    page.wait_for_url(re.compile(r"/integrations/$"))
+    page.wait_for_url(re.compile(r"/integrations/$"), timeout=30_000)
     card = page.locator("article.channel", has_text="@keloa.studio")
     expect(card.locator(".badge", has_text="Disconnected")).to_be_visible()
     expect(card.get_by_text('choose "Connect with Instagram" and log in as @keloa.studio')).to_be_visible()
