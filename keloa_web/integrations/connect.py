@@ -54,19 +54,9 @@ def meta_callback():
     if not meta.enabled():
         return _not_set_up()
     client = meta.client()
-    known = oauth_state.started_here(client)
-    again = "Choose \"Connect through Facebook\" to try again."
-    if request.args.get("error"):
-        oauth_state.forget(client)
-        if request.args.get("error") == "access_denied":
-            return _back(f"You cancelled the Meta sign-in, so nothing was connected. {again}", "warning")
-        if not known:  # not an answer to a sign-in started here: its text is someone else's
-            return _back(f"Meta did not complete the sign-in. {again}")
-        return _back(f"Meta did not complete the sign-in ({oauth_state.reason('no reason given')}). {again}")
-    if not known:
-        oauth_state.forget(client)
-        return _back("This sign-in link was already used or has expired, so it was ignored. Choose "
-                     "\"Connect through Facebook\" to sign in again.")
+    refused = oauth_state.refusal(client, "Meta", "sign-in", "Choose \"Connect through Facebook\" to try again.")
+    if refused:
+        return _back(*refused)
     try:
         with db.released():  # Meta's token endpoint
             token = client.authorize_access_token()

@@ -55,17 +55,9 @@ def instagram_callback():
         return _back("Instagram Login is not set up on this Keloa: the operator sets INSTAGRAM_APP_ID and "
                      "INSTAGRAM_APP_SECRET (the README's \"Registering Keloa with Meta\" says how).")
     client = instagram.client()
-    known = oauth_state.started_here(client)
-    if request.args.get("error"):
-        oauth_state.forget(client)
-        if request.args.get("error") == "access_denied":
-            return _back(f"You cancelled the Instagram log-in, so nothing was connected. {AGAIN}", "warning")
-        if not known:  # not an answer to a log-in started here: its text is someone else's
-            return _back(f"Instagram did not complete the log-in. {AGAIN}")
-        return _back(f"Instagram did not complete the log-in ({oauth_state.reason('no reason given')}). {AGAIN}")
-    if not known:
-        oauth_state.forget(client)
-        return _back(f"This log-in link was already used or has expired, so it was ignored. {AGAIN}")
+    refused = oauth_state.refusal(client, "Instagram", "log-in", AGAIN)
+    if refused:
+        return _back(*refused)
     choice = instagram.take_choice()
     try:
         with db.released():  # Instagram's token endpoint

@@ -42,3 +42,22 @@ def reason(default: str) -> str:
     """The window's error description, or `default`, short enough for a message."""
     text = request.args.get("error_description") or request.args.get("error") or default
     return text if len(text) <= MAX_REASON else text[:MAX_REASON - 1] + "…"
+
+
+def refusal(client, who: str, act: str, again: str) -> tuple[str, str] | None:
+    """What a callback says when the window's answer cannot be finished, as (message, flash
+    category), or None to go on with the code. `who` is "Meta" or "Instagram", `act` "sign-in" or
+    "log-in", `again` how to try again."""
+    known = started_here(client)
+    error = request.args.get("error")
+    if error or not known:
+        forget(client)
+    if error == "access_denied":
+        return f"You cancelled the {who} {act}, so nothing was connected. {again}", "warning"
+    if error and not known:  # not an answer to an attempt started here: its text is someone else's
+        return f"{who} did not complete the {act}. {again}", "error"
+    if error:
+        return f"{who} did not complete the {act} ({reason('no reason given')}). {again}", "error"
+    if not known:
+        return f"This {act} link was already used or has expired, so it was ignored. {again}", "error"
+    return None
